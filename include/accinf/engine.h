@@ -1,0 +1,62 @@
+/*
+ * engine.h — the one API every front-end uses to run a model: sequences in
+ * a paged KV cache, batched forward passes, logits out.
+ *
+ * The engine builds the architecture's graph once, compiles it for the
+ * chosen backend ("cpu" now, "cuda" later) and runs it for any number of
+ * tokens from any number of sequences per call.  Sequence state lives in a
+ * paged KV cache (fixed-size blocks, a block table per sequence).  Running
+ * out of blocks or context is an error (ACC_ERR_INPUT for a too-long
+ * prompt, naming the limit), never a crash.
+ */
+#ifndef ACCINF_ENGINE_H
+#define ACCINF_ENGINE_H
+
+#include "accinf/base.h"
+#include "accinf/model.h"
+
+typedef struct acc_engine acc_engine;
+
+typedef struct acc_engine_options {
+    const char *device;  /* "cpu" (default when NULL) */
+    int threads;         /* 0: number of online cores */
+    int kv_block_size;   /* tokens per KV block; 0: 16 */
+    int max_context;     /* tokens per sequence; 0: the model's max_position */
+    int max_sequences;   /* concurrent sequences; 0: 1 */
+    int max_batch_tokens;/* tokens in one forward call; 0: max_context */
+} acc_engine_options;
+
+acc_status acc_engine_create(const acc_model *model, const acc_engine_options *options,
+                             acc_engine **out, acc_error *err);
+void acc_engine_destroy(acc_engine *engine);
+
+/* A new empty sequence; returns its id (>= 0) through *seq_id. */
+acc_status acc_engine_seq_create(acc_engine *engine, int *seq_id, acc_error *err);
+/* Releases its KV blocks. */
+void acc_engine_seq_free(acc_engine *engine, int seq_id);
+/* Tokens currently held in the sequence's KV cache. */
+int acc_engine_seq_length(const acc_engine *engine, int seq_id);
+
+/* One forward step over several sequences.  Sequence i appends n_tokens[i]
+ * tokens to its cache.  Logits (vocab floats each) are written for the
+ * last token of each sequence (all_logits == 0: n_seqs rows) or for every
+ * token in order (all_logits != 0: sum(n_tokens) rows). */
+typedef struct acc_batch {
+    int n_seqs;
+    const int *seq_ids;
+    const int32_t *const *tokens;
+    const int *n_tokens;
+    int all_logits;
+} acc_batch;
+
+acc_status acc_engine_forward(acc_engine *engine, const acc_batch *batch, float *logits,
+                              acc_error *err);
+
+/* Convenience: one sequence, n tokens, logits of the last token. */
+acc_status acc_engine_forward_one(acc_engine *engine, int seq_id, const int32_t *tokens,
+                                  int n_tokens, float *logits, acc_error *err);
+
+const acc_model *acc_engine_model(const acc_engine *engine);
+int acc_engine_max_context(const acc_engine *engine);
+
+#endif
