@@ -43,6 +43,7 @@ const char *acc_arch_supported_list(void)
 typedef struct config_reader {
     json_t *root;
     const char *name;
+    const char *prefix; /* "" or "rope_scaling." for nested objects */
     acc_error *err;
 } config_reader;
 
@@ -73,8 +74,8 @@ static acc_status field_error(const config_reader *reader, const char *field, co
         else
             snprintf(got, sizeof got, ", got %s", json_type_name(value));
     }
-    return acc_error_set(reader->err, ACC_ERR_INPUT, "%s: field '%s': %s%s", reader->name, field,
-                         what, got);
+    return acc_error_set(reader->err, ACC_ERR_INPUT, "%s: field '%s%s': %s%s", reader->name,
+                         reader->prefix, field, what, got);
 }
 
 /* Absent and null mean the same for optional fields. */
@@ -281,20 +282,15 @@ static acc_status read_rope_scaling(const config_reader *reader, acc_hparams *hp
                              "%s: field 'rope_scaling': unsupported rope_scaling type '%.64s' "
                              "(supported: llama3)",
                              reader->name, type_name);
-    config_reader inner = {scaling, reader->name, reader->err};
+    config_reader inner = {scaling, reader->name, "rope_scaling.", reader->err};
     hp->rope_scaling = ACC_ROPE_SCALING_LLAMA3;
     /* The sub-fields are required: transformers refuses llama3 scaling
-     * without them too.  A fallback of NAN makes read_number_in's range
-     * check fail, so mark absence explicitly instead. */
+     * without them too. */
     static const char *const required[] = {"factor", "low_freq_factor", "high_freq_factor",
                                            "original_max_position_embeddings"};
-    for (size_t i = 0; i < sizeof required / sizeof *required; i++) {
-        if (!config_get(&inner, required[i])) {
-            char field[96];
-            snprintf(field, sizeof field, "rope_scaling.%s", required[i]);
-            return field_error(reader, field, "missing (required for llama3)", NULL);
-        }
-    }
+    for (size_t i = 0; i < sizeof required / sizeof *required; i++)
+        if (!config_get(&inner, required[i]))
+            return field_error(&inner, required[i], "missing (required for llama3)", NULL);
     TRY(read_number_in(&inner, "factor", 1.0, 0.0, 1e6, &hp->rope_factor));
     TRY(read_number_in(&inner, "low_freq_factor", 1.0, 0.0, 1e6, &hp->rope_low_freq_factor));
     TRY(read_number_in(&inner, "high_freq_factor", 1.0, 0.0, 1e6, &hp->rope_high_freq_factor));
@@ -400,7 +396,7 @@ acc_status acc_hparams_parse_json(const char *text, size_t size, const char *nam
         return acc_error_set(err, ACC_ERR_INPUT, "%s: line %d column %d: %s", name,
                              json_err.line, json_err.column, json_err.text);
     acc_status status;
-    config_reader reader = {root, name, err};
+    config_reader reader = {root, name, "", err};
     if (!json_is_object(root)) {
         status = acc_error_set(err, ACC_ERR_INPUT, "%s: must be a JSON object", name);
     } else {
