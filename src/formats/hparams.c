@@ -120,7 +120,10 @@ static acc_status read_number_in(const config_reader *reader, const char *field,
     if (!json_is_number(value))
         return field_error(reader, field, "must be a number", value);
     double number = json_number_value(value);
-    if (!(number > low && number < high)) {
+    /* Check the float we store, not just the double: 1e-60 is positive but
+     * rounds to 0.0f.  `high` never exceeds FLT_MAX, so the cast is defined
+     * whenever the double check passes. */
+    if (!(number > low && number < high && (float)number > low && (float)number < high)) {
         char what[96];
         snprintf(what, sizeof what, "must be in (%g, %g)", low, high);
         return field_error(reader, field, what, value);

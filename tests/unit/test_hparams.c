@@ -274,6 +274,9 @@ static void test_field_errors(void **state)
     expect_error("{" LLAMA_BASE ",\"rms_norm_eps\":1.0}",
                  "field 'rms_norm_eps': must be in (0, 1), got 1");
     expect_error("{" LLAMA_BASE ",\"rms_norm_eps\":-1e-6}", "field 'rms_norm_eps'");
+    /* Positive as a double but 0 as the float we store (found by fuzz_config). */
+    expect_error("{" LLAMA_BASE ",\"rms_norm_eps\":1e-60}",
+                 "field 'rms_norm_eps': must be in (0, 1), got 1e-60");
     expect_error("{" LLAMA_BASE ",\"rope_theta\":0}", "field 'rope_theta': must be in (0,");
     expect_error("{" LLAMA_BASE ",\"rope_theta\":\"big\"}",
                  "field 'rope_theta': must be a number, got a string");
