@@ -265,27 +265,37 @@ static acc_status read_gpt2(const config_reader *reader, acc_hparams *hp)
     return ACC_OK;
 }
 
+/* RoPE scaling comes from "rope_scaling" (transformers 4.x) or, when that
+ * is absent, "rope_parameters" (transformers 5, which also moves rope_theta
+ * there).  Both use the same keys. */
 static acc_status read_rope_scaling(const config_reader *reader, acc_hparams *hp)
 {
-    json_t *scaling = config_get(reader, "rope_scaling");
+    const char *field = "rope_scaling";
+    json_t *scaling = config_get(reader, field);
+    if (!scaling) {
+        field = "rope_parameters";
+        scaling = config_get(reader, field);
+    }
     if (!scaling)
         return ACC_OK;
     if (!json_is_object(scaling))
-        return field_error(reader, "rope_scaling", "must be an object or null", scaling);
+        return field_error(reader, field, "must be an object or null", scaling);
+    char prefix[32];
+    snprintf(prefix, sizeof prefix, "%s.", field);
+    config_reader inner = {scaling, reader->name, prefix, reader->err};
     json_t *type = json_object_get(scaling, "rope_type");
     if (!type)
         type = json_object_get(scaling, "type");
     if (!json_is_string(type))
-        return field_error(reader, "rope_scaling.rope_type", "must be a string", type);
+        return field_error(&inner, "rope_type", "must be a string", type);
     const char *type_name = json_string_value(type);
     if (strcmp(type_name, "default") == 0)
         return ACC_OK;
     if (strcmp(type_name, "llama3") != 0)
         return acc_error_set(reader->err, ACC_ERR_INPUT,
-                             "%s: field 'rope_scaling': unsupported rope_scaling type '%.64s' "
-                             "(supported: llama3)",
-                             reader->name, type_name);
-    config_reader inner = {scaling, reader->name, "rope_scaling.", reader->err};
+                             "%s: field '%s': unsupported rope_scaling type '%.64s' "
+                             "(supported: default, llama3)",
+                             reader->name, field, type_name);
     hp->rope_scaling = ACC_ROPE_SCALING_LLAMA3;
     /* The sub-fields are required: transformers refuses llama3 scaling
      * without them too. */
@@ -336,7 +346,13 @@ static acc_status read_llama_family(const config_reader *reader, acc_hparams *hp
     TRY(read_positive_int(reader, "max_position_embeddings", 0, LIMIT_POSITION,
                           &hp->max_position));
     TRY(read_number_in(reader, "rms_norm_eps", 1e-6, 0.0, 1.0, &hp->norm_eps));
-    TRY(read_number_in(reader, "rope_theta", 10000.0, 0.0, 1e30, &hp->rope_theta));
+    json_t *rope_parameters = config_get(reader, "rope_parameters");
+    if (!config_get(reader, "rope_theta") && json_is_object(rope_parameters)) {
+        config_reader inner = {rope_parameters, reader->name, "rope_parameters.", reader->err};
+        TRY(read_number_in(&inner, "rope_theta", 10000.0, 0.0, 1e30, &hp->rope_theta));
+    } else {
+        TRY(read_number_in(reader, "rope_theta", 10000.0, 0.0, 1e30, &hp->rope_theta));
+    }
     TRY(read_rope_scaling(reader, hp));
     TRY(require_string(reader, "hidden_act", "silu", 0));
     /* Every transformers class of this family defaults to untied embeddings. */

@@ -142,6 +142,27 @@ static void test_llama(void **state)
                            &err),
                      ACC_OK);
     assert_int_equal(hp.rope_scaling, ACC_ROPE_SCALING_NONE);
+
+    /* transformers 5 writes rope_parameters, with rope_theta inside. */
+    assert_int_equal(parse("{" LLAMA_BASE ",\"rope_parameters\":{\"rope_type\":\"llama3\","
+                           "\"rope_theta\":500000.0,\"factor\":32.0,\"low_freq_factor\":1.0,"
+                           "\"high_freq_factor\":4.0,\"original_max_position_embeddings\":8192}}",
+                           &hp, &err),
+                     ACC_OK);
+    assert_true(hp.rope_theta == 500000.0f);
+    assert_int_equal(hp.rope_scaling, ACC_ROPE_SCALING_LLAMA3);
+    assert_true(hp.rope_factor == 32.0f);
+    assert_int_equal(parse("{" LLAMA_BASE ",\"rope_parameters\":{\"rope_type\":\"default\","
+                           "\"rope_theta\":20000.0}}",
+                           &hp, &err),
+                     ACC_OK);
+    assert_true(hp.rope_theta == 20000.0f);
+    assert_int_equal(hp.rope_scaling, ACC_ROPE_SCALING_NONE);
+    expect_error("{" LLAMA_BASE ",\"rope_parameters\":{\"rope_type\":\"yarn\"}}",
+                 "field 'rope_parameters': unsupported rope_scaling type 'yarn'");
+    expect_error("{" LLAMA_BASE ",\"rope_parameters\":{\"rope_type\":\"default\","
+                 "\"rope_theta\":-1}}",
+                 "field 'rope_parameters.rope_theta': must be in (0,");
 }
 
 static void test_mistral_qwen2_granite(void **state)

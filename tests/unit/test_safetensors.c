@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "accinf/hparams.h"
 #include "accinf/safetensors.h"
 
 /* ---- helpers: build safetensors images in memory and on disk ------------ */
@@ -459,6 +460,85 @@ static void test_fixture_models_open(void **state)
         skip();
 }
 
+/* Opens one fixture model's weights and config; skips when fixtures are absent. */
+static acc_weight_set *open_fixture(const char *model, acc_hparams *hp)
+{
+    char dir[512], config[600];
+    snprintf(dir, sizeof dir, "%s/models/%s", ACCINF_FIXTURES, model);
+    snprintf(config, sizeof config, "%s/config.json", dir);
+    if (!acc_path_is_dir(dir))
+        return NULL;
+    acc_error err = {0};
+    acc_weight_set *set = NULL;
+    if (acc_weight_set_open_dir(dir, &set, &err) != ACC_OK)
+        fail_msg("%s", err.message);
+    if (acc_hparams_load(config, hp, &err) != ACC_OK)
+        fail_msg("%s", err.message);
+    return set;
+}
+
+static void test_fixture_specifics(void **state)
+{
+    (void)state;
+    acc_hparams hp;
+    /* Sharded: four shards, every tensor of the index found in its shard. */
+    acc_weight_set *set = open_fixture("mistral-tiny", &hp);
+    if (!set)
+        skip();
+    assert_int_equal(acc_weight_set_count(set), 21);
+    const acc_tensor_view *head = acc_weight_set_find(set, "lm_head.weight");
+    assert_non_null(head);
+    assert_non_null(strstr(head->file, "model-00003-of-00004.safetensors"));
+    const acc_tensor_view *embed = acc_weight_set_find(set, "model.embed_tokens.weight");
+    assert_int_equal(embed->shape[0], hp.vocab_size);
+    assert_int_equal(embed->shape[1], hp.hidden_size);
+    assert_int_equal(hp.arch, ACC_ARCH_MISTRAL);
+    assert_int_equal(hp.sliding_window, 0);
+    acc_weight_set_close(set);
+
+    /* Stored bf16, tied embeddings, llama3 rope scaling. */
+    set = open_fixture("llama3-tiny", &hp);
+    assert_non_null(set);
+    embed = acc_weight_set_find(set, "model.embed_tokens.weight");
+    assert_non_null(embed);
+    assert_int_equal(embed->dtype, ACC_DTYPE_BF16);
+    assert_int_equal(embed->shape[0], hp.vocab_size);
+    assert_int_equal(embed->shape[1], hp.hidden_size);
+    assert_null(acc_weight_set_find(set, "lm_head.weight"));
+    assert_int_equal(hp.tie_word_embeddings, 1);
+    assert_int_equal(hp.rope_scaling, ACC_ROPE_SCALING_LLAMA3);
+    assert_int_equal(hp.head_dim, 16);
+    assert_int_equal(hp.n_kv_heads, 1);
+    float first[4];
+    acc_convert_to_f32(embed->dtype, embed->data, first, 4);
+    for (int i = 0; i < 4; i++)
+        assert_true(first[i] == first[i] && first[i] > -100.0f && first[i] < 100.0f);
+    acc_weight_set_close(set);
+
+    /* GPT-2: Conv1D weights, tied head. */
+    set = open_fixture("gpt2-tiny", &hp);
+    assert_non_null(set);
+    embed = acc_weight_set_find(set, "transformer.wte.weight");
+    assert_non_null(embed);
+    assert_int_equal(embed->shape[0], hp.vocab_size);
+    assert_int_equal(embed->shape[1], hp.hidden_size);
+    assert_int_equal(hp.intermediate_size, 4 * hp.hidden_size);
+    acc_weight_set_close(set);
+
+    /* Qwen2: q/k/v biases present as tensors, as hparams says. */
+    set = open_fixture("qwen2-tiny", &hp);
+    assert_non_null(set);
+    assert_int_equal(hp.attention_bias, 1);
+    assert_non_null(acc_weight_set_find(set, "model.layers.0.self_attn.q_proj.bias"));
+    assert_null(acc_weight_set_find(set, "model.layers.0.self_attn.o_proj.bias"));
+    acc_weight_set_close(set);
+
+    set = open_fixture("granite-tiny", &hp);
+    assert_non_null(set);
+    assert_true(hp.embedding_multiplier == 6.0f && hp.logits_scaling == 4.0f);
+    acc_weight_set_close(set);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -471,6 +551,7 @@ int main(void)
         cmocka_unit_test(test_sharded_valid),
         cmocka_unit_test(test_sharded_errors),
         cmocka_unit_test(test_fixture_models_open),
+        cmocka_unit_test(test_fixture_specifics),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
