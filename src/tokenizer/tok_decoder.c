@@ -393,12 +393,25 @@ static acc_status decode_bpe(const tok_decoder *dec, const tok_strlist *in, tok_
     return st;
 }
 
+static size_t strlist_bytes(const tok_strlist *list)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < list->len; i++)
+        total += list->items[i].len;
+    return total;
+}
+
 acc_status tok_decoder_apply(const tok_decoder *dec, tok_strlist *tokens, acc_error *err)
 {
     if (dec->kind == DEC_SEQUENCE) {
-        for (size_t i = 0; i < dec->n_children; i++)
+        size_t limit = tok_growth_limit(strlist_bytes(tokens));
+        for (size_t i = 0; i < dec->n_children; i++) {
             if (tok_decoder_apply(dec->children[i], tokens, err) != ACC_OK)
                 return err ? err->status : ACC_ERR_RUNTIME;
+            if (strlist_bytes(tokens) > limit)
+                return acc_error_set(err, ACC_ERR_INPUT,
+                                     "tokenizer: decoded text grew past %zu bytes", limit);
+        }
         return ACC_OK;
     }
     tok_strlist out = {0};

@@ -52,6 +52,7 @@ acc_status acc_tokenizer_encode(const acc_tokenizer *tok, const char *text, size
         return acc_error_set(err, ACC_ERR_INPUT, "prompt: invalid UTF-8 at byte %zu", bad);
     tok_pieces pieces = {0};
     tok_ids raw = {0}, final = {0};
+    pieces.limit = tok_growth_limit(size);
     acc_status st = tok_str_append(&pieces.buf, size ? text : "", size, err);
     if (st == ACC_OK && size > 0) {
         pieces.items = acc_malloc(sizeof *pieces.items, err);

@@ -20,6 +20,12 @@
 #define TOK_MAX_NESTING 16            /* Sequence inside Sequence ... */
 #define TOK_MAX_PATTERN 4096          /* bytes of one regex */
 #define TOK_REGEX_MATCH_LIMIT 2000000 /* PCRE2 backtracking budget per match */
+/* Normalizers, pre-tokenizers and decoders may grow text (Replace with a
+ * long content, ByteLevel doubling bytes); chained, that is exponential.
+ * Text may grow to this many bytes plus TOK_GROWTH times its input. */
+#define TOK_GROWTH_BASE (1u << 20)
+#define TOK_GROWTH 64
+size_t tok_growth_limit(size_t input);
 
 /* ---- growable byte string ------------------------------------------------ */
 typedef struct tok_str {
@@ -151,6 +157,7 @@ typedef struct tok_pieces {
     tok_piece *items;
     size_t len, cap;
     tok_str buf;
+    size_t limit; /* most bytes buf may hold (tok_growth_limit) */
 } tok_pieces;
 
 void tok_pieces_free(tok_pieces *p);

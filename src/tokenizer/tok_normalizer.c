@@ -208,6 +208,7 @@ acc_status tok_normalizer_apply(const tok_normalizer *norm, const char *text, si
     switch (norm->kind) {
     case NORM_SEQUENCE: {
         tok_str a = {0}, b = {0};
+        size_t limit = tok_growth_limit(len);
         acc_status st = tok_str_append(&a, text, len, err);
         for (size_t i = 0; i < norm->n_children && st == ACC_OK; i++) {
             b.len = 0;
@@ -215,6 +216,9 @@ acc_status tok_normalizer_apply(const tok_normalizer *norm, const char *text, si
             tok_str swap = a;
             a = b;
             b = swap;
+            if (st == ACC_OK && a.len > limit)
+                st = acc_error_set(err, ACC_ERR_INPUT,
+                                   "tokenizer: normalized text grew past %zu bytes", limit);
         }
         if (st == ACC_OK)
             st = tok_str_append(out, a.data, a.len, err);

@@ -74,6 +74,13 @@ acc_status tok_segments_apply_behavior(tok_segments *s, tok_split_behavior behav
     return ACC_OK;
 }
 
+size_t tok_growth_limit(size_t input)
+{
+    if (input > (SIZE_MAX - TOK_GROWTH_BASE) / TOK_GROWTH)
+        return SIZE_MAX;
+    return TOK_GROWTH_BASE + input * TOK_GROWTH;
+}
+
 void tok_pieces_free(tok_pieces *p)
 {
     free(p->items);
@@ -150,6 +157,12 @@ acc_status tok_pieces_transform(tok_pieces *p, tok_transform_fn transform, const
         if (st != ACC_OK)
             break;
         size_t off = p->buf.len;
+        if (p->limit && off + out.len > p->limit) {
+            st = acc_error_set(err, ACC_ERR_INPUT,
+                               "tokenizer: text grew past %zu bytes while pre-tokenizing",
+                               p->limit);
+            break;
+        }
         st = tok_str_append(&p->buf, out.data ? out.data : "", out.len, err);
         piece->off = off;
         piece->len = out.len;
