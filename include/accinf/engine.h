@@ -32,15 +32,22 @@ void acc_engine_destroy(acc_engine *engine);
 
 /* A new empty sequence; returns its id (>= 0) through *seq_id. */
 acc_status acc_engine_seq_create(acc_engine *engine, int *seq_id, acc_error *err);
+/* A new sequence sharing the KV blocks of src_seq (prefix sharing): it
+ * starts with src_seq's tokens; a shared block is copied on first write. */
+acc_status acc_engine_seq_fork(acc_engine *engine, int src_seq, int *seq_id, acc_error *err);
 /* Releases its KV blocks. */
 void acc_engine_seq_free(acc_engine *engine, int seq_id);
 /* Tokens currently held in the sequence's KV cache. */
 int acc_engine_seq_length(const acc_engine *engine, int seq_id);
 
 /* One forward step over several sequences.  Sequence i appends n_tokens[i]
- * tokens to its cache.  Logits (vocab floats each) are written for the
- * last token of each sequence (all_logits == 0: n_seqs rows) or for every
- * token in order (all_logits != 0: sum(n_tokens) rows). */
+ * (>= 1) tokens to its cache.  Logits (vocab floats each) are written for
+ * the last token of each sequence (all_logits == 0: n_seqs rows) or for
+ * every token in order (all_logits != 0: sum(n_tokens) rows).  logits may
+ * be NULL when only the cache should be filled.  A step that would pass
+ * max_context, max_batch_tokens or the free KV blocks fails before any
+ * work (ACC_ERR_INPUT for limits, ACC_ERR_RUNTIME when blocks run out) and
+ * leaves every sequence unchanged. */
 typedef struct acc_batch {
     int n_seqs;
     const int *seq_ids;
@@ -58,5 +65,7 @@ acc_status acc_engine_forward_one(acc_engine *engine, int seq_id, const int32_t 
 
 const acc_model *acc_engine_model(const acc_engine *engine);
 int acc_engine_max_context(const acc_engine *engine);
+/* Worker threads the CPU backend runs with. */
+int acc_engine_threads(const acc_engine *engine);
 
 #endif

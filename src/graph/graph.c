@@ -121,7 +121,7 @@ int acc_graph_find_weight(const acc_graph *g, const char *name)
 
 int acc_graph_weight_part(acc_graph *g, const char *name, const char *source, int source_dims,
                           const int64_t source_shape[2], int transpose, int64_t row_begin,
-                          int64_t rows, int64_t cols)
+                          int64_t col_begin, int64_t rows, int64_t cols)
 {
     if (g->failed)
         return -1;
@@ -131,7 +131,16 @@ int acc_graph_weight_part(acc_graph *g, const char *name, const char *source, in
             if (g->nodes[i].op == ACC_OP_WEIGHT && g->nodes[i].weight == existing)
                 return i;
     }
-    if (rows < 1 || cols < 1 || source_dims < 1 || source_dims > 2)
+    /* the matrix the source reads as: 1-D is one row; transposed swaps */
+    int64_t src_rows = source_dims == 2 ? source_shape[0] : 1;
+    int64_t src_cols = source_dims == 2 ? source_shape[1] : source_shape[0];
+    if (transpose) {
+        int64_t swap = src_rows;
+        src_rows = src_cols;
+        src_cols = swap;
+    }
+    if (rows < 1 || cols < 1 || source_dims < 1 || source_dims > 2 || row_begin < 0 ||
+        col_begin < 0 || row_begin + rows > src_rows || col_begin + cols > src_cols)
         return graph_fail(g, ACC_ERR_RUNTIME, "bad weight shape");
     if (g->n_weights == g->cap_weights) {
         int cap = g->cap_weights ? g->cap_weights * 2 : 32;
@@ -155,6 +164,7 @@ int acc_graph_weight_part(acc_graph *g, const char *name, const char *source, in
     w->source_shape[1] = source_dims == 2 ? source_shape[1] : 0;
     w->transpose = transpose;
     w->row_begin = row_begin;
+    w->col_begin = col_begin;
     w->rows = rows;
     w->cols = cols;
     acc_node node = node_new(ACC_OP_WEIGHT, ACC_ROWS_FIXED, cols);
@@ -173,7 +183,7 @@ int acc_graph_weight_part(acc_graph *g, const char *name, const char *source, in
 int acc_graph_weight(acc_graph *g, const char *name, int64_t rows, int64_t cols)
 {
     int64_t shape[2] = {rows ? rows : cols, cols};
-    return acc_graph_weight_part(g, name, name, rows ? 2 : 1, shape, 0, 0, rows ? rows : 1,
+    return acc_graph_weight_part(g, name, name, rows ? 2 : 1, shape, 0, 0, 0, rows ? rows : 1,
                                  cols);
 }
 

@@ -64,17 +64,18 @@ typedef struct acc_node {
     int n_heads, n_kv_heads, head_dim; /* ROPE (n_heads of src0), ATTENTION */
 } acc_node;
 
-/* A weight leaf.  The stored tensor `source` (shape source_shape) becomes
- * the f32 matrix [rows, cols] by: optional transpose (GPT-2 Conv1D stores
- * [in, out]), then taking rows [row_begin, row_begin + rows).  1-D tensors
- * are one row. */
+/* A weight leaf.  The stored tensor `source` (shape source_shape; a 1-D
+ * tensor is one row) becomes the f32 matrix [rows, cols] by: optional
+ * transpose (GPT-2 Conv1D stores [in, out]), then taking rows
+ * [row_begin, +rows) and columns [col_begin, +cols) — how GPT-2's fused
+ * q|k|v weight and bias are split. */
 typedef struct acc_weight_source {
     char *name;          /* unique graph name (source name, or source + ":part") */
     char *source;        /* stored tensor name */
     int source_dims;
     int64_t source_shape[2];
     int transpose;
-    int64_t row_begin;
+    int64_t row_begin, col_begin;
     int64_t rows, cols;
 } acc_weight_source;
 
@@ -104,7 +105,7 @@ int acc_graph_weight(acc_graph *g, const char *name, int64_t rows, int64_t cols)
  * with the same `name` exists it is reused. */
 int acc_graph_weight_part(acc_graph *g, const char *name, const char *source, int source_dims,
                           const int64_t source_shape[2], int transpose, int64_t row_begin,
-                          int64_t rows, int64_t cols);
+                          int64_t col_begin, int64_t rows, int64_t cols);
 int acc_graph_embed(acc_graph *g, int table, acc_embed_index by);
 int acc_graph_add(acc_graph *g, int a, int b, float alpha);
 int acc_graph_scale(acc_graph *g, int a, float scale);
