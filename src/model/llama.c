@@ -4,8 +4,8 @@
  *
  * HF semantics: pre-RMSNorm attention with rotary embeddings (rotate_half
  * pairing: element i with i + head_dim/2) and grouped-query heads, a SwiGLU
- * MLP, final RMSNorm, head tied or separate.  Qwen2 adds q/k/v biases;
- * attention_bias adds them (and an o_proj bias) to Llama and Granite.
+ * MLP, final RMSNorm, head tied or separate.  Biases follow the hparams
+ * flags (Qwen2: q/k/v; Llama/Granite attention_bias: q/k/v/o; mlp_bias).
  * Granite scales embeddings, attention scores, residual branches and
  * logits by its multipliers.
  */
@@ -93,8 +93,7 @@ static acc_status llama_build(const acc_hparams *hp, acc_graph **out, acc_error 
     int64_t d = hp->hidden_size, ff = hp->intermediate_size;
     int nh = hp->n_heads, nkv = hp->n_kv_heads, hd = hp->head_dim;
     int granite = hp->arch == ACC_ARCH_GRANITE;
-    int qkv_bias = hp->attention_bias || hp->arch == ACC_ARCH_QWEN2;
-    int o_bias = hp->attention_bias && hp->arch != ACC_ARCH_QWEN2;
+    int qkv_bias = hp->attention_bias, o_bias = hp->attention_out_bias;
     float attn_scale = granite ? hp->attention_multiplier : 1.0f / sqrtf((float)hd);
     float residual = granite ? hp->residual_multiplier : 1.0f;
 

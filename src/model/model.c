@@ -8,7 +8,6 @@
 #include "model/arch.h"
 #include "model/model_internal.h"
 
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,41 +18,8 @@ struct acc_model {
     acc_weight_set *weights;
     acc_tokenizer *tokenizer;
     acc_graph *graph;
-    int sliding_window;
     int64_t n_parameters;
 };
-
-/* config.json fields the shared hparams struct does not carry: Mistral's
- * (and Qwen2's, when use_sliding_window) attention window. */
-static acc_status model_read_window(acc_model *model, const char *config_path, acc_error *err)
-{
-    char *text;
-    size_t size;
-    acc_status status = acc_read_file(config_path, &text, &size, err);
-    if (status != ACC_OK)
-        return status;
-    json_error_t json_err;
-    json_t *root = json_loadb(text, size, 0, &json_err);
-    free(text);
-    if (!root)
-        return acc_error_set(err, ACC_ERR_INPUT, "%s:%d:%d: %s", config_path, json_err.line,
-                             json_err.column, json_err.text);
-    json_t *window = json_object_get(root, "sliding_window");
-    json_t *use = json_object_get(root, "use_sliding_window");
-    int applies = model->hparams.arch == ACC_ARCH_MISTRAL ||
-                  (model->hparams.arch == ACC_ARCH_QWEN2 && json_is_true(use));
-    if (applies && json_is_integer(window)) {
-        json_int_t value = json_integer_value(window);
-        if (value < 1) {
-            json_decref(root);
-            return acc_error_set(err, ACC_ERR_INPUT, "%s: sliding_window: must be positive",
-                                 config_path);
-        }
-        model->sliding_window = value > 0x7FFFFFFF ? 0x7FFFFFFF : (int)value;
-    }
-    json_decref(root);
-    return ACC_OK;
-}
 
 /* Every graph weight's source tensor exists with the shape the graph
  * expects; every stored tensor is used or known to be ignorable. */
@@ -128,9 +94,6 @@ acc_status acc_model_open(const char *path, acc_model **out, acc_error *err)
     status = builder->check(&model->hparams, config_path, err);
     if (status != ACC_OK)
         goto fail;
-    status = model_read_window(model, config_path, err);
-    if (status != ACC_OK)
-        goto fail;
     status = acc_weight_set_open_dir(path, &model->weights, err);
     if (status != ACC_OK)
         goto fail;
@@ -179,4 +142,4 @@ const acc_tokenizer *acc_model_tokenizer(const acc_model *model) { return model-
 const char *acc_model_path(const acc_model *model) { return model->path; }
 int64_t acc_model_parameter_count(const acc_model *model) { return model->n_parameters; }
 const acc_graph *acc_model_graph(const acc_model *model) { return model->graph; }
-int acc_model_sliding_window(const acc_model *model) { return model->sliding_window; }
+int acc_model_sliding_window(const acc_model *model) { return model->hparams.sliding_window; }

@@ -12,7 +12,7 @@
 /* The architecture's forward graph, built and checked against the stored
  * tensors at open. */
 const acc_graph *acc_model_graph(const acc_model *model);
-/* Attention window from config.json (sliding_window), 0 when unlimited. */
+/* Attention window (hparams sliding_window), 0 when unlimited. */
 int acc_model_sliding_window(const acc_model *model);
 
 /* One f32 array per graph weight: pointers into the mapped files where a
