@@ -318,7 +318,7 @@ static void test_context_limit_and_bad_tokens(void **state)
 
 /* ---- broken models: a small safetensors writer over a fixture's tensors -- */
 
-typedef enum edit_kind { EDIT_RESHAPE, EDIT_DROP, EDIT_ADD } edit_kind;
+typedef enum edit_kind { EDIT_NONE, EDIT_RESHAPE, EDIT_DROP, EDIT_ADD } edit_kind;
 
 static void write_file(const char *path, const void *data, size_t size)
 {
@@ -449,6 +449,39 @@ static void test_broken_models(void **state)
                       "unexpected tensor 'model.layers.0.mlp.extra.weight'");
 }
 
+/* Mistral's sliding window: the default context stops at the window (full
+ * attention is exact there); asking for more is refused, not run wrongly. */
+static void test_sliding_window_limits_context(void **state)
+{
+    (void)state;
+    char fixture[1024], tmp[] = "/tmp/accinf-model-XXXXXX", path[1024];
+    snprintf(fixture, sizeof fixture, "%s/mistral-tiny", MODELS_DIR);
+    assert_non_null(mkdtemp(tmp));
+    write_edited_model(fixture, tmp, EDIT_NONE, "");
+    snprintf(path, sizeof path, "%s/config.json", fixture);
+    json_error_t jerr;
+    json_t *config = json_load_file(path, 0, &jerr);
+    assert_non_null(config);
+    json_object_set_new(config, "sliding_window", json_integer(32));
+    snprintf(path, sizeof path, "%s/config.json", tmp);
+    assert_int_equal(json_dump_file(config, path, 0), 0);
+    json_decref(config);
+    acc_model *model;
+    acc_error err;
+    acc_status status = acc_model_open(tmp, &model, &err);
+    remove_dir(tmp);
+    assert_int_equal(status, ACC_OK);
+    acc_engine_options options = {.threads = 1};
+    acc_engine *engine;
+    assert_int_equal(acc_engine_create(model, &options, &engine, &err), ACC_OK);
+    assert_int_equal(acc_engine_max_context(engine), 32);
+    acc_engine_destroy(engine);
+    options.max_context = 64;
+    assert_int_equal(acc_engine_create(model, &options, &engine, &err), ACC_ERR_INPUT);
+    assert_non_null(strstr(err.message, "sliding_window of 32"));
+    acc_model_close(model);
+}
+
 static void test_unsupported_architecture(void **state)
 {
     (void)state;
@@ -473,6 +506,7 @@ int main(void)
         cmocka_unit_test(test_all_fixture_models),
         cmocka_unit_test(test_context_limit_and_bad_tokens),
         cmocka_unit_test(test_broken_models),
+        cmocka_unit_test(test_sliding_window_limits_context),
         cmocka_unit_test(test_unsupported_architecture),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
