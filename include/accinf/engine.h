@@ -23,7 +23,8 @@ typedef struct acc_engine_options {
     int kv_block_size;   /* tokens per KV block; 0: 16 */
     int max_context;     /* tokens per sequence; 0: the model's max_position */
     int max_sequences;   /* concurrent sequences; 0: 1 */
-    int max_batch_tokens;/* tokens in one forward call; 0: max_context */
+    int max_batch_tokens;/* tokens per backend step (larger forwards run in chunks);
+                            0: min(max_context, 512) */
 } acc_engine_options;
 
 acc_status acc_engine_create(const acc_model *model, const acc_engine_options *options,
@@ -44,10 +45,10 @@ int acc_engine_seq_length(const acc_engine *engine, int seq_id);
  * (>= 1) tokens to its cache.  Logits (vocab floats each) are written for
  * the last token of each sequence (all_logits == 0: n_seqs rows) or for
  * every token in order (all_logits != 0: sum(n_tokens) rows).  logits may
- * be NULL when only the cache should be filled.  A step that would pass
- * max_context, max_batch_tokens or the free KV blocks fails before any
- * work (ACC_ERR_INPUT for limits, ACC_ERR_RUNTIME when blocks run out) and
- * leaves every sequence unchanged. */
+ * be NULL when only the cache should be filled.  Bad sequence or token
+ * ids and a step past max_context fail before any work (ACC_ERR_INPUT,
+ * "prompt of N tokens exceeds the context limit of M") and leave every
+ * sequence unchanged. */
 typedef struct acc_batch {
     int n_seqs;
     const int *seq_ids;

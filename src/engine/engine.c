@@ -18,6 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#define DEFAULT_BATCH_TOKENS 512
+
 struct acc_engine {
     const acc_model *model;
     const acc_graph *graph;
@@ -68,7 +70,11 @@ static acc_status engine_resolve_options(const acc_model *model, const acc_engin
     }
     engine->max_context = limit;
     engine->max_sequences = o && o->max_sequences > 0 ? o->max_sequences : 1;
-    engine->max_batch_tokens = o && o->max_batch_tokens > 0 ? o->max_batch_tokens : limit;
+    /* larger forwards are run in chunks; the cap keeps the activation arena
+     * small for long-context models */
+    engine->max_batch_tokens = o && o->max_batch_tokens > 0 ? o->max_batch_tokens
+                               : limit < DEFAULT_BATCH_TOKENS ? limit
+                                                              : DEFAULT_BATCH_TOKENS;
     if (engine->max_sequences > 65536 || engine->max_batch_tokens > (1 << 24))
         return acc_error_set(err, ACC_ERR_INPUT, "max_sequences or max_batch_tokens too large");
     engine->vocab_size = hp->vocab_size;
@@ -213,37 +219,23 @@ static acc_status engine_check_batch(const acc_engine *e, const acc_batch *batch
                                      seq, t, batch->tokens[i][t], e->vocab_size);
         sum += n;
     }
-    if (sum > e->max_batch_tokens)
-        return acc_error_set(err, ACC_ERR_INPUT,
-                             "batch of %lld tokens exceeds max_batch_tokens %d", (long long)sum,
-                             e->max_batch_tokens);
     *total = (int)sum;
     return ACC_OK;
 }
 
-acc_status acc_engine_forward(acc_engine *e, const acc_batch *batch, float *logits,
-                              acc_error *err)
+/* One step of at most max_batch_tokens tokens (checked by the caller). */
+static acc_status engine_step(acc_engine *e, const acc_batch *batch, int total, float *logits,
+                              int all_logits, acc_error *err)
 {
-    int total = 0;
-    acc_status status = engine_check_batch(e, batch, &total, err);
-    if (status != ACC_OK)
-        return status;
-    int all_logits = batch->all_logits && logits != NULL;
-    if (!logits)
-        logits = e->own_logits;
-
     /* KV blocks for every sequence first; undo on failure */
-    int reserved = 0;
-    for (; reserved < batch->n_seqs; reserved++) {
+    acc_status status = ACC_OK;
+    for (int i = 0; i < batch->n_seqs && status == ACC_OK; i++) {
         int n_copies = 0;
-        int seq = batch->seq_ids[reserved];
-        status = acc_kv_seq_reserve(e->kv, seq, batch->n_tokens[reserved], e->copies, &n_copies,
-                                    err);
+        status = acc_kv_seq_reserve(e->kv, batch->seq_ids[i], batch->n_tokens[i], e->copies,
+                                    &n_copies, err);
         for (int c = 0; c < n_copies && status == ACC_OK; c++)
             status = e->backend->ops->copy_kv_block(e->backend, e->copies[c].from,
                                                     e->copies[c].to, err);
-        if (status != ACC_OK)
-            break;
     }
     if (status == ACC_OK) {
         int t = 0, n_outputs = 0;
@@ -274,6 +266,49 @@ acc_status acc_engine_forward(acc_engine *e, const acc_batch *batch, float *logi
             acc_kv_seq_trim(e->kv, batch->seq_ids[i]);
     }
     return status;
+}
+
+/* A batch larger than max_batch_tokens: each sequence in chunks of its
+ * own.  Limits were checked up front and the KV pool holds max_context
+ * tokens for every sequence, so only a backend failure can stop it midway. */
+static acc_status engine_forward_chunked(acc_engine *e, const acc_batch *batch, float *logits,
+                                         int all_logits, acc_error *err)
+{
+    size_t vocab = (size_t)e->vocab_size, row = 0;
+    for (int i = 0; i < batch->n_seqs; i++) {
+        for (int begin = 0; begin < batch->n_tokens[i]; begin += e->max_batch_tokens) {
+            int n = batch->n_tokens[i] - begin;
+            if (n > e->max_batch_tokens)
+                n = e->max_batch_tokens;
+            int last = begin + n == batch->n_tokens[i];
+            const int32_t *tokens = batch->tokens[i] + begin;
+            acc_batch chunk = {.n_seqs = 1, .seq_ids = &batch->seq_ids[i], .tokens = &tokens,
+                               .n_tokens = &n, .all_logits = all_logits};
+            float *out = all_logits ? logits + (row + (size_t)begin) * vocab
+                         : last     ? logits + (size_t)i * vocab
+                                    : e->own_logits;
+            acc_status status = engine_step(e, &chunk, n, out, all_logits, err);
+            if (status != ACC_OK)
+                return status;
+        }
+        row += (size_t)batch->n_tokens[i];
+    }
+    return ACC_OK;
+}
+
+acc_status acc_engine_forward(acc_engine *e, const acc_batch *batch, float *logits,
+                              acc_error *err)
+{
+    int total = 0;
+    acc_status status = engine_check_batch(e, batch, &total, err);
+    if (status != ACC_OK)
+        return status;
+    int all_logits = batch->all_logits && logits != NULL;
+    if (!logits)
+        logits = e->own_logits;
+    if (total > e->max_batch_tokens)
+        return engine_forward_chunked(e, batch, logits, all_logits, err);
+    return engine_step(e, batch, total, logits, all_logits, err);
 }
 
 acc_status acc_engine_forward_one(acc_engine *engine, int seq_id, const int32_t *tokens,

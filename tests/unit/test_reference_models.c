@@ -316,6 +316,60 @@ static void test_context_limit_and_bad_tokens(void **state)
     acc_model_close(model);
 }
 
+/* A batch larger than max_batch_tokens runs in chunks with the same result. */
+static void test_chunked_batches(void **state)
+{
+    (void)state;
+    acc_model *model;
+    acc_error err;
+    assert_int_equal(acc_model_open(MODELS_DIR "/qwen2-tiny", &model, &err), ACC_OK);
+    int vocab = acc_model_hparams(model)->vocab_size;
+    acc_engine *whole, *chunked;
+    acc_engine_options options = {.threads = 2, .max_sequences = 2};
+    assert_int_equal(acc_engine_create(model, &options, &whole, &err), ACC_OK);
+    options.max_batch_tokens = 4;
+    assert_int_equal(acc_engine_create(model, &options, &chunked, &err), ACC_OK);
+    int32_t a[11], b[6];
+    for (int i = 0; i < 11; i++)
+        a[i] = (i * 37 + 5) % vocab;
+    for (int i = 0; i < 6; i++)
+        b[i] = (i * 11 + 2) % vocab;
+    const int32_t *lists[2] = {a, b};
+    int n_tokens[2] = {11, 6};
+    float *out[2][2];
+    for (int all = 0; all < 2; all++) {
+        for (int e = 0; e < 2; e++) {
+            acc_engine *engine = e ? chunked : whole;
+            int seqs[2];
+            assert_int_equal(acc_engine_seq_create(engine, &seqs[0], &err), ACC_OK);
+            assert_int_equal(acc_engine_seq_create(engine, &seqs[1], &err), ACC_OK);
+            acc_batch batch = {.n_seqs = 2, .seq_ids = seqs, .tokens = lists,
+                               .n_tokens = n_tokens, .all_logits = all};
+            out[all][e] = malloc(17 * (size_t)vocab * sizeof(float));
+            assert_non_null(out[all][e]);
+            assert_int_equal(acc_engine_forward(engine, &batch, out[all][e], &err), ACC_OK);
+            assert_int_equal(acc_engine_seq_length(engine, seqs[0]), 11);
+            assert_int_equal(acc_engine_seq_length(engine, seqs[1]), 6);
+            acc_engine_seq_free(engine, seqs[0]);
+            acc_engine_seq_free(engine, seqs[1]);
+        }
+        size_t rows = all ? 17 : 2;
+        for (size_t i = 0; i < rows * (size_t)vocab; i++)
+            assert_float_equal(out[all][0][i], out[all][1][i], 1e-5);
+    }
+    /* last rows of the all-logits run are the per-sequence logits */
+    for (int j = 0; j < vocab; j++) {
+        assert_float_equal(out[0][0][j], out[1][0][10 * (size_t)vocab + j], 1e-5);
+        assert_float_equal(out[0][0][vocab + j], out[1][0][16 * (size_t)vocab + j], 1e-5);
+    }
+    for (int all = 0; all < 2; all++)
+        for (int e = 0; e < 2; e++)
+            free(out[all][e]);
+    acc_engine_destroy(whole);
+    acc_engine_destroy(chunked);
+    acc_model_close(model);
+}
+
 /* ---- broken models: a small safetensors writer over a fixture's tensors -- */
 
 typedef enum edit_kind { EDIT_NONE, EDIT_RESHAPE, EDIT_DROP, EDIT_ADD } edit_kind;
@@ -505,6 +559,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_all_fixture_models),
         cmocka_unit_test(test_context_limit_and_bad_tokens),
+        cmocka_unit_test(test_chunked_batches),
         cmocka_unit_test(test_broken_models),
         cmocka_unit_test(test_sliding_window_limits_context),
         cmocka_unit_test(test_unsupported_architecture),
