@@ -10,6 +10,7 @@
 #define ACCINF_ARCH_H
 
 #include "accinf/hparams.h"
+#include "accinf/safetensors.h"
 #include "accinf/tensor.h"
 #include "graph/graph.h"
 
@@ -17,7 +18,10 @@ typedef struct acc_arch_builder {
     acc_arch arch;
     /* `config` labels errors ("dir/config.json"). */
     acc_status (*check)(const acc_hparams *hp, const char *config, acc_error *err);
-    acc_status (*build)(const acc_hparams *hp, acc_graph **out, acc_error *err);
+    /* The stored tensors are passed so a builder can follow their naming
+     * (GPT-2 checkpoints with and without the "transformer." prefix). */
+    acc_status (*build)(const acc_hparams *hp, const acc_weight_set *stored, acc_graph **out,
+                        acc_error *err);
     /* Whether a stored tensor the graph does not use may be ignored (HF
      * buffers, a tied head stored anyway).  ACC_ERR_INPUT when it may be
      * ignored only with another shape than it has. */

@@ -84,8 +84,10 @@ static int linear(acc_graph *g, int x, int layer, const char *module, int64_t ou
     return acc_graph_matmul(g, x, w, b);
 }
 
-static acc_status llama_build(const acc_hparams *hp, acc_graph **out, acc_error *err)
+static acc_status llama_build(const acc_hparams *hp, const acc_weight_set *stored,
+                              acc_graph **out, acc_error *err)
 {
+    (void)stored;
     acc_graph *g;
     acc_status status = acc_graph_create(&g, err);
     if (status != ACC_OK)

@@ -97,7 +97,7 @@ acc_status acc_model_open(const char *path, acc_model **out, acc_error *err)
     status = acc_weight_set_open_dir(path, &model->weights, err);
     if (status != ACC_OK)
         goto fail;
-    status = builder->build(&model->hparams, &model->graph, err);
+    status = builder->build(&model->hparams, model->weights, &model->graph, err);
     if (status != ACC_OK) {
         acc_error_wrap(err, "%s", path);
         goto fail;

@@ -372,7 +372,7 @@ static void test_chunked_batches(void **state)
 
 /* ---- broken models: a small safetensors writer over a fixture's tensors -- */
 
-typedef enum edit_kind { EDIT_NONE, EDIT_RESHAPE, EDIT_DROP, EDIT_ADD } edit_kind;
+typedef enum edit_kind { EDIT_NONE, EDIT_RESHAPE, EDIT_DROP, EDIT_ADD, EDIT_STRIP } edit_kind;
 
 static void write_file(const char *path, const void *data, size_t size)
 {
@@ -410,7 +410,10 @@ static void write_edited_model(const char *fixture, const char *tmp, edit_kind k
         json_t *entry = json_pack("{s:s, s:o, s:[I,I]}", "dtype", acc_dtype_name(v->dtype),
                                   "shape", shape, "data_offsets", (json_int_t)offset,
                                   (json_int_t)(offset + v->nbytes));
-        json_object_set_new(header, v->name, entry);
+        const char *name = v->name;
+        if (kind == EDIT_STRIP && strncmp(name, target, strlen(target)) == 0)
+            name += strlen(target);
+        json_object_set_new(header, name, entry);
         offset += v->nbytes;
         order[n_order++] = v;
     }
@@ -536,6 +539,37 @@ static void test_sliding_window_limits_context(void **state)
     acc_model_close(model);
 }
 
+/* The original openai-community/gpt2 files name tensors without the
+ * "transformer." prefix (and store the attn.bias mask buffers). */
+static void test_gpt2_names_without_prefix(void **state)
+{
+    (void)state;
+    char fixture[1024], tmp[] = "/tmp/accinf-model-XXXXXX";
+    snprintf(fixture, sizeof fixture, "%s/gpt2-tiny", MODELS_DIR);
+    assert_non_null(mkdtemp(tmp));
+    copy_config(fixture, tmp);
+    write_edited_model(fixture, tmp, EDIT_STRIP, "transformer.");
+    acc_model *model;
+    acc_error err;
+    acc_status status = acc_model_open(tmp, &model, &err);
+    remove_dir(tmp);
+    if (status != ACC_OK)
+        fail_msg("open: %s", err.message);
+    int n_cases;
+    ref_case *cases = load_cases(fixture, &n_cases);
+    acc_engine *engine = engine_new(model, 1, 1);
+    int vocab = acc_model_hparams(model)->vocab_size;
+    float *all = run_case(engine, &cases[0], vocab, "gpt2 without prefix", NULL);
+    const float *last = all + (size_t)(cases[0].n_ids - 1) * (size_t)vocab;
+    double tol = tolerance_for(cases[0].last_logits, vocab);
+    for (int i = 0; i < vocab; i++)
+        assert_float_equal(last[i], cases[0].last_logits[i], tol);
+    free(all);
+    acc_engine_destroy(engine);
+    free_cases(cases, n_cases);
+    acc_model_close(model);
+}
+
 static void test_unsupported_architecture(void **state)
 {
     (void)state;
@@ -562,6 +596,7 @@ int main(void)
         cmocka_unit_test(test_chunked_batches),
         cmocka_unit_test(test_broken_models),
         cmocka_unit_test(test_sliding_window_limits_context),
+        cmocka_unit_test(test_gpt2_names_without_prefix),
         cmocka_unit_test(test_unsupported_architecture),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
