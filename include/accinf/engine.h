@@ -7,7 +7,8 @@
  * tokens from any number of sequences per call.  Sequence state lives in a
  * paged KV cache (fixed-size blocks, a block table per sequence).  Running
  * out of blocks or context is an error (ACC_ERR_INPUT for a too-long
- * prompt, naming the limit), never a crash.
+ * prompt, naming the limit), never a crash.  An engine is used from one
+ * thread at a time (it runs its own worker threads inside a forward).
  */
 #ifndef ACCINF_ENGINE_H
 #define ACCINF_ENGINE_H

@@ -174,6 +174,9 @@ static void check_model(const char *dir, const char *name)
         fail_msg("%s: open: %s", name, err.message);
     int vocab = acc_model_hparams(model)->vocab_size;
     assert_true(acc_model_parameter_count(model) > 0);
+    /* every fixture ships a tokenizer.json, which the model loads */
+    assert_non_null(acc_model_tokenizer(model));
+    assert_string_equal(acc_model_path(model), dir);
     int n_cases;
     ref_case *cases = load_cases(dir, &n_cases);
     assert_true(n_cases > 0);
@@ -555,6 +558,7 @@ static void test_gpt2_names_without_prefix(void **state)
     remove_dir(tmp);
     if (status != ACC_OK)
         fail_msg("open: %s", err.message);
+    assert_null(acc_model_tokenizer(model)); /* no tokenizer.json in the copy */
     int n_cases;
     ref_case *cases = load_cases(fixture, &n_cases);
     acc_engine *engine = engine_new(model, 1, 1);
