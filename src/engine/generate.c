@@ -148,7 +148,7 @@ static acc_status generate_text_update(generate_text *t, const acc_generate_opti
      * (rare decoder effects), continue from the same byte count on a
      * character boundary; emitted text is never taken back. */
     size_t start = t->emitted_size;
-    if (cont_size < start || memcmp(cont, t->emitted, start) != 0) {
+    if (cont_size < start || (start > 0 && memcmp(cont, t->emitted, start) != 0)) {
         while (start < cont_size && ((unsigned char)cont[start] & 0xC0) == 0x80)
             start++;
         if (start > cont_size)
