@@ -28,6 +28,8 @@ typedef enum acc_rope_scaling_type {
     ACC_ROPE_SCALING_LLAMA3,
 } acc_rope_scaling_type;
 
+#define ACC_MAX_EOS_IDS 8
+
 typedef struct acc_hparams {
     acc_arch arch;
     int vocab_size;
@@ -44,12 +46,16 @@ typedef struct acc_hparams {
     float rope_factor, rope_low_freq_factor, rope_high_freq_factor;
     int rope_original_max_position;
     int tie_word_embeddings;
-    int attention_bias;     /* q/k/v biases (Qwen2 always; Llama if attention_bias) */
-    int mlp_bias;
+    int attention_bias;     /* q/k/v biases (GPT-2, Qwen2 always; Llama/Granite if attention_bias) */
+    int attention_out_bias; /* o_proj bias (GPT-2 always; Llama/Granite if attention_bias; Qwen2 never) */
+    int mlp_bias;           /* FFN biases (GPT-2 always; Llama/Granite if mlp_bias) */
+    int sliding_window;     /* attention window in tokens; 0 = none (Mistral, Qwen2 use_sliding_window) */
     /* Granite multipliers; 1 for other architectures. */
     float embedding_multiplier, residual_multiplier, attention_multiplier, logits_scaling;
-    int bos_token_id, eos_token_id; /* -1 when absent */
-    char torch_dtype[16];
+    int bos_token_id, eos_token_id; /* -1 when absent; the first id when the config lists several */
+    int eos_token_ids[ACC_MAX_EOS_IDS]; /* every eos id listed (Llama 3 instruct has 3) */
+    int n_eos_token_ids;
+    char torch_dtype[16];   /* "float32", "bfloat16", ...; "" when absent */
 } acc_hparams;
 
 /* Parses config.json text. `name` labels errors ("path/config.json"). */
