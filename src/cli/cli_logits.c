@@ -58,7 +58,7 @@ int cli_logits_main(int argc, char **argv)
         .notes = "Floats are printed with 9 significant digits (exact for f32).\n"
                  "Examples:\n"
                  "  accinf logits examples/demo-model --prompt 'Hello'\n"
-                 "  accinf logits examples/demo-model --ids 1,15043 --json\n",
+                 "  accinf logits examples/demo-model --ids 0,412,318 --json\n",
     };
     acc_error err = {0};
     const char *path = NULL;

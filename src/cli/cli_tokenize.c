@@ -59,7 +59,7 @@ int cli_tokenize_main(int argc, char **argv)
                  "Examples:\n"
                  "  accinf tokenize examples/demo-model --text 'Hello world'\n"
                  "  accinf tokenize tokenizer.json --text 'Hello' --no-special --json\n"
-                 "  accinf tokenize examples/demo-model --decode 1,15043\n",
+                 "  accinf tokenize examples/demo-model --decode 412,318,1290\n",
     };
     acc_error err = {0};
     const char *path = NULL;
