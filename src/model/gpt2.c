@@ -33,7 +33,7 @@ static acc_status gpt2_check(const acc_hparams *hp, const char *config, acc_erro
 static int conv1d_weight(acc_graph *g, const char *source, const char *part, int64_t in,
                          int64_t out, int64_t begin, int64_t rows)
 {
-    char name[160];
+    char name[192];
     snprintf(name, sizeof name, "%s%s", source, part);
     int64_t shape[2] = {in, out};
     return acc_graph_weight_part(g, name, source, 2, shape, 1, begin, 0, rows, in);
@@ -43,7 +43,7 @@ static int conv1d_weight(acc_graph *g, const char *source, const char *part, int
 static int bias_part(acc_graph *g, const char *source, const char *part, int64_t out,
                      int64_t begin, int64_t n)
 {
-    char name[160];
+    char name[192];
     snprintf(name, sizeof name, "%s%s", source, part);
     int64_t shape[2] = {out, 0};
     return acc_graph_weight_part(g, name, source, 1, shape, 0, 0, begin, 1, n);
