@@ -98,11 +98,11 @@ static acc_status load_content(const tok_ctx *ctx, json_t *json, const char *key
     size_t len;
     if (tok_json_string(ctx, json, key, field, &text, &len) != ACC_OK)
         return ACC_ERR_INPUT;
-    if (!text && !def)
-        return tok_json_error(ctx, field, "missing \"%s\"", key);
     if (!text) {
+        if (!def)
+            return tok_json_error(ctx, field, "missing \"%s\"", key);
         text = def;
-        len = strlen(def);
+        len = strlen(text);
     }
     dec->content = tok_strndup(text, len, ctx->err);
     dec->content_len = len;
