@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""Write a random-weight HF model directory of a named real shape, for
+benchmarks (no torch needed: Python's standard library only).
+
+  tools/make_random_model.py --shape gpt2-124m --out /tmp/gpt2-124m
+  tools/make_random_model.py --shape llama-3.2-1b --out /tmp/llama-1b
+
+Weights are f16 with magnitudes between 2^-7 and 2^-1 and random signs: the
+values do not matter for speed, only the shapes and bytes do.
+"""
+import argparse
+import json
+import os
+import random
+import struct
+
+SHAPES = {
+    "gpt2-124m": {"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2",
+                  "vocab_size": 50257, "n_embd": 768, "n_layer": 12, "n_head": 12,
+                  "n_positions": 1024, "n_inner": None, "activation_function": "gelu_new",
+                  "layer_norm_epsilon": 1e-5, "bos_token_id": 50256, "eos_token_id": 50256},
+    "llama-3.2-1b": {"architectures": ["LlamaForCausalLM"], "model_type": "llama",
+                     "vocab_size": 128256, "hidden_size": 2048, "num_hidden_layers": 16,
+                     "num_attention_heads": 32, "num_key_value_heads": 8,
+                     "intermediate_size": 8192, "max_position_embeddings": 131072,
+                     "rms_norm_eps": 1e-5, "hidden_act": "silu", "rope_theta": 500000.0,
+                     "rope_scaling": {"rope_type": "llama3", "factor": 32.0,
+                                      "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                                      "original_max_position_embeddings": 8192},
+                     "tie_word_embeddings": True, "bos_token_id": 128000,
+                     "eos_token_id": 128001},
+}
+
+
+def tensor_shapes(config):
+    if config["model_type"] == "gpt2":
+        d, v, p = config["n_embd"], config["vocab_size"], config["n_positions"]
+        yield "transformer.wte.weight", [v, d]
+        yield "transformer.wpe.weight", [p, d]
+        for i in range(config["n_layer"]):
+            h = f"transformer.h.{i}."
+            yield h + "ln_1.weight", [d]
+            yield h + "ln_1.bias", [d]
+            yield h + "attn.c_attn.weight", [d, 3 * d]
+            yield h + "attn.c_attn.bias", [3 * d]
+            yield h + "attn.c_proj.weight", [d, d]
+            yield h + "attn.c_proj.bias", [d]
+            yield h + "ln_2.weight", [d]
+            yield h + "ln_2.bias", [d]
+            yield h + "mlp.c_fc.weight", [d, 4 * d]
+            yield h + "mlp.c_fc.bias", [4 * d]
+            yield h + "mlp.c_proj.weight", [4 * d, d]
+            yield h + "mlp.c_proj.bias", [d]
+        yield "transformer.ln_f.weight", [d]
+        yield "transformer.ln_f.bias", [d]
+        return
+    d, v, f = config["hidden_size"], config["vocab_size"], config["intermediate_size"]
+    hd = d // config["num_attention_heads"]
+    kv = config["num_key_value_heads"] * hd
+    yield "model.embed_tokens.weight", [v, d]
+    for i in range(config["num_hidden_layers"]):
+        h = f"model.layers.{i}."
+        yield h + "input_layernorm.weight", [d]
+        yield h + "self_attn.q_proj.weight", [d, d]
+        yield h + "self_attn.k_proj.weight", [kv, d]
+        yield h + "self_attn.v_proj.weight", [kv, d]
+        yield h + "self_attn.o_proj.weight", [d, d]
+        yield h + "post_attention_layernorm.weight", [d]
+        yield h + "mlp.gate_proj.weight", [f, d]
+        yield h + "mlp.up_proj.weight", [f, d]
+        yield h + "mlp.down_proj.weight", [d, f]
+    yield "model.norm.weight", [d]
+    if not config.get("tie_word_embeddings"):
+        yield "lm_head.weight", [v, d]
+
+
+def random_f16(count, rng):
+    data = bytearray(rng.randbytes(2 * count))
+    # high byte: keep the sign and 2 mantissa bits, force exponent into [8, 14]
+    table = bytes((b & 0x83) | ((8 + (b >> 2) % 7) << 2) for b in range(256))
+    data[1::2] = bytes(data[1::2]).translate(table)
+    return data
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--shape", choices=sorted(SHAPES), required=True)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+    config = SHAPES[args.shape]
+    rng = random.Random(42)
+    header, offset, shapes = {}, 0, list(tensor_shapes(config))
+    for name, shape in shapes:
+        count = 1
+        for dim in shape:
+            count *= dim
+        header[name] = {"dtype": "F16", "shape": shape, "data_offsets": [offset, offset + 2 * count]}
+        offset += 2 * count
+    blob = json.dumps(header).encode()
+    blob += b" " * (-len(blob) % 8)
+    os.makedirs(args.out, exist_ok=True)
+    path = os.path.join(args.out, "model.safetensors")
+    with open(path + ".tmp", "wb") as f:
+        f.write(struct.pack("<Q", len(blob)))
+        f.write(blob)
+        for name, shape in shapes:
+            count = header[name]["data_offsets"][1] // 2 - header[name]["data_offsets"][0] // 2
+            f.write(random_f16(count, rng))
+    os.replace(path + ".tmp", path)
+    with open(os.path.join(args.out, "config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+    print(f"{args.out}: {args.shape}, {offset // 2} parameters")
+
+
+if __name__ == "__main__":
+    main()
