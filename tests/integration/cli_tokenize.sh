@@ -38,7 +38,7 @@ check_cases() {
     done
 }
 
-check_cases "$FIXTURES/tokenizers/gpt2" 9
+check_cases "$FIXTURES/tokenizers/gpt2" 30
 check_cases "$FIXTURES/tokenizers/metaspace-tiny" 11
 check_cases "$FIXTURES/tokenizers/llama3-style" 13
 
