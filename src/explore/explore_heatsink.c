@@ -240,7 +240,7 @@ void xheatsink_design(double heatsource_length_mm, double heatsource_width_mm,
         !(packages_per_lane >= 1))
         return;
 
-    hs_spec whole = tmpl, best_result;
+    hs_spec whole = tmpl, best_result = {0};
     whole.base_length = MAX_LENGTH;
     int have_result = best_thickness_and_fins(&whole, packages_per_lane, 0, &best_result);
 
