@@ -478,6 +478,8 @@ static const xfield sys_fields[] = {
     POS(xsysconf, compute_perf_efficiency),
     POS(xsysconf, io_bandwidth_efficiency),
     POS(xsysconf, weight_bandwidth_efficiency),
+    NUM(xsysconf, prefill_overhead_sec),
+    NUM(xsysconf, decode_overhead_sec),
 };
 
 static const struct {

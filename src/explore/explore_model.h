@@ -226,6 +226,7 @@ typedef struct xsysconf {
     double eval_len[2];
     int energy_model;
     double compute_perf_efficiency, io_bandwidth_efficiency, weight_bandwidth_efficiency;
+    double prefill_overhead_sec, decode_overhead_sec; /* beyond reallm: fixed costs */
     xallreduce allreduce_algo;
     int has_default_mapping;
     xmapping default_mapping;

@@ -279,7 +279,10 @@ void xperf_eval(const xsystem *sys, const xmapping *mp, double batch, double L, 
     out->generate_len = G;
 
     micro_batch_latency(sys, mp, 1, L, G, &pre);
-    out->prefill_latency = pre.total + (batch / mp->prefill_micro_batch - 1) * pre.pipeline_stage;
+    /* fixed per-request and per-step costs (launches, scheduling) are
+     * calibration inputs beyond reallm; zero by default */
+    out->prefill_latency = pre.total + (batch / mp->prefill_micro_batch - 1) * pre.pipeline_stage +
+                           sys->conf->prefill_overhead_sec;
     out->prefill_throughput = batch * L / out->prefill_latency;
     out->prefill_utilization =
         xllm_prefill_flops(m, L, fixes) * batch / (sys->perf * out->prefill_latency);
@@ -289,8 +292,9 @@ void xperf_eval(const xsystem *sys, const xmapping *mp, double batch, double L, 
     micro_batch_latency(sys, mp, 0, L, G, &gen);
     /* the next token of a micro-batch waits for its previous token and for
      * the first stage to be free again */
-    double token = fmax(gen.total, gen.pipeline_stage * (batch / mp->micro_batch));
-    out->generate_latency = gen.total + (G - 1) * token;
+    double token = fmax(gen.total, gen.pipeline_stage * (batch / mp->micro_batch)) +
+                   sys->conf->decode_overhead_sec;
+    out->generate_latency = gen.total + sys->conf->decode_overhead_sec + (G - 1) * token;
     out->generate_throughput = batch / token;
     out->generate_utilization =
         out->generate_throughput * xllm_generate_flops(m, L + G / 2, fixes) / sys->perf;
