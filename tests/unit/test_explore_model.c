@@ -281,6 +281,22 @@ static void test_fixes_on_gqa_swiglu(void **state)
     near(b.capex, a.capex, 1e-12);
 }
 
+static void test_fixed_overheads(void **state)
+{
+    (void)state;
+    toy t;
+    xmapping mp = {.t = 4, .p = 1, .micro_batch = 1, .prefill_micro_batch = 1};
+    xperf a, b;
+    toy_build(&t, ACC_EXPLORE_FIX_ALL, 1, "gelu");
+    xperf_eval(&t.sys, &mp, 1, 100, 21, &a);
+    t.conf.prefill_overhead_sec = 0.005;
+    t.conf.decode_overhead_sec = 0.001;
+    xperf_eval(&t.sys, &mp, 1, 100, 21, &b);
+    near(b.prefill_latency - a.prefill_latency, 0.005, 1e-9);
+    near(b.generate_latency - a.generate_latency, 21 * 0.001, 1e-9);
+    near(1 / b.generate_throughput - 1 / a.generate_throughput, 0.001, 1e-9);
+}
+
 static void test_mappings(void **state)
 {
     (void)state;
@@ -312,6 +328,7 @@ int main(void)
         cmocka_unit_test(test_allreduce),
         cmocka_unit_test(test_decode_step_by_hand),
         cmocka_unit_test(test_fixes_on_gqa_swiglu),
+        cmocka_unit_test(test_fixed_overheads),
         cmocka_unit_test(test_mappings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
