@@ -4,7 +4,7 @@
  * short report (or the JSON summary with --json) and writes HW.csv,
  * MODEL.csv, summary.json and Pareto SVGs into the output folder.
  */
-#include "cli/cli_explore.h"
+#include "cli_verbs.h"
 
 #include "accinf/explore.h"
 
@@ -65,7 +65,7 @@ static int print_file(const char *path)
     return 0;
 }
 
-int cli_explore(int argc, char **argv)
+int cli_explore_main(int argc, char **argv)
 {
     acc_explore_options opts;
     acc_explore_options_init(&opts);
