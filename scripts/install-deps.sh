@@ -3,7 +3,8 @@
 # it calls apt-get only when a package is missing.  Works as root or via sudo.
 set -euo pipefail
 packages=(build-essential cmake pkg-config clang libclang-rt-dev
-          libjansson-dev libpcre2-dev libutf8proc-dev libyaml-dev libcmocka-dev libssl-dev)
+          libjansson-dev libpcre2-dev libutf8proc-dev libyaml-dev libcmocka-dev libssl-dev
+          jq)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \

@@ -7,7 +7,8 @@
  * tokens from any number of sequences per call.  Sequence state lives in a
  * paged KV cache (fixed-size blocks, a block table per sequence).  Running
  * out of blocks or context is an error (ACC_ERR_INPUT for a too-long
- * prompt, naming the limit), never a crash.
+ * prompt, naming the limit), never a crash.  An engine is used from one
+ * thread at a time (it runs its own worker threads inside a forward).
  */
 #ifndef ACCINF_ENGINE_H
 #define ACCINF_ENGINE_H
@@ -23,7 +24,8 @@ typedef struct acc_engine_options {
     int kv_block_size;   /* tokens per KV block; 0: 16 */
     int max_context;     /* tokens per sequence; 0: the model's max_position */
     int max_sequences;   /* concurrent sequences; 0: 1 */
-    int max_batch_tokens;/* tokens in one forward call; 0: max_context */
+    int max_batch_tokens;/* tokens per backend step (larger forwards run in chunks);
+                            0: min(max_context, 512) */
 } acc_engine_options;
 
 acc_status acc_engine_create(const acc_model *model, const acc_engine_options *options,
@@ -32,15 +34,22 @@ void acc_engine_destroy(acc_engine *engine);
 
 /* A new empty sequence; returns its id (>= 0) through *seq_id. */
 acc_status acc_engine_seq_create(acc_engine *engine, int *seq_id, acc_error *err);
+/* A new sequence sharing the KV blocks of src_seq (prefix sharing): it
+ * starts with src_seq's tokens; a shared block is copied on first write. */
+acc_status acc_engine_seq_fork(acc_engine *engine, int src_seq, int *seq_id, acc_error *err);
 /* Releases its KV blocks. */
 void acc_engine_seq_free(acc_engine *engine, int seq_id);
 /* Tokens currently held in the sequence's KV cache. */
 int acc_engine_seq_length(const acc_engine *engine, int seq_id);
 
 /* One forward step over several sequences.  Sequence i appends n_tokens[i]
- * tokens to its cache.  Logits (vocab floats each) are written for the
- * last token of each sequence (all_logits == 0: n_seqs rows) or for every
- * token in order (all_logits != 0: sum(n_tokens) rows). */
+ * (>= 1) tokens to its cache.  Logits (vocab floats each) are written for
+ * the last token of each sequence (all_logits == 0: n_seqs rows) or for
+ * every token in order (all_logits != 0: sum(n_tokens) rows).  logits may
+ * be NULL when only the cache should be filled.  Bad sequence or token
+ * ids and a step past max_context fail before any work (ACC_ERR_INPUT,
+ * "prompt of N tokens exceeds the context limit of M") and leave every
+ * sequence unchanged. */
 typedef struct acc_batch {
     int n_seqs;
     const int *seq_ids;
@@ -58,5 +67,7 @@ acc_status acc_engine_forward_one(acc_engine *engine, int seq_id, const int32_t 
 
 const acc_model *acc_engine_model(const acc_engine *engine);
 int acc_engine_max_context(const acc_engine *engine);
+/* Worker threads the CPU backend runs with. */
+int acc_engine_threads(const acc_engine *engine);
 
 #endif

@@ -28,8 +28,9 @@ acc_status acc_error_wrap(acc_error *err, const char *fmt, ...)
     va_start(args, fmt);
     vsnprintf(prefix, sizeof prefix, fmt, args);
     va_end(args);
-    char joined[sizeof err->message];
+    /* Large enough for both parts, then cut to the message's size. */
+    char joined[sizeof prefix + sizeof err->message + 2];
     snprintf(joined, sizeof joined, "%s: %s", prefix, err->message);
-    memcpy(err->message, joined, sizeof joined);
+    snprintf(err->message, sizeof err->message, "%.*s", (int)sizeof err->message - 1, joined);
     return err->status;
 }

@@ -1,0 +1,377 @@
+/*
+ * cpu_backend.c — the CPU implementation of acc_backend_ops: host memory
+ * for the activation arena and the paged KV cache, and an executor that
+ * walks the graph and runs each node's kernel on the thread pool.
+ *
+ * Work splits: matmuls by output columns (each weight row is read by one
+ * thread and reused across the step's tokens), attention by (token, head),
+ * row ops by rows, elementwise ops by elements.  KV cache layout per layer:
+ * K and V each [n_blocks * block_size, kv_dim].
+ */
+#include "backend/backend.h"
+#include "backend/cpu/kernels.h"
+#include "backend/cpu/thread_pool.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct cpu_backend {
+    acc_backend base;
+    acc_backend_config config;
+    acc_thread_pool *pool;
+    const acc_graph *graph;
+    size_t *offsets;          /* copy of the plan's offsets */
+    int64_t max_tokens, max_outputs;
+    const float **weights;    /* per graph weight */
+    float *arena;
+    float *k_cache, *v_cache; /* n_layers x slots x kv_dim */
+    size_t layer_stride;      /* floats per layer in k_cache / v_cache */
+    float *scratch;           /* per worker: max_context floats */
+    float **data;             /* per node, for the current step */
+} cpu_backend;
+
+/* One node being executed: what the task functions read. */
+typedef struct node_task {
+    cpu_backend *cpu;
+    const acc_node *node;
+    const acc_step *step;
+    const float *in[3];
+    float *out;
+    int64_t rows;
+} node_task;
+
+static void split_range(int64_t n, int worker, int n_workers, int64_t *begin, int64_t *end)
+{
+    int64_t chunk = (n + n_workers - 1) / n_workers;
+    *begin = chunk * worker < n ? chunk * worker : n;
+    *end = *begin + chunk < n ? *begin + chunk : n;
+}
+
+static void task_elementwise(void *context, int worker, int n_workers)
+{
+    node_task *t = context;
+    int64_t i0, i1;
+    split_range(t->rows * t->node->cols, worker, n_workers, &i0, &i1);
+    switch (t->node->op) {
+    case ACC_OP_ADD:
+        acc_cpu_add(t->in[0], t->in[1], t->node->alpha, t->out, i0, i1);
+        break;
+    case ACC_OP_SCALE:
+        acc_cpu_scale(t->in[0], t->node->scale, t->out, i0, i1);
+        break;
+    case ACC_OP_GELU_TANH:
+        acc_cpu_gelu_tanh(t->in[0], t->out, i0, i1);
+        break;
+    case ACC_OP_SWIGLU:
+        acc_cpu_swiglu(t->in[0], t->in[1], t->out, i0, i1);
+        break;
+    default:
+        break;
+    }
+}
+
+static void task_rows(void *context, int worker, int n_workers)
+{
+    node_task *t = context;
+    const acc_node *node = t->node;
+    int64_t cols = node->cols, r0, r1;
+    split_range(t->rows, worker, n_workers, &r0, &r1);
+    for (int64_t r = r0; r < r1; r++) {
+        const float *x = t->in[0] + r * cols;
+        float *y = t->out + r * cols;
+        switch (node->op) {
+        case ACC_OP_RMS_NORM:
+            acc_cpu_rms_norm_row(x, t->in[1], node->eps, y, cols);
+            break;
+        case ACC_OP_LAYER_NORM:
+            acc_cpu_layer_norm_row(x, t->in[1], t->in[2], node->eps, y, cols);
+            break;
+        case ACC_OP_ROPE:
+            acc_cpu_rope_row(x, node->n_heads, node->head_dim, t->step->positions[r],
+                             t->cpu->graph->rope_inv_freq, y);
+            break;
+        case ACC_OP_EMBED: {
+            const int32_t *index = node->index_by == ACC_EMBED_BY_TOKEN ? t->step->tokens
+                                                                        : t->step->positions;
+            memcpy(y, t->in[0] + (int64_t)index[r] * cols, (size_t)cols * sizeof *y);
+            break;
+        }
+        case ACC_OP_GATHER_OUTPUTS:
+            memcpy(y, t->in[0] + (int64_t)t->step->output_rows[r] * cols,
+                   (size_t)cols * sizeof *y);
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+static void task_matmul(void *context, int worker, int n_workers)
+{
+    node_task *t = context;
+    int64_t out = t->node->cols, in = t->cpu->graph->nodes[t->node->src[0]].cols, j0, j1;
+    split_range(out, worker, n_workers, &j0, &j1);
+    acc_cpu_matmul_cols(t->in[0], t->rows, in, t->in[1], t->in[2], t->out, out, j0, j1);
+}
+
+static void task_attention(void *context, int worker, int n_workers)
+{
+    node_task *t = context;
+    const acc_node *node = t->node;
+    cpu_backend *cpu = t->cpu;
+    int64_t kv_dim = (int64_t)node->n_kv_heads * node->head_dim;
+    const float *k_cache = cpu->k_cache + (size_t)node->layer * cpu->layer_stride;
+    const float *v_cache = cpu->v_cache + (size_t)node->layer * cpu->layer_stride;
+    float *scores = cpu->scratch + (size_t)worker * (size_t)cpu->config.max_context;
+    int group = node->n_heads / node->n_kv_heads;
+    int64_t p0, p1;
+    split_range(t->rows * node->n_heads, worker, n_workers, &p0, &p1);
+    for (int64_t p = p0; p < p1; p++) {
+        int64_t token = p / node->n_heads;
+        int head = (int)(p % node->n_heads);
+        int64_t q_off = token * node->cols + (int64_t)head * node->head_dim;
+        int64_t kv_off = (int64_t)(head / group) * node->head_dim;
+        const int32_t *table = t->step->block_tables[t->step->token_seq[token]];
+        acc_cpu_attend_head(t->in[0] + q_off, k_cache, v_cache, kv_dim, kv_off, node->head_dim,
+                            table, cpu->config.kv_block_size, t->step->positions[token] + 1,
+                            node->scale, scores, t->out + q_off);
+    }
+}
+
+/* Stores the step's K and V rows in their cache slots before any token
+ * attends, so tokens of one step see each other causally. */
+static void attention_store_kv(cpu_backend *cpu, const node_task *t)
+{
+    const acc_node *node = t->node;
+    int64_t kv_dim = (int64_t)node->n_kv_heads * node->head_dim;
+    float *k_cache = cpu->k_cache + (size_t)node->layer * cpu->layer_stride;
+    float *v_cache = cpu->v_cache + (size_t)node->layer * cpu->layer_stride;
+    for (int64_t r = 0; r < t->rows; r++) {
+        int64_t slot = t->step->slots[r];
+        memcpy(k_cache + slot * kv_dim, t->in[1] + r * kv_dim, (size_t)kv_dim * sizeof(float));
+        memcpy(v_cache + slot * kv_dim, t->in[2] + r * kv_dim, (size_t)kv_dim * sizeof(float));
+    }
+}
+
+/* Below this many multiply-adds a kernel runs on the calling thread only:
+ * waking the pool would cost more than the work. */
+#define SMALL_WORK 16384
+
+static acc_status cpu_run(acc_backend *backend, const acc_step *step, float *output,
+                          acc_error *err)
+{
+    cpu_backend *cpu = (cpu_backend *)backend;
+    const acc_graph *g = cpu->graph;
+    if (!g)
+        return acc_error_set(err, ACC_ERR_RUNTIME, "cpu backend: no graph loaded");
+    if (step->n_tokens < 1 || step->n_tokens > cpu->max_tokens || step->n_outputs < 0 ||
+        step->n_outputs > cpu->max_outputs)
+        return acc_error_set(err, ACC_ERR_RUNTIME,
+                             "cpu backend: step of %d tokens, %d outputs exceeds the plan "
+                             "(%lld, %lld)",
+                             step->n_tokens, step->n_outputs, (long long)cpu->max_tokens,
+                             (long long)cpu->max_outputs);
+    if (step->n_outputs == 0)
+        return ACC_OK;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const acc_node *node = &g->nodes[i];
+        if (node->op == ACC_OP_WEIGHT)
+            cpu->data[i] = (float *)cpu->weights[node->weight];
+        else if (i == g->output)
+            cpu->data[i] = output;
+        else
+            cpu->data[i] = (float *)((char *)cpu->arena + cpu->offsets[i]);
+    }
+    int64_t slots = (int64_t)cpu->config.n_kv_blocks * cpu->config.kv_block_size;
+    for (int t = 0; t < step->n_tokens; t++) {
+        if (step->slots[t] < 0 || step->slots[t] >= slots || step->positions[t] < 0 ||
+            step->positions[t] >= cpu->config.max_context)
+            return acc_error_set(err, ACC_ERR_RUNTIME, "cpu backend: token %d: bad slot or position", t);
+    }
+    for (int r = 0; r < step->n_outputs; r++)
+        if (step->output_rows[r] < 0 || step->output_rows[r] >= step->n_tokens)
+            return acc_error_set(err, ACC_ERR_RUNTIME, "cpu backend: bad output row %d", r);
+
+    for (int i = 0; i < g->n_nodes; i++) {
+        const acc_node *node = &g->nodes[i];
+        if (node->op == ACC_OP_WEIGHT)
+            continue;
+        node_task t = {.cpu = cpu, .node = node, .step = step, .out = cpu->data[i]};
+        for (int s = 0; s < 3; s++)
+            t.in[s] = node->src[s] >= 0 ? cpu->data[node->src[s]] : NULL;
+        t.rows = acc_graph_node_rows(node, step->n_tokens, step->n_outputs);
+        int64_t work = t.rows * node->cols;
+        switch (node->op) {
+        case ACC_OP_EMBED: {
+            const int32_t *index =
+                node->index_by == ACC_EMBED_BY_TOKEN ? step->tokens : step->positions;
+            for (int r = 0; r < step->n_tokens; r++)
+                if (index[r] < 0 || index[r] >= node->fixed_rows)
+                    return acc_error_set(err, ACC_ERR_INPUT,
+                                         "token %d: %s %d is outside the table of %lld rows",
+                                         r, node->index_by == ACC_EMBED_BY_TOKEN ? "id" : "position",
+                                         index[r], (long long)node->fixed_rows);
+            acc_thread_pool_run(cpu->pool, task_rows, &t, work < SMALL_WORK);
+            break;
+        }
+        case ACC_OP_ADD:
+        case ACC_OP_SCALE:
+        case ACC_OP_GELU_TANH:
+        case ACC_OP_SWIGLU:
+            acc_thread_pool_run(cpu->pool, task_elementwise, &t, work < SMALL_WORK);
+            break;
+        case ACC_OP_RMS_NORM:
+        case ACC_OP_LAYER_NORM:
+        case ACC_OP_ROPE:
+        case ACC_OP_GATHER_OUTPUTS:
+            acc_thread_pool_run(cpu->pool, task_rows, &t, work < SMALL_WORK);
+            break;
+        case ACC_OP_MATMUL:
+            acc_thread_pool_run(cpu->pool, task_matmul, &t,
+                                work * g->nodes[node->src[0]].cols < SMALL_WORK);
+            break;
+        case ACC_OP_ATTENTION:
+            attention_store_kv(cpu, &t);
+            acc_thread_pool_run(cpu->pool, task_attention, &t, 0);
+            break;
+        default:
+            return acc_error_set(err, ACC_ERR_RUNTIME, "cpu backend: op %s not supported",
+                                 acc_op_name(node->op));
+        }
+    }
+    return ACC_OK;
+}
+
+static void cpu_destroy(acc_backend *backend)
+{
+    cpu_backend *cpu = (cpu_backend *)backend;
+    if (!cpu)
+        return;
+    acc_thread_pool_destroy(cpu->pool);
+    free(cpu->offsets);
+    free(cpu->weights);
+    free(cpu->arena);
+    free(cpu->k_cache);
+    free(cpu->v_cache);
+    free(cpu->scratch);
+    free(cpu->data);
+    free(cpu);
+}
+
+static acc_status cpu_create(const acc_backend_config *config, acc_backend **out, acc_error *err)
+{
+    *out = NULL;
+    if (config->threads < 1 || config->n_kv_blocks < 1 || config->kv_block_size < 1 ||
+        config->max_context < 1)
+        return acc_error_set(err, ACC_ERR_INPUT, "cpu backend: bad configuration");
+    cpu_backend *cpu = acc_calloc(1, sizeof *cpu, err);
+    if (!cpu)
+        return ACC_ERR_RUNTIME;
+    cpu->base.ops = &acc_backend_cpu_ops;
+    cpu->config = *config;
+    acc_status status = acc_thread_pool_create(config->threads, &cpu->pool, err);
+    if (status != ACC_OK) {
+        cpu_destroy(&cpu->base);
+        return status;
+    }
+    *out = &cpu->base;
+    return ACC_OK;
+}
+
+/* calloc of count x size floats with an error that names what it is for. */
+static float *alloc_floats(uint64_t count, const char *what, acc_error *err)
+{
+    uint64_t bytes;
+    if (acc_mul_overflow_u64(count, sizeof(float), &bytes) || bytes > SIZE_MAX) {
+        acc_error_set(err, ACC_ERR_RUNTIME, "%s: size overflows", what);
+        return NULL;
+    }
+    float *data = calloc((size_t)count ? (size_t)count : 1, sizeof(float));
+    if (!data)
+        acc_error_set(err, ACC_ERR_RUNTIME, "%s: out of memory allocating %llu bytes", what,
+                      (unsigned long long)bytes);
+    return data;
+}
+
+static acc_status cpu_load(acc_backend *backend, const acc_graph *graph, const acc_plan *plan,
+                           const float *const *weights, acc_error *err)
+{
+    cpu_backend *cpu = (cpu_backend *)backend;
+    if (cpu->graph)
+        return acc_error_set(err, ACC_ERR_RUNTIME, "cpu backend: a graph is already loaded");
+    size_t n = (size_t)graph->n_nodes;
+    cpu->offsets = acc_malloc(n * sizeof *cpu->offsets, err);
+    cpu->data = acc_calloc(n, sizeof *cpu->data, err);
+    cpu->weights = acc_calloc((size_t)graph->n_weights, sizeof *cpu->weights, err);
+    if (!cpu->offsets || !cpu->data || !cpu->weights)
+        return ACC_ERR_RUNTIME;
+    memcpy(cpu->offsets, plan->offsets, n * sizeof *cpu->offsets);
+    for (int i = 0; i < graph->n_weights; i++) {
+        if (!weights[i])
+            return acc_error_set(err, ACC_ERR_RUNTIME, "cpu backend: weight '%s' not bound",
+                                 graph->weights[i].name);
+        cpu->weights[i] = weights[i];
+    }
+    cpu->max_tokens = plan->max_tokens;
+    cpu->max_outputs = plan->max_outputs;
+    cpu->arena = alloc_floats(plan->arena_size / sizeof(float), "activation arena", err);
+    if (!cpu->arena)
+        return ACC_ERR_RUNTIME;
+    uint64_t slots = (uint64_t)cpu->config.n_kv_blocks * (uint64_t)cpu->config.kv_block_size;
+    uint64_t per_layer, total;
+    if (acc_mul_overflow_u64(slots, (uint64_t)graph->kv_dim, &per_layer) ||
+        acc_mul_overflow_u64(per_layer, (uint64_t)graph->n_layers, &total))
+        return acc_error_set(err, ACC_ERR_RUNTIME, "KV cache: size overflows");
+    cpu->layer_stride = (size_t)per_layer;
+    cpu->k_cache = alloc_floats(total, "KV cache (keys)", err);
+    if (!cpu->k_cache)
+        return ACC_ERR_RUNTIME;
+    cpu->v_cache = alloc_floats(total, "KV cache (values)", err);
+    if (!cpu->v_cache)
+        return ACC_ERR_RUNTIME;
+    cpu->scratch = alloc_floats((uint64_t)acc_thread_pool_size(cpu->pool) *
+                                    (uint64_t)cpu->config.max_context,
+                                "attention scratch", err);
+    if (!cpu->scratch)
+        return ACC_ERR_RUNTIME;
+    cpu->graph = graph;
+    return ACC_OK;
+}
+
+static acc_status cpu_copy_kv_block(acc_backend *backend, int from_block, int to_block,
+                                    acc_error *err)
+{
+    cpu_backend *cpu = (cpu_backend *)backend;
+    if (!cpu->graph || from_block < 0 || to_block < 0 || from_block >= cpu->config.n_kv_blocks ||
+        to_block >= cpu->config.n_kv_blocks)
+        return acc_error_set(err, ACC_ERR_RUNTIME, "cpu backend: bad KV block copy %d -> %d",
+                             from_block, to_block);
+    size_t block_floats = (size_t)cpu->config.kv_block_size * (size_t)cpu->graph->kv_dim;
+    for (int layer = 0; layer < cpu->graph->n_layers; layer++) {
+        size_t base = (size_t)layer * cpu->layer_stride;
+        memcpy(cpu->k_cache + base + (size_t)to_block * block_floats,
+               cpu->k_cache + base + (size_t)from_block * block_floats,
+               block_floats * sizeof(float));
+        memcpy(cpu->v_cache + base + (size_t)to_block * block_floats,
+               cpu->v_cache + base + (size_t)from_block * block_floats,
+               block_floats * sizeof(float));
+    }
+    return ACC_OK;
+}
+
+static acc_status cpu_synchronize(acc_backend *backend, acc_error *err)
+{
+    (void)backend;
+    (void)err;
+    return ACC_OK;
+}
+
+const acc_backend_ops acc_backend_cpu_ops = {
+    .name = "cpu",
+    .create = cpu_create,
+    .destroy = cpu_destroy,
+    .load = cpu_load,
+    .run = cpu_run,
+    .copy_kv_block = cpu_copy_kv_block,
+    .synchronize = cpu_synchronize,
+};
