@@ -72,7 +72,7 @@ static acc_status read_bytes(cursor *c, void *out, size_t n, const char *field)
 /* GGUF is little-endian; we decode byte by byte so the host order never matters. */
 static acc_status read_u32(cursor *c, uint32_t *out, const char *field)
 {
-    uint8_t b[4];
+    uint8_t b[4] = {0};
     acc_status status = read_bytes(c, b, 4, field);
     if (status == ACC_OK)
         *out = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
@@ -81,7 +81,7 @@ static acc_status read_u32(cursor *c, uint32_t *out, const char *field)
 
 static acc_status read_u64(cursor *c, uint64_t *out, const char *field)
 {
-    uint8_t b[8];
+    uint8_t b[8] = {0};
     acc_status status = read_bytes(c, b, 8, field);
     if (status == ACC_OK) {
         *out = 0;
@@ -210,7 +210,7 @@ static acc_status parse_value(cursor *c, acc_gguf_type type, int depth, acc_gguf
     case ACC_GGUF_ARRAY:
         return parse_array(c, depth, &out->as.arr, key);
     case ACC_GGUF_BOOL: {
-        uint8_t b;
+        uint8_t b = 0;
         status = read_bytes(c, &b, 1, "bool value");
         if (status == ACC_OK && b > 1)
             return acc_error_set(c->err, ACC_ERR_INPUT,

@@ -192,8 +192,8 @@ static acc_status get_integer(const acc_gguf *gguf, const char *key, int64_t min
 
 acc_status acc_gguf_get_u32(const acc_gguf *gguf, const char *key, uint32_t *out, acc_error *err)
 {
-    int neg;
-    uint64_t mag;
+    int neg = 0;
+    uint64_t mag = 0;
     acc_status status = get_integer(gguf, key, 0, UINT32_MAX, &neg, &mag, "u32", err);
     if (status == ACC_OK)
         *out = (uint32_t)mag;
@@ -202,8 +202,8 @@ acc_status acc_gguf_get_u32(const acc_gguf *gguf, const char *key, uint32_t *out
 
 acc_status acc_gguf_get_i32(const acc_gguf *gguf, const char *key, int32_t *out, acc_error *err)
 {
-    int neg;
-    uint64_t mag;
+    int neg = 0;
+    uint64_t mag = 0;
     acc_status status = get_integer(gguf, key, INT32_MIN, INT32_MAX, &neg, &mag, "i32", err);
     if (status == ACC_OK)
         *out = neg ? (int32_t)(-(int64_t)mag) : (int32_t)mag;
@@ -212,8 +212,8 @@ acc_status acc_gguf_get_i32(const acc_gguf *gguf, const char *key, int32_t *out,
 
 acc_status acc_gguf_get_u64(const acc_gguf *gguf, const char *key, uint64_t *out, acc_error *err)
 {
-    int neg;
-    uint64_t mag;
+    int neg = 0;
+    uint64_t mag = 0;
     acc_status status = get_integer(gguf, key, 0, UINT64_MAX, &neg, &mag, "u64", err);
     if (status == ACC_OK)
         *out = mag;
@@ -267,7 +267,7 @@ acc_status acc_gguf_get_string_dup(const acc_gguf *gguf, const char *key, char *
                                    acc_error *err)
 {
     *out = NULL;
-    acc_gguf_string s;
+    acc_gguf_string s = {0};
     acc_status status = acc_gguf_get_string(gguf, key, &s, err);
     if (status != ACC_OK)
         return status;
