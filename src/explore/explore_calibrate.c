@@ -118,10 +118,17 @@ static acc_status resolve_point(calib *c, size_t i, acc_error *err)
             char path[1024];
             if ((status = join_path(c, pt->hardware, path, sizeof path, err)))
                 return status;
+            if (!is_file(path)) {
+                /* a bare name: NAME.yaml beside the points file */
+                size_t len = strlen(path);
+                if (len + 6 > sizeof path)
+                    return acc_error_set(err, ACC_ERR_INPUT, "%s: path too long", path);
+                memcpy(path + len, ".yaml", 6);
+            }
             if (!is_file(path))
                 return acc_error_set(err, ACC_ERR_INPUT,
                                      "point '%s': hardware '%s' is neither a -hw file's Name "
-                                     "nor a file (%s)",
+                                     "nor a file (nor %s)",
                                      pt->name, pt->hardware, path);
             if ((status = add_hw(c, path, &found, err)))
                 return status;
