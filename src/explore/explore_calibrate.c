@@ -3,7 +3,7 @@
  * efficiency factors to the measured points of the "calibrate" split by
  * least squares on relative errors, then reports every point's prediction,
  * its error and the mean absolute percentage error (MAPE) of each split.
- * The fit is pulled weakly (1e-3 per typical magnitude) toward the factors
+ * The fit is pulled weakly (1e-5 per typical magnitude) toward the factors
  * in the hardware file, so that a factor the points cannot determine stays
  * where it was instead of drifting along a flat direction.
  */
@@ -15,7 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define PRIOR_WEIGHT 1e-3
+#define PRIOR_WEIGHT 1e-5
 
 typedef struct point_state {
     size_t hw;
@@ -58,8 +58,7 @@ static int is_abs(const char *p)
     return p[0] == '/';
 }
 
-static acc_status join_path(const calib *c, const char *rel, char *out, size_t cap,
-                            acc_error *err)
+static acc_status join_path(const calib *c, const char *rel, char *out, size_t cap, acc_error *err)
 {
     int n = is_abs(rel) || !c->dir[0] ? snprintf(out, cap, "%s", rel)
                                       : snprintf(out, cap, "%s/%s", c->dir, rel);
@@ -160,8 +159,8 @@ static acc_status predict_all(calib *c, size_t hw, const xsysconf *eff, const si
         if (c->st[i].hw != hw)
             continue;
         double v;
-        acc_status status = xmeasure_predict(&c->meas.points[i], &c->st[i].model, &c->hws[hw],
-                                             eff, &v, err);
+        acc_status status =
+            xmeasure_predict(&c->meas.points[i], &c->st[i].model, &c->hws[hw], eff, &v, err);
         if (status)
             return status;
         c->st[i].predicted = v;
@@ -243,8 +242,12 @@ static acc_status fit_hw(calib *c, size_t hw, acc_error *err)
         hi[f.n_params] = info->hi;
         f.n_params++;
     }
-    xlsq_problem prob = {.n_params = f.n_params, .n_resid = f.n_points + f.n_params,
-                         .lo = lo, .hi = hi, .fn = fit_residuals, .ctx = &f};
+    xlsq_problem prob = {.n_params = f.n_params,
+                         .n_resid = f.n_points + f.n_params,
+                         .lo = lo,
+                         .hi = hi,
+                         .fn = fit_residuals,
+                         .ctx = &f};
     acc_status st = xlsq_solve(&prob, x, &c->reports[hw], err);
     if (!st) {
         apply_params(&f, x, eff);
@@ -294,8 +297,9 @@ static void report_text(const calib *c, const acc_explore_calibration *res, FILE
                     c->n_fit_points[h], c->reports[h].cost0, c->reports[h].cost,
                     c->reports[h].iterations);
         else
-            fprintf(out, "%s\n", c->opts->no_fit ? "factors from the file (--no-fit)"
-                                                 : "no calibrate points: factors from the file");
+            fprintf(out, "%s\n",
+                    c->opts->no_fit ? "factors from the file (--no-fit)"
+                                    : "no calibrate points: factors from the file");
         fprintf(out, "  Efficiency:\n");
         for (int p = 0; p < XEFF_COUNT; p++) {
             char now[32], was[32];
@@ -310,18 +314,19 @@ static void report_text(const calib *c, const acc_explore_calibration *res, FILE
                     (c->fitted_mask[h] >> p) & 1 ? was : "not fitted");
         }
     }
-    fprintf(out, "\n%-44s %-16s %-9s %-16s %12s %12s %8s\n", "point", "hardware", "split",
-            "metric", "measured", "predicted", "error");
+    fprintf(out, "\n%-44s %-16s %-9s %-16s %12s %12s %8s\n", "point", "hardware", "split", "metric",
+            "measured", "predicted", "error");
     for (size_t i = 0; i < c->meas.n; i++) {
         const xmeasure *pt = &c->meas.points[i];
         fprintf(out, "%-44.44s %-16.16s %-9s %-16s %12.4g %12.4g %+7.1f%%\n", pt->name,
                 c->hws[c->st[i].hw].name, pt->test ? "test" : "calibrate", xmetric_name(pt->metric),
                 pt->value, c->st[i].predicted, c->st[i].error * 100);
     }
-    fprintf(out, "\nMAPE: calibrate %.2f%% (%zu points), test %.2f%% (%zu points, worst %.1f%%), "
-                 "all %.2f%%\n",
-            res->mape_calibrate, res->n_calibrate, res->mape_test, res->n_test,
-            res->max_test_error, res->mape_all);
+    fprintf(out,
+            "\nMAPE: calibrate %.2f%% (%zu points), test %.2f%% (%zu points, worst %.1f%%), "
+            "all %.2f%%\n",
+            res->mape_calibrate, res->n_calibrate, res->mape_test, res->n_test, res->max_test_error,
+            res->mape_all);
 }
 
 static void json_num(FILE *out, double v)

@@ -14,8 +14,8 @@
 #include <string.h>
 
 static const char *const METRICS[XM_COUNT] = {
-    "decode_tok_s", "decode_ms", "first_token_ms", "prefill_tok_s", "throughput_tok_s",
-    "request_ms",
+    "decode_tok_s",  "decode_ms",        "first_token_ms",
+    "prefill_tok_s", "throughput_tok_s", "request_ms",
 };
 
 const char *xmetric_name(xmetric m)
@@ -26,8 +26,8 @@ const char *xmetric_name(xmetric m)
 /* `accinf bench` keeps this many tokens in the cache before timing decode */
 #define BENCH_TG_CONTEXT 4
 
-static const char *const ALGOS[] = {"ring", "2d_ring", "3d_ring", "local_4d_16", "local_2d_16",
-                                    "local_ring_16", "local_ring_8", "direct"};
+static const char *const ALGOS[] = {"ring",        "2d_ring",       "3d_ring",      "local_4d_16",
+                                    "local_2d_16", "local_ring_16", "local_ring_8", "direct"};
 
 typedef struct reader {
     const char *file;
@@ -79,19 +79,47 @@ static int whole(double v)
 }
 
 static const char *const POINT_KEYS[] = {
-    "name", "source", "hardware", "model", "model_config", "split", "metric", "value",
-    "batch", "input_len", "output_len", "t", "p", "devices", "weight_bits", "kv_bits",
-    "allreduce", "note", "bench",
+    "name",
+    "source",
+    "hardware",
+    "model",
+    "model_config",
+    "split",
+    "metric",
+    "value",
+    "batch",
+    "input_len",
+    "output_len",
+    "t",
+    "p",
+    "devices",
+    "weight_bits",
+    "kv_bits",
+    "allreduce",
+    "note",
+    "bench",
     /* the keys `accinf bench --json` prints */
-    "architecture", "parameters", "backend", "threads", "reps", "pp", "tg", "pp_tok_s",
-    "pp_tok_s_stddev", "pp_samples", "tg_tok_s", "tg_tok_s_stddev", "tg_samples",
+    "architecture",
+    "parameters",
+    "backend",
+    "threads",
+    "reps",
+    "pp",
+    "tg",
+    "pp_tok_s",
+    "pp_tok_s_stddev",
+    "pp_samples",
+    "tg_tok_s",
+    "tg_tok_s_stddev",
+    "tg_samples",
 };
 
 static acc_status check_keys(const reader *rd, const json_t *obj, const char *where)
 {
     const char *key;
     json_t *v;
-    json_object_foreach((json_t *)obj, key, v) {
+    json_object_foreach((json_t *)obj, key, v)
+    {
         size_t i = 0;
         while (i < sizeof POINT_KEYS / sizeof *POINT_KEYS && strcmp(POINT_KEYS[i], key) != 0)
             i++;
@@ -153,13 +181,16 @@ static acc_status read_common(const reader *rd, const json_t *obj, const char *w
         while (i < sizeof ALGOS / sizeof *ALGOS && strcmp(ALGOS[i], algo) != 0)
             i++;
         if (i == sizeof ALGOS / sizeof *ALGOS)
-            return bad(rd, where, "allreduce: unknown algorithm (ring, 2d_ring, 3d_ring, local_4d_16, local_2d_16, local_ring_16, local_ring_8, direct)");
+            return bad(rd, where,
+                       "allreduce: unknown algorithm (ring, 2d_ring, 3d_ring, local_4d_16, "
+                       "local_2d_16, local_ring_16, local_ring_8, direct)");
         pt->has_allreduce = 1;
         pt->allreduce = (xallreduce)i;
     }
     if (!pt->model[0])
-        return bad(rd, where, is_bench ? "missing \"model_config\" (the model YAML)"
-                                       : "missing \"model\" (the model YAML)");
+        return bad(rd, where,
+                   is_bench ? "missing \"model_config\" (the model YAML)"
+                            : "missing \"model\" (the model YAML)");
     return ACC_OK;
 }
 
@@ -237,8 +268,7 @@ static acc_status read_bench(const reader *rd, const json_t *env, const json_t *
     return ACC_OK;
 }
 
-static acc_status read_point(const reader *rd, const json_t *obj, const char *where,
-                             xmeasured *out)
+static acc_status read_point(const reader *rd, const json_t *obj, const char *where, xmeasured *out)
 {
     if (!json_is_object(obj))
         return bad(rd, where, "expected an object");
@@ -321,7 +351,8 @@ static acc_status read_fit(const reader *rd, const json_t *fit, xmeasured *out)
         return bad(rd, "fit", "expected an object {\"HARDWARE\": [\"compute\", ...]}");
     const char *key;
     json_t *v;
-    json_object_foreach((json_t *)fit, key, v) {
+    json_object_foreach((json_t *)fit, key, v)
+    {
         char where[200];
         snprintf(where, sizeof where, "fit.%.100s", key);
         if (out->n_fit == sizeof out->fit / sizeof *out->fit)
@@ -369,7 +400,8 @@ acc_status xmeasured_parse(const char *path, const char *text, size_t size, xmea
     } else if (json_is_object(root) && json_object_get(root, "points")) {
         const char *key;
         json_t *v;
-        json_object_foreach(root, key, v) {
+        json_object_foreach(root, key, v)
+        {
             if (strcmp(key, "points") && strcmp(key, "fit") && strcmp(key, "comment") &&
                 strcmp(key, "sources")) {
                 st = bad(&rd, key, "unknown top-level key (points, fit, comment, sources)");

@@ -45,7 +45,7 @@ acc_status xhw_load(xhw *hw, const char *path, acc_error *err)
     hw->srv.pkg = &hw->pkg;
     if (hw->chip.valid && hw->pkg.valid)
         xserver_update(&hw->srv, &in->constants);
-    const char *why = !hw->chip.valid ? hw->chip.invalid_reason
+    const char *why = !hw->chip.valid  ? hw->chip.invalid_reason
                       : !hw->pkg.valid ? hw->pkg.invalid_reason
                       : !hw->srv.valid ? hw->srv.invalid_reason
                                        : NULL;
@@ -85,8 +85,8 @@ acc_status xmeasure_predict(const xmeasure *pt, const xllm *model, const xhw *hw
     conf.eval_len[1] = pt->output_len;
     conf.energy_model = 1;
     conf.has_default_mapping = 1;
-    conf.default_mapping = (xmapping){.t = pt->t, .p = pt->p, .micro_batch = pt->batch,
-                                      .prefill_micro_batch = pt->batch};
+    conf.default_mapping = (xmapping){
+        .t = pt->t, .p = pt->p, .micro_batch = pt->batch, .prefill_micro_batch = pt->batch};
     xsystem sys;
     memset(&sys, 0, sizeof sys);
     sys.srv = &hw->srv;
@@ -95,11 +95,11 @@ acc_status xmeasure_predict(const xmeasure *pt, const xllm *model, const xhw *hw
     sys.fixes = ACC_EXPLORE_FIX_ALL;
     xsystem_update(&sys);
     if (!sys.valid)
-        return acc_error_set(err, ACC_ERR_INPUT, "point '%s': no valid system on %s: %s",
-                             pt->name, hw->name, sys.invalid_reason);
-    double per_chip = model->model_size_byte / (pt->t * pt->p) +
-                      pt->batch * (pt->input_len + pt->output_len) * model->kv_per_token_byte /
-                          (pt->t * pt->p);
+        return acc_error_set(err, ACC_ERR_INPUT, "point '%s': no valid system on %s: %s", pt->name,
+                             hw->name, sys.invalid_reason);
+    double per_chip =
+        model->model_size_byte / (pt->t * pt->p) +
+        pt->batch * (pt->input_len + pt->output_len) * model->kv_per_token_byte / (pt->t * pt->p);
     if (per_chip > hw->pkg.total_mem / hw->pkg.num_chips * 1.0001)
         return acc_error_set(err, ACC_ERR_INPUT,
                              "point '%s': %.1f GB of weights and KV cache per chip do not fit in "
@@ -112,13 +112,26 @@ acc_status xmeasure_predict(const xmeasure *pt, const xllm *model, const xhw *hw
     double request = perf.prefill_latency + perf.generate_latency;
     double v = NAN;
     switch (pt->metric) {
-    case XM_DECODE_TOK_S: v = perf.generate_throughput; break;
-    case XM_DECODE_MS: v = step * 1e3; break;
-    case XM_FIRST_TOKEN_MS: v = perf.prefill_latency * 1e3; break;
-    case XM_PREFILL_TOK_S: v = perf.prefill_throughput; break;
-    case XM_THROUGHPUT_TOK_S: v = pt->batch * pt->output_len / request; break;
-    case XM_REQUEST_MS: v = request * 1e3; break;
-    case XM_COUNT: break;
+    case XM_DECODE_TOK_S:
+        v = perf.generate_throughput;
+        break;
+    case XM_DECODE_MS:
+        v = step * 1e3;
+        break;
+    case XM_FIRST_TOKEN_MS:
+        v = perf.prefill_latency * 1e3;
+        break;
+    case XM_PREFILL_TOK_S:
+        v = perf.prefill_throughput;
+        break;
+    case XM_THROUGHPUT_TOK_S:
+        v = pt->batch * pt->output_len / request;
+        break;
+    case XM_REQUEST_MS:
+        v = request * 1e3;
+        break;
+    case XM_COUNT:
+        break;
     }
     if (!(v > 0) || !isfinite(v))
         return acc_error_set(err, ACC_ERR_INPUT, "point '%s': the model predicts %g", pt->name, v);
