@@ -237,8 +237,12 @@ static acc_status read_bench(const reader *rd, const json_t *env, const json_t *
         (st = get_num(rd, bench, "pp_tok_s", where, 0, &pp_v)) ||
         (st = get_num(rd, bench, "tg_tok_s", where, 0, &tg_v)))
         return st;
-    char name[96];
-    snprintf(name, sizeof name, "%s", base.name[0] ? base.name : where);
+    char name[96] = "";
+    /* unnamed: the bench's own model name */
+    if (!base.name[0] && (st = get_str(rd, bench, "model", where, name, sizeof name)))
+        return st;
+    if (base.name[0] || !name[0])
+        snprintf(name, sizeof name, "%s", base.name[0] ? base.name : where);
     if (!isnan(pp_v)) {
         xmeasure pt = base;
         if (isnan(pp))

@@ -6,12 +6,14 @@
  * efficiency factors from synthetic points, the measured-file format and
  * its errors, and the validation set's test-split MAPE (<= 10%).
  */
-#include <cmocka.h>
-#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <cmocka.h>
+
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
