@@ -464,13 +464,17 @@ static const xfield mapping_fields[] = {
     INT(xmapping, prefill_micro_batch),
 };
 
-enum { SYS_ALGO, SYS_EVAL, SYS_MAPPING, SYS_SUB, SYS_ASPLOS };
+enum { SYS_ALGO, SYS_EVAL, SYS_MAPPING, SYS_SUB, SYS_ASPLOS, SYS_IN, SYS_OUT, SYS_CB };
 static const xfield sys_fields[] = {
     CUSTOM("allreduce_algo"),
     CUSTOM("eval_len"),
     CUSTOM("default_mapping"),
     CUSTOM("sub_sys_num_servers"),
     CUSTOM("asplos_version"),
+    CUSTOM("input_len"),
+    CUSTOM("output_len"),
+    CUSTOM("continuous_batching"),
+    POS(xsysconf, kv_percentile),
     POSINT(xsysconf, num_servers),
     NUM(xsysconf, kv_cache_ratio),
     POSINT(xsysconf, max_ctx_len_batch_1),
@@ -570,6 +574,65 @@ static acc_status read_algo(const xnode *node, xsysconf *s, acc_error *err)
     return ACC_OK;
 }
 
+static const xfield cb_fields[] = {
+    POSINT(xcbatch_conf, chunk_tokens),
+    POSINT(xcbatch_conf, concurrency),
+    POS(xcbatch_conf, arrival_rate),
+};
+
+/* input_len / output_len (numbers or distributions, overriding eval_len),
+ * their representative points, and the KV context at kv_percentile. */
+static acc_status read_workload(const xnode *in_node, const xnode *out_node, const xnode *map,
+                                xsysconf *s, acc_error *err)
+{
+    xlen_src src[2];
+    const xnode *nodes[2] = {in_node, out_node};
+    static const char *const names[2] = {"input_len", "output_len"};
+    acc_status status = ACC_OK;
+    int parsed = 0;
+    for (; parsed < 2; parsed++) {
+        if (nodes[parsed] && !xnode_is_null(nodes[parsed]))
+            status = xlen_src_parse(nodes[parsed], names[parsed], &src[parsed], err);
+        else
+            xlen_src_point(&src[parsed], s->eval_len[parsed]);
+        if (status)
+            break;
+    }
+    if (!status && !(s->kv_percentile <= 100))
+        status = xnode_error(err, map, "kv_percentile: a percentage up to 100 (got %g)",
+                             s->kv_percentile);
+    if (!status) {
+        s->has_dist = src[0].kind != XLEN_POINT || src[1].kind != XLEN_POINT;
+        xlen_discretize(&src[0], &s->len_in);
+        xlen_discretize(&src[1], &s->len_out);
+        s->eval_len[0] = s->len_in.mean;
+        s->eval_len[1] = s->len_out.mean;
+        s->kv_ctx = xlen_sum_quantile(&src[0], &src[1], s->kv_percentile / 100);
+    }
+    for (int i = 0; i < parsed && i < 2; i++)
+        xlen_src_free(&src[i]);
+    return status;
+}
+
+static acc_status read_cbatch(const xnode *node, xsysconf *s, acc_error *err)
+{
+    xcbatch_conf *cb = &s->cb;
+    cb->chunk_tokens = 512;
+    acc_status status =
+        xfields_read(node, "continuous_batching", cb_fields, COUNT(cb_fields), cb, NULL, err);
+    if (status)
+        return status;
+    cb->on = 1;
+    if (cb->concurrency > 0 && cb->arrival_rate > 0)
+        return xnode_error(err, node,
+                           "continuous_batching: give concurrency or arrival_rate, not both");
+    if (cb->concurrency > s->max_batch)
+        return xnode_error(err, node,
+                           "continuous_batching.concurrency: %g is above max_batch %g",
+                           cb->concurrency, s->max_batch);
+    return ACC_OK;
+}
+
 acc_status xconfig_sys(const xnode *map, xsysconf *s, acc_error *err)
 {
     memset(s, 0, sizeof *s);
@@ -578,6 +641,7 @@ acc_status xconfig_sys(const xnode *map, xsysconf *s, acc_error *err)
     s->eval_len[0] = 128;
     s->eval_len[1] = 129;
     s->energy_model = 1;
+    s->kv_percentile = 99;
     for (int p = 0; p < XEFF_COUNT; p++)
         *xsysconf_eff(s, (xeff_param)p) = NAN; /* xsysconf_resolve fills them */
     s->allreduce_algo = XAR_RING;
@@ -604,6 +668,11 @@ acc_status xconfig_sys(const xnode *map, xsysconf *s, acc_error *err)
             s->eval_len[i] = v;
         }
     }
+    if ((status = read_workload(custom[SYS_IN], custom[SYS_OUT], map, s, err)))
+        return status;
+    if (custom[SYS_CB] && !xnode_is_null(custom[SYS_CB]) &&
+        (status = read_cbatch(custom[SYS_CB], s, err)))
+        return status;
     const xnode *dm = custom[SYS_MAPPING];
     if (dm && !xnode_is_null(dm)) {
         xmapping *mp = &s->default_mapping;

@@ -119,7 +119,7 @@ acc_status xcsv_write_model(const xrun *r, size_t model, const char *path, acc_e
                 "decoding_compute_sec,decoding_mem_sec,capex,opex,"
                 /* beyond reallm */
                 "t,p,micro_batch,prefill_micro_batch,decoding_tokens_per_sec,"
-                "joules_per_token,system\n");
+                "joules_per_token,system,ttft_sec,tpot_sec,requests_per_sec\n");
     for (int goal = 0; goal < XGOAL_COUNT; goal++) {
         for (size_t gi = 0; gi < r->n_groups; gi++) {
             const xgroup *g = &r->groups[gi];
@@ -142,7 +142,8 @@ acc_status xcsv_write_model(const xrun *r, size_t model, const char *path, acc_e
                                 p->generate_io, p->generate_compute, p->generate_mem, p->capex,
                                 p->opex, p->mapping.t, p->mapping.p, p->mapping.micro_batch,
                                 p->mapping.prefill_micro_batch, p->generate_throughput,
-                                p->energy_per_token, (double)chosen->system};
+                                p->energy_per_token, (double)chosen->system, p->ttft,
+                                p->tpot, p->requests_per_sec};
                 size_t n = sizeof row / sizeof *row;
                 for (size_t k = 0; k < n; k++)
                     tb_num(&tb, row[k], k + 1 == n);

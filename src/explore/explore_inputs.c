@@ -25,7 +25,12 @@ static const char DEFAULT_SYSTEM[] = "num_servers: 16\n"
                                      "  eval_len: [[256, 64], [64, 256]]\n";
 
 /* reallm moves workload.max_batch and workload.eval_len to the top level
- * (replacing a top-level key in place, else appending) and drops workload. */
+ * (replacing a top-level key in place, else appending) and drops workload;
+ * our workload keys (length distributions, continuous batching) move too. */
+static const char *const MOVED[] = {"max_batch",     "eval_len",     "input_len",
+                                    "output_len",    "kv_percentile", "continuous_batching"};
+#define N_MOVED (sizeof MOVED / sizeof *MOVED)
+
 static acc_status flatten_workload(xarena *arena, const xnode *root, xnode **out, acc_error *err)
 {
     const xnode *workload = xnode_get(root, "workload");
@@ -36,11 +41,16 @@ static acc_status flatten_workload(xarena *arena, const xnode *root, xnode **out
         return xnode_error(err, workload, "workload: expected a mapping");
     for (size_t i = 0; i < workload->count; i++) {
         const char *k = workload->keys[i]->text;
-        if (strcmp(k, "max_batch") != 0 && strcmp(k, "eval_len") != 0)
+        size_t m = 0;
+        while (m < N_MOVED && strcmp(k, MOVED[m]) != 0)
+            m++;
+        if (m == N_MOVED)
             return xnode_error(err, workload->keys[i],
-                               "unknown key '%s' in workload (known keys: max_batch, eval_len)", k);
+                               "unknown key '%s' in workload (known keys: max_batch, eval_len, "
+                               "input_len, output_len, kv_percentile, continuous_batching)",
+                               k);
     }
-    size_t cap = root->count + 2;
+    size_t cap = root->count + N_MOVED;
     xnode *flat = xarena_alloc(arena, sizeof *flat, err);
     xnode **keys = xarena_alloc(arena, cap * sizeof *keys, err);
     xnode **items = xarena_alloc(arena, cap * sizeof *items, err);
@@ -54,13 +64,12 @@ static acc_status flatten_workload(xarena *arena, const xnode *root, xnode **out
         keys[n] = root->keys[i];
         items[n++] = root->items[i];
     }
-    static const char *const moved[] = {"max_batch", "eval_len"};
-    for (int m = 0; m < 2; m++) {
+    for (size_t m = 0; m < N_MOVED; m++) {
         for (size_t i = 0; i < workload->count; i++) {
-            if (strcmp(workload->keys[i]->text, moved[m]) != 0)
+            if (strcmp(workload->keys[i]->text, MOVED[m]) != 0)
                 continue;
             size_t j = 0;
-            while (j < n && strcmp(keys[j]->text, moved[m]) != 0)
+            while (j < n && strcmp(keys[j]->text, MOVED[m]) != 0)
                 j++;
             keys[j] = workload->keys[i];
             items[j] = workload->items[i];

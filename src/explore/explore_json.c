@@ -28,6 +28,18 @@ static json_t *perf_json(const xrun *r, size_t system, const xperf *p)
                      p->capex, "opex", p->opex);
 }
 
+/* The serving view of a point (time to first token, per output token). */
+static json_t *perf_json_serving(const xrun *r, size_t system, const xperf *p)
+{
+    json_t *o = perf_json(r, system, p);
+    json_object_set_new(o, "ttft_sec", json_real(p->ttft));
+    json_object_set_new(o, "tpot_sec", json_real(p->tpot));
+    json_object_set_new(o, "requests_per_sec", json_real(p->requests_per_sec));
+    if (p->prefill_chunk > 0)
+        json_object_set_new(o, "prompt_tokens_per_step", json_real(p->prefill_chunk));
+    return o;
+}
+
 acc_status xjson_write_summary(const xrun *r, const acc_explore_summary *s, const char *path,
                                acc_error *err)
 {
@@ -70,10 +82,26 @@ acc_status xjson_write_summary(const xrun *r, const acc_explore_summary *s, cons
         }
         json_t *entry = json_pack("{s:s,s:f,s:f}", "model", r->in.models[g->model].name,
                                   "input_len", g->L, "output_len", g->G);
+        const xsysconf *conf = &r->in.sysconfs[g->conf];
+        if (conf->has_dist) {
+            json_object_set_new(entry, "input_len_dist", json_string(conf->len_in.desc));
+            json_object_set_new(entry, "output_len_dist", json_string(conf->len_out.desc));
+            json_object_set_new(entry, "kv_percentile", json_real(conf->kv_percentile));
+            json_object_set_new(entry, "kv_context", json_real(conf->kv_ctx));
+        }
+        if (conf->cb.on)
+            json_object_set_new(entry, "continuous_batching",
+                                json_pack("{s:f,s:f,s:f}", "chunk_tokens", conf->cb.chunk_tokens,
+                                          "concurrency", conf->cb.concurrency, "arrival_rate",
+                                          conf->cb.arrival_rate));
         if (tco)
-            json_object_set_new(entry, "lowest_tco_per_token", perf_json(r, tco->system, tco_p));
+            json_object_set_new(entry, "lowest_tco_per_token",
+                                perf_json_serving(r, tco->system, tco_p));
         if (lat)
-            json_object_set_new(entry, "lowest_decoding_latency", perf_json(r, lat->system, lat_p));
+            json_object_set_new(entry, "lowest_decoding_latency",
+                                perf_json_serving(r, lat->system, lat_p));
+        if (!tco && !lat)
+            json_object_set_new(entry, "no_feasible_point", json_true());
         json_array_append_new(best, entry);
     }
     json_object_set_new(root, "best", best);

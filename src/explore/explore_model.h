@@ -11,6 +11,7 @@
 
 #include "accinf/base.h"
 #include "accinf/explore.h"
+#include "explore/explore_lendist.h"
 #include "explore/explore_yaml.h"
 
 #include <stddef.h>
@@ -223,6 +224,14 @@ typedef struct xmapping {
     double t, p, micro_batch, prefill_micro_batch;
 } xmapping;
 
+/* Continuous batching (beyond reallm; docs/EXPLORE.md). */
+typedef struct xcbatch_conf {
+    int on;
+    double chunk_tokens; /* prompt tokens a step may take (Sarathi's chunk budget) */
+    double concurrency;  /* sequences decoding together; 0: sweep 1, 2, 4 ... max_batch */
+    double arrival_rate; /* requests per second; 0: not given */
+} xcbatch_conf;
+
 /* One expanded system configuration (the -s file). */
 typedef struct xsysconf {
     double num_servers, kv_cache_ratio, max_ctx_len_batch_1, max_tco;
@@ -242,6 +251,13 @@ typedef struct xsysconf {
     int has_allreduce_algo; /* given in the file (else the hardware's, else ring) */
     int has_default_mapping;
     xmapping default_mapping;
+    /* beyond reallm: request-length distributions (eval_len then holds their
+     * means); len_in / len_out are single points for reallm's eval_len */
+    int has_dist;
+    xlendist len_in, len_out;
+    double kv_percentile; /* percent of requests whose KV must fit */
+    double kv_ctx;        /* the context that is: quantile of input + output */
+    xcbatch_conf cb;
 } xsysconf;
 
 typedef struct xsystem {
@@ -272,10 +288,48 @@ typedef struct xperf {
     double prefill_io, prefill_compute, prefill_mem, generate_io, generate_compute, generate_mem;
     double capex, opex, srv_tco_total;
     double energy_per_token; /* joules per output token, whole system incl. other power */
+    /* serving view: time to first token, time per output token (decode
+     * step interval), completed requests per second, sequences decoding
+     * together, prompt tokens per step (continuous batching; 0 static) */
+    double ttft, tpot, requests_per_sec, concurrency, prefill_chunk;
 } xperf;
 
 void xperf_eval(const xsystem *sys, const xmapping *mapping, double batch, double prefill_len,
                 double generate_len, xperf *out);
+/* Expected performance of static batches over length distributions: each
+ * batch holds one (input, output) point, input and output independent;
+ * rates and TCO per token are ratios of expectations. */
+void xperf_eval_mix(const xsystem *sys, const xmapping *mapping, double batch,
+                    const xlendist *in, const xlendist *out_len, xperf *out);
+
+/* One step of a continuous batch: dec_seqs sequences decode one token at
+ * mean context dec_ctx while pf_tokens prompt tokens (a chunk) attend to
+ * pf_ctx positions on average; logits are computed for `logits` rows. */
+typedef struct xstep {
+    double dec_seqs, dec_ctx, pf_tokens, pf_ctx, logits;
+} xstep;
+
+typedef struct xstep_result {
+    double time;        /* token interval: max(pass, stages x stage) + decode overhead */
+    double core_energy; /* joules of the step, all micro-batches */
+    double io, compute, mem, utilization;
+} xstep_result;
+
+void xstep_eval(const xsystem *sys, const xmapping *mapping, const xstep *step,
+                xstep_result *out);
+double xsystem_tco_per_second(const xsystem *sys, double srv_power, double utilization,
+                              xtco *tco);
+
+/* Continuous-batching steady state (explore_cbatch.c) at a concurrency, or
+ * at the concurrency that serves conf->cb.arrival_rate.  Returns 0, or -1
+ * with why filled when the point cannot be served. */
+int xcbatch_eval(const xsystem *sys, const xmapping *mapping, double concurrency, xperf *out,
+                 char *why, size_t why_cap);
+int xcbatch_solve_rate(const xsystem *sys, const xmapping *mapping, double rate, xperf *out,
+                       char *why, size_t why_cap);
+/* The most sequences a mapping can keep decoding: KV memory at kv_ctx, the
+ * chunk budget (prompt tokens per step below chunk_tokens), max_batch. */
+double xcbatch_max_concurrency(const xsystem *sys, const xmapping *mapping);
 
 /* A product's time from its compute and memory times: max (s <= 0 or NAN:
  * the plain roofline), the smooth roofline (c^(1/s) + m^(1/s))^s for

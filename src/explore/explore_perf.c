@@ -11,7 +11,9 @@
 
 #include <math.h>
 
-enum { MM_QKV, MM_QK, MM_SV, MM_OUT, MM_FC1, MM_FC2, MM_COUNT };
+/* MM_QK2 / MM_SV2: the prefill chunk's attention in a continuous-batching
+ * step (zero otherwise; last, so that sums over the others do not move) */
+enum { MM_QKV, MM_QK, MM_SV, MM_OUT, MM_FC1, MM_FC2, MM_QK2, MM_SV2, MM_COUNT };
 
 typedef struct mm_time {
     double comp, ldst, time;
@@ -126,8 +128,20 @@ static mm_time matmul(const xchip *chip, double cpe, double stacks, double I, do
     return r;
 }
 
-static void micro_batch_latency(const xsystem *sys, const xmapping *mp, int prefill, double L,
-                                double G, mb_latency *lat)
+/* Token rows of one micro-batch through one forward pass: `rows` rows
+ * through the weight products; attention product pair 1 over att_stacks
+ * sequences of att_rows query rows each against att_ctx keys (att_scale:
+ * the causal share); pair 2 (a prefill chunk in a continuous-batching step;
+ * 0 stacks = none) likewise; `seqs` rows of logits. */
+typedef struct xrows {
+    double rows;
+    double att_stacks, att_rows, att_ctx, att_scale;
+    double att2_stacks, att2_rows, att2_ctx;
+    double seqs;
+} xrows;
+
+static void micro_batch_latency(const xsystem *sys, const xmapping *mp, const xrows *shape,
+                                mb_latency *lat)
 {
     const xllm *m = sys->model;
     const xserver *srv = sys->srv;
@@ -137,8 +151,7 @@ static void micro_batch_latency(const xsystem *sys, const xmapping *mp, int pref
     unsigned fixes = sys->fixes;
     double d = m->d, heads = m->num_heads, t = mp->t;
     double data_bytes = m->bytes_per_number;
-    double micro_batch = prefill ? mp->prefill_micro_batch : mp->micro_batch;
-    double rows = prefill ? L * micro_batch : micro_batch;
+    double rows = shape->rows;
     double act_size = rows * d;
     double io_eff = conf->io_bandwidth_efficiency, cpe = conf->compute_perf_efficiency;
 
@@ -168,21 +181,31 @@ static void micro_batch_latency(const xsystem *sys, const xmapping *mp, int pref
     double d_atten = m->d_head * heads;
     double d_atten_t = ceil(d_atten / t);
     double wbw = sys->weight_bw_per_chip, kvbw = sys->kv_bw_per_chip;
-    double ctx = prefill ? L : L + G / 2;
-    double causal = (prefill && (fixes & ACC_EXPLORE_FIX_CAUSAL)) ? (L + 1) / (2 * L) : 1;
+    double ctx = shape->att_ctx;
+    double causal = shape->att_scale;
+    double stacks = shape->att_stacks, q_rows = shape->att_rows;
 
     double qkv_width = (fixes & ACC_EXPLORE_FIX_GQA) ? d_atten + 2 * d_atten / gqa : 3 * d_atten;
     lat->mm[MM_QKV] = matmul(chip, cpe, 1, rows, d, ceil(qkv_width / t), wbw, w_bytes, 1, 1);
-    lat->mm[MM_QK] = matmul(chip, cpe, micro_batch, prefill ? L : 1, d_atten_t, ctx, kvbw,
-                            kv_bytes, causal, 1 / gqa);
+    lat->mm[MM_QK] = matmul(chip, cpe, stacks, q_rows, d_atten_t, ctx, kvbw, kv_bytes, causal,
+                            1 / gqa);
     lat->comm1 = 0;
     if (t > heads) {
         /* a head split over several chips needs its scores reduced */
         double chips_per_head = floor(t / heads);
         lat->comm1 = collective(chips_per_head, ctx * data_bytes, links, nlinks, conf);
     }
-    lat->mm[MM_SV] = matmul(chip, cpe, micro_batch, prefill ? L : 1, ctx, d_atten_t, kvbw,
-                            kv_bytes, causal, 1 / gqa);
+    lat->mm[MM_SV] = matmul(chip, cpe, stacks, q_rows, ctx, d_atten_t, kvbw, kv_bytes, causal,
+                            1 / gqa);
+    lat->mm[MM_QK2] = lat->mm[MM_SV2] = (mm_time){0, 0, 0};
+    if (shape->att2_stacks > 0) {
+        /* a prefill chunk: its query rows against the prefix they see, which
+         * is read once per chunk */
+        lat->mm[MM_QK2] = matmul(chip, cpe, shape->att2_stacks, shape->att2_rows, d_atten_t,
+                                 shape->att2_ctx, kvbw, kv_bytes, 1, 1 / gqa);
+        lat->mm[MM_SV2] = matmul(chip, cpe, shape->att2_stacks, shape->att2_rows,
+                                 shape->att2_ctx, d_atten_t, kvbw, kv_bytes, 1, 1 / gqa);
+    }
     lat->mm[MM_OUT] = matmul(chip, cpe, 1, rows, d_atten_t, d, wbw, w_bytes, 1, 1);
 
     double all_reduce = collective(t, rows * d * data_bytes, links, nlinks, conf);
@@ -225,7 +248,7 @@ static void micro_batch_latency(const xsystem *sys, const xmapping *mp, int pref
      * positions whose logits are needed: the last one of each sequence */
     double head = 0;
     if (m->vocab_size > 0) {
-        double seqs = micro_batch;
+        double seqs = shape->seqs;
         mm_time lm = matmul(chip, cpe, 1, seqs, d, ceil(m->vocab_size / t), wbw, w_bytes, 1, 1);
         if (chip->dataflow != XDF_WS && k > 0)
             lm.time = xroofline_time(lm.comp, lm.ldst, k);
@@ -312,6 +335,53 @@ static double core_energy(const xsystem *sys, const xmapping *mp, int prefill, d
     return (gemm_fma + matmul_fma + mem + comm) * iters / 1e12;
 }
 
+/* Core energy (J) of one forward pass of a micro-batch of any shape: the
+ * weights read once, activations, every sequence's KV read, MACs and
+ * all-reduce traffic (continuous-batching steps; the static phases keep
+ * reallm's core_energy above). */
+static double rows_energy(const xsystem *sys, const xmapping *mp, const xrows *r)
+{
+    const xllm *m = sys->model;
+    const xpkg *pkg = sys->srv->pkg;
+    const xconst_energy *e = &sys->srv->constants->energy;
+    unsigned fixes = sys->fixes;
+    double d = m->d, layers = m->num_layers, bytes = m->bytes_per_number;
+    double pj = pkg->num_hbm_stacks > 0        ? pkg->hbm.pj_per_byte
+                : pkg->chip->mem_3d_vaults > 0 ? pkg->mem_3d.pj_per_byte
+                                               : e->sram_wgt;
+    double ffn = m->ffn_size + ((fixes & ACC_EXPLORE_FIX_GLU) ? m->glu_size : 0);
+    if (m->num_experts > 0)
+        ffn *= 1 - pow(1 - m->experts_per_token / m->num_experts, r->rows);
+    double weights = layers * (m->atten_size + ffn) + (m->embed_size > 0 ? m->vocab_size * d : 0);
+    double gqa = (fixes & ACC_EXPLORE_FIX_GQA) ? m->heads_per_kv_cache : 1;
+    double d_qk = m->num_heads * m->d_head, d_kv = d_qk / gqa;
+    double w_bytes = (fixes & ACC_EXPLORE_FIX_BYTES) ? m->weight_bytes : bytes;
+    double kv_bytes = (fixes & ACC_EXPLORE_FIX_BYTES) ? m->kv_bytes : bytes;
+    double kv_read = layers * 2 * d_kv * (r->att_stacks * r->att_ctx + r->att2_stacks * r->att2_ctx);
+    double scores = r->att_stacks * r->att_rows * r->att_ctx * r->att_scale +
+                    r->att2_stacks * r->att2_rows * r->att2_ctx;
+    double fma = (weights * r->rows + layers * 2 * d_qk * scores) * e->fma_fp16;
+    double mem = weights * w_bytes * pj + layers * 9 * d * r->rows * bytes * e->sram_act +
+                 kv_read * kv_bytes * pj;
+    const xchip *chip = pkg->chip;
+    double link_pj = chip->chip2chip_io.present ? chip->chip2chip_io.pj_per_byte
+                                                : chip->pkg2pkg_io.pj_per_byte;
+    double comm = layers * 2 * d * r->rows * mp->t * bytes * link_pj;
+    return (fma + mem + comm) / 1e12;
+}
+
+/* TCO per second of the whole system at a server power (energy model) or
+ * utilization (TDP model). */
+static double tco_per_second(const xsystem *sys, double srv_power, double utilization, xtco *tco)
+{
+    const xserver *srv = sys->srv;
+    double life = srv->constants->srv.SrvLife;
+    xtco_eval(&srv->constants->tco, sys->conf->energy_model ? srv_power : srv->tdp * utilization,
+              srv->cost, life, tco);
+    double life_seconds = life * 365 * 24 * 3600;
+    return tco->total * sys->num_servers / life_seconds;
+}
+
 void xperf_eval(const xsystem *sys, const xmapping *mp, double batch, double L, double G,
                 xperf *out)
 {
@@ -323,7 +393,14 @@ void xperf_eval(const xsystem *sys, const xmapping *mp, double batch, double L, 
     out->prefill_len = L;
     out->generate_len = G;
 
-    micro_batch_latency(sys, mp, 1, L, G, &pre);
+    double causal = (fixes & ACC_EXPLORE_FIX_CAUSAL) ? (L + 1) / (2 * L) : 1;
+    xrows pre_rows = {.rows = L * mp->prefill_micro_batch,
+                      .att_stacks = mp->prefill_micro_batch,
+                      .att_rows = L,
+                      .att_ctx = L,
+                      .att_scale = causal,
+                      .seqs = mp->prefill_micro_batch};
+    micro_batch_latency(sys, mp, &pre_rows, &pre);
     /* fixed per-request and per-step costs (launches, scheduling) are
      * calibration inputs beyond reallm; zero by default */
     out->prefill_latency = pre.total + (batch / mp->prefill_micro_batch - 1) * pre.pipeline_stage +
@@ -334,7 +411,13 @@ void xperf_eval(const xsystem *sys, const xmapping *mp, double batch, double L, 
     out->prefill_energy = core_energy(sys, mp, 1, batch, L, G);
     out->prefill_power = out->prefill_energy / out->prefill_latency + sys->other_tdp;
 
-    micro_batch_latency(sys, mp, 0, L, G, &gen);
+    xrows gen_rows = {.rows = mp->micro_batch,
+                      .att_stacks = mp->micro_batch,
+                      .att_rows = 1,
+                      .att_ctx = L + G / 2,
+                      .att_scale = 1,
+                      .seqs = mp->micro_batch};
+    micro_batch_latency(sys, mp, &gen_rows, &gen);
     /* the next token of a micro-batch waits for its previous token and for
      * the first stage to be free again */
     double token = fmax(gen.total, gen.pipeline_stage * (batch / mp->micro_batch)) +
@@ -353,13 +436,8 @@ void xperf_eval(const xsystem *sys, const xmapping *mp, double batch, double L, 
         out->generate_utilization * generate_ratio + out->prefill_utilization * prefill_ratio;
     double srv_power = (out->generate_power * generate_ratio + out->prefill_power * prefill_ratio) /
                        sys->num_servers;
-    const xserver *srv = sys->srv;
     xtco tco;
-    double life = srv->constants->srv.SrvLife;
-    xtco_eval(&srv->constants->tco, sys->conf->energy_model ? srv_power : srv->tdp * utilization,
-              srv->cost, life, &tco);
-    double life_seconds = life * 365 * 24 * 3600;
-    double tco_per_sec = tco.total * sys->num_servers / life_seconds;
+    double tco_per_sec = tco_per_second(sys, srv_power, utilization, &tco);
     double per_inference = tco_per_sec * both / batch;
     if (fixes & ACC_EXPLORE_FIX_TCO_BATCH) {
         out->prefill_tco_per_token = per_inference / L;
@@ -379,4 +457,109 @@ void xperf_eval(const xsystem *sys, const xmapping *mp, double batch, double L, 
               &out->prefill_mem);
     breakdown(&gen, out->generate_latency, &out->generate_io, &out->generate_compute,
               &out->generate_mem);
+    out->ttft = out->prefill_latency;
+    out->tpot = token;
+    out->requests_per_sec = batch / both;
+    out->concurrency = batch;
+    out->prefill_chunk = 0;
+}
+
+void xperf_eval_mix(const xsystem *sys, const xmapping *mp, double batch, const xlendist *in,
+                    const xlendist *out_len, xperf *out)
+{
+    /* every static batch holds requests of one (input, output) point; sums
+     * of time, energy and tokens over the points weighted by probability
+     * give the long-run ratios (tokens/s = E[tokens] / E[time]) */
+    double W = 0, PL = 0, GL = 0, PE = 0, GE = 0, PJ = 0, GJ = 0, Ltok = 0, Gtok = 0;
+    double Gstep = 0, PU = 0, GU = 0, Gm = 0, bd[6] = {0};
+    for (size_t i = 0; i < in->n; i++) {
+        for (size_t j = 0; j < out_len->n; j++) {
+            double w = in->w[i] * out_len->w[j];
+            xperf p;
+            xperf_eval(sys, mp, batch, in->len[i], out_len->len[j], &p);
+            W += w;
+            Gm += w * out_len->len[j];
+            PL += w * p.prefill_latency;
+            GL += w * p.generate_latency;
+            PE += w * p.prefill_energy;
+            GE += w * p.generate_energy;
+            PJ += w * p.prefill_power * p.prefill_latency;
+            GJ += w * p.generate_power * p.generate_latency;
+            Ltok += w * batch * in->len[i];
+            Gtok += w * batch * out_len->len[j];
+            Gstep += w * out_len->len[j] * p.tpot;
+            PU += w * p.prefill_utilization * p.prefill_latency;
+            GU += w * p.generate_utilization * p.generate_latency;
+            double parts[6] = {p.prefill_io,  p.prefill_compute,  p.prefill_mem,
+                               p.generate_io, p.generate_compute, p.generate_mem};
+            for (int k = 0; k < 6; k++)
+                bd[k] += w * parts[k];
+        }
+    }
+    out->mapping = *mp;
+    out->batch = batch;
+    out->prefill_len = in->mean; /* exact; the points keep it up to rounding */
+    out->generate_len = out_len->mean;
+    out->prefill_latency = PL / W;
+    out->generate_latency = GL / W;
+    out->prefill_throughput = Ltok / PL;
+    out->generate_throughput = Gtok / Gstep;
+    out->prefill_utilization = PU / PL;
+    out->generate_utilization = GU / GL;
+    out->prefill_energy = PE / W;
+    out->generate_energy = GE / W;
+    out->prefill_power = PJ / PL;
+    out->generate_power = GJ / GL;
+    double both = (PL + GL) / W;
+    xtco tco;
+    double tco_per_sec =
+        tco_per_second(sys, (PJ + GJ) / (PL + GL) / sys->num_servers, (PU + GU) / (PL + GL), &tco);
+    double per_inference = tco_per_sec * both / batch;
+    double scale = (sys->fixes & ACC_EXPLORE_FIX_TCO_BATCH) ? 1 : batch;
+    out->prefill_tco_per_token = per_inference / (scale * out->prefill_len);
+    out->generate_tco_per_token = per_inference / (scale * out->generate_len);
+    out->capex = tco.fix_part * sys->num_servers;
+    out->opex = tco.power_part * sys->num_servers;
+    out->srv_tco_total = tco.total;
+    out->energy_per_token = (PJ + GJ) / Gtok;
+    double *dst[6] = {&out->prefill_io,  &out->prefill_compute,  &out->prefill_mem,
+                      &out->generate_io, &out->generate_compute, &out->generate_mem};
+    for (int k = 0; k < 6; k++)
+        *dst[k] = bd[k] / W;
+    out->ttft = out->prefill_latency;
+    out->tpot = Gstep / Gm;
+    out->requests_per_sec = batch / both;
+    out->concurrency = batch;
+    out->prefill_chunk = 0;
+}
+
+void xstep_eval(const xsystem *sys, const xmapping *mp, const xstep *st, xstep_result *res)
+{
+    /* the step's sequences and prompt tokens spread over m micro-batches
+     * (one per pipeline stage, so that every stage is busy) */
+    double m = mp->p;
+    xrows r = {.rows = (st->dec_seqs + st->pf_tokens) / m,
+               .att_stacks = st->dec_seqs / m,
+               .att_rows = 1,
+               .att_ctx = st->dec_ctx,
+               .att_scale = 1,
+               .att2_stacks = st->pf_tokens > 0 ? 1 : 0,
+               .att2_rows = st->pf_tokens / m,
+               .att2_ctx = st->pf_ctx,
+               .seqs = st->logits / m};
+    mb_latency lat;
+    micro_batch_latency(sys, mp, &r, &lat);
+    res->time = fmax(lat.total, lat.pipeline_stage * m) + sys->conf->decode_overhead_sec;
+    res->core_energy = rows_energy(sys, mp, &r) * m;
+    breakdown(&lat, res->time, &res->io, &res->compute, &res->mem);
+    /* each prompt token costs about one decode token at its mean context */
+    double flops = st->dec_seqs * xllm_generate_flops(sys->model, st->dec_ctx, sys->fixes) +
+                   st->pf_tokens * xllm_generate_flops(sys->model, st->pf_ctx, sys->fixes);
+    res->utilization = flops / (sys->perf * res->time);
+}
+
+double xsystem_tco_per_second(const xsystem *sys, double srv_power, double utilization,
+                              xtco *tco)
+{
+    return tco_per_second(sys, srv_power, utilization, tco);
 }

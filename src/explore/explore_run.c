@@ -164,6 +164,94 @@ static double goal_value(const xperf *p, xgoal goal)
                                       : p->generate_tco_per_token;
 }
 
+/* Keeps perf in slot b of each goal's series when it beats what is there. */
+static void consider(xseries *series, int b, const xperf *perf)
+{
+    for (int g = 0; g < XGOAL_COUNT; g++) {
+        double v = goal_value(perf, (xgoal)g);
+        if (!(v < INFINITY))
+            continue;
+        if (!(series[g].present & (1u << b)) || v < goal_value(&series[g].perf[b], (xgoal)g)) {
+            series[g].perf[b] = *perf;
+            series[g].present |= 1u << b;
+        }
+    }
+}
+
+/* Grows the worker's mapping buffer to hold all candidates; 0 on success. */
+static int system_mappings(sys_worker *w, const xsystem *sys, double batch, double ctx,
+                           size_t *n_maps)
+{
+    *n_maps = xsystem_mappings(sys, batch, ctx, w->maps, w->cap_maps);
+    if (*n_maps > w->cap_maps) {
+        xmapping *grown = realloc(w->maps, *n_maps * sizeof *grown);
+        if (!grown)
+            return -1;
+        w->maps = grown;
+        w->cap_maps = *n_maps;
+        *n_maps = xsystem_mappings(sys, batch, ctx, w->maps, w->cap_maps);
+    }
+    return 0;
+}
+
+/* Continuous batching: one mapping per pipeline depth (micro-batches are
+ * the step's share per stage), evaluated at each concurrency 1, 2, 4 ...
+ * max_batch, at the given concurrency, or at the concurrency that serves
+ * the arrival rate (slot 0). */
+static void eval_cbatch(sys_worker *w, const xsystem *sys, xseries *series)
+{
+    const xsysconf *conf = sys->conf;
+    size_t n_maps = 0;
+    if (conf->has_default_mapping) {
+        xmapping mp = conf->default_mapping;
+        if (mp.p == 1 && mp.t != sys->num_chips)
+            mp.t = sys->num_chips;
+        w->maps[0] = mp;
+        n_maps = 1;
+    } else {
+        if (system_mappings(w, sys, 1, conf->kv_ctx, &n_maps)) {
+            w->failed = 1;
+            return;
+        }
+        size_t kept = 0;
+        for (size_t i = 0; i < n_maps; i++)
+            if (w->maps[i].micro_batch == 1 && w->maps[i].prefill_micro_batch == 1)
+                w->maps[kept++] = w->maps[i];
+        n_maps = kept;
+    }
+    char why[200] = "";
+    for (size_t i = 0; i < n_maps; i++) {
+        const xmapping *mp = &w->maps[i];
+        xperf perf;
+        if (conf->cb.arrival_rate > 0) {
+            w->points += 1;
+            if (xcbatch_solve_rate(sys, mp, conf->cb.arrival_rate, &perf, why, sizeof why) == 0)
+                consider(series, 0, &perf);
+            continue;
+        }
+        int b = 0;
+        for (double B = 1; B <= conf->max_batch && b < XMAX_BATCHES; B *= 2, b++) {
+            double at = B;
+            if (conf->cb.concurrency > 0) {
+                if (conf->cb.concurrency >= 2 * B)
+                    continue;
+                at = conf->cb.concurrency; /* the slot of the power of two below it */
+            }
+            w->points += 1;
+            if (xcbatch_eval(sys, mp, at, &perf, why, sizeof why) == 0)
+                consider(series, b, &perf);
+            if (conf->cb.concurrency > 0)
+                break;
+        }
+    }
+    int any = 0;
+    for (int g = 0; g < XGOAL_COUNT; g++)
+        any |= series[g].present != 0;
+    if (!any)
+        note_reason(w->invalid_reason, sizeof w->invalid_reason,
+                    n_maps ? why : "continuous batching: no mapping holds the model");
+}
+
 static void eval_system(sys_worker *w, size_t index)
 {
     xrun *r = w->r;
@@ -182,11 +270,17 @@ static void eval_system(sys_worker *w, size_t index)
     w->valid++;
     const xsysconf *conf = sys.conf;
     double L = conf->eval_len[0], G = conf->eval_len[1];
+    /* the KV cache is sized for reallm's L + G, or for the kv_percentile
+     * context of a length distribution */
+    double kv_len = conf->has_dist ? conf->kv_ctx : L + G;
     xseries series[XGOAL_COUNT];
     for (int g = 0; g < XGOAL_COUNT; g++)
         series[g].present = 0;
+    if (conf->cb.on)
+        eval_cbatch(w, &sys, series);
     int b = 0;
-    for (double batch = 1; batch <= conf->max_batch && b < XMAX_BATCHES; batch *= 2, b++) {
+    for (double batch = 1; !conf->cb.on && batch <= conf->max_batch && b < XMAX_BATCHES;
+         batch *= 2, b++) {
         size_t n_maps;
         if (conf->has_default_mapping) {
             xmapping mp = conf->default_mapping;
@@ -201,37 +295,25 @@ static void eval_system(sys_worker *w, size_t index)
             if (r->fixes & ACC_EXPLORE_FIX_KV_CHECK) {
                 const xpkg *pkg = sys.srv->pkg;
                 double mem = mp.t * mp.p / pkg->num_chips * pkg->total_mem;
-                if (mem < sys.model->model_size_byte + batch * (L + G) * sys.model->kv_per_token_byte)
+                if (mem < sys.model->model_size_byte + batch * kv_len * sys.model->kv_per_token_byte)
                     n_maps = 0;
             }
-        } else {
-            n_maps = xsystem_mappings(&sys, batch, L + G, w->maps, w->cap_maps);
-            if (n_maps > w->cap_maps) {
-                xmapping *grown = realloc(w->maps, n_maps * sizeof *grown);
-                if (!grown) {
-                    w->failed = 1;
-                    return;
-                }
-                w->maps = grown;
-                w->cap_maps = n_maps;
-                n_maps = xsystem_mappings(&sys, batch, L + G, w->maps, w->cap_maps);
-            }
+        } else if (system_mappings(w, &sys, batch, kv_len, &n_maps)) {
+            w->failed = 1;
+            return;
         }
-        double best[XGOAL_COUNT] = {INFINITY, INFINITY, INFINITY};
         for (size_t i = 0; i < n_maps; i++) {
             xperf perf;
-            xperf_eval(&sys, &w->maps[i], batch, L, G, &perf);
-            for (int g = 0; g < XGOAL_COUNT; g++) {
-                double v = goal_value(&perf, (xgoal)g);
-                if (v < best[g]) {
-                    best[g] = v;
-                    series[g].perf[b] = perf;
-                    series[g].present |= 1u << b;
-                }
-            }
+            if (conf->has_dist)
+                xperf_eval_mix(&sys, &w->maps[i], batch, &conf->len_in, &conf->len_out, &perf);
+            else
+                xperf_eval(&sys, &w->maps[i], batch, L, G, &perf);
+            consider(series, b, &perf);
         }
         w->points += (double)n_maps;
     }
+    if (w->failed)
+        return;
     size_t group_i = r->sysconf_group[model_i * n_conf + conf_i];
     xgroup *grp = &w->groups[group_i];
     if (!grp->have_valid || index < grp->first_valid_system) {
@@ -259,7 +341,7 @@ static void eval_system(sys_worker *w, size_t index)
         const xperf *p = &series[XGOAL_TCO].perf[k];
         xpoint pt = {.throughput = p->generate_throughput,
                      .tco_per_mtoken = p->generate_tco_per_token * 1e6,
-                     .latency = p->generate_latency / G,
+                     .latency = p->generate_latency / p->generate_len,
                      .energy_per_token = p->energy_per_token,
                      .batch = p->batch,
                      .system = index,
@@ -286,6 +368,21 @@ static void *system_worker(void *arg)
     }
 }
 
+/* Systems whose rows share a MODEL.csv block: same lengths (and the same
+ * distributions, percentile and continuous-batching settings). */
+static int same_workload(const xsysconf *a, const xsysconf *b)
+{
+    if (a->has_dist != b->has_dist || a->cb.on != b->cb.on)
+        return 0;
+    if (a->has_dist && (strcmp(a->len_in.desc, b->len_in.desc) != 0 ||
+                        strcmp(a->len_out.desc, b->len_out.desc) != 0 ||
+                        a->kv_percentile != b->kv_percentile))
+        return 0;
+    return !a->cb.on ||
+           (a->cb.chunk_tokens == b->cb.chunk_tokens && a->cb.concurrency == b->cb.concurrency &&
+            a->cb.arrival_rate == b->cb.arrival_rate);
+}
+
 static acc_status build_groups(xrun *r, acc_error *err)
 {
     size_t n_conf = r->in.n_sysconfs;
@@ -298,10 +395,12 @@ static acc_status build_groups(xrun *r, acc_error *err)
             const double *len = r->in.sysconfs[c].eval_len;
             size_t g = 0;
             while (g < r->n_groups &&
-                   !(r->groups[g].model == m && r->groups[g].L == len[0] && r->groups[g].G == len[1]))
+                   !(r->groups[g].model == m && r->groups[g].L == len[0] && r->groups[g].G == len[1] &&
+                     same_workload(&r->in.sysconfs[r->groups[g].conf], &r->in.sysconfs[c])))
                 g++;
             if (g == r->n_groups) {
                 r->groups[g].model = m;
+                r->groups[g].conf = c;
                 r->groups[g].L = len[0];
                 r->groups[g].G = len[1];
                 r->n_groups++;

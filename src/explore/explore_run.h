@@ -29,6 +29,7 @@ typedef struct xbest {
 
 typedef struct xgroup {
     size_t model;
+    size_t conf; /* its first system configuration (workload description) */
     double L, G;
     int have_valid;
     size_t first_valid_system; /* its max_batch bounds the CSV rows, as in reallm */

@@ -3,7 +3,8 @@
  * alternatives, mappings multiply their keys' alternatives (first key
  * slowest, as itertools.product does), and `associated_explore: K` walks K's
  * list in step with the mappings keyed by K's values (and with lists of the
- * same length).  Counting never allocates, so an oversized sweep is refused
+ * same length); a mapping with a `dist` key is one length distribution.
+ * Counting never allocates, so an oversized sweep is refused
  * before anything is expanded.
  */
 #include "explore/explore_yaml.h"
@@ -132,8 +133,19 @@ static acc_status count_value(const xnode *value, const char *key, double *out, 
     return ACC_OK;
 }
 
+/* A mapping with a `dist` key describes one length distribution
+ * (explore_lendist.c): its lists are data, not sweeps. */
+static int is_distribution(const xnode *map)
+{
+    return map->kind == XNODE_MAP && xnode_get(map, "dist") != NULL;
+}
+
 static acc_status count_map(const xnode *map, double *out, acc_error *err)
 {
+    if (is_distribution(map)) {
+        *out = 1;
+        return ACC_OK;
+    }
     assoc a;
     int associated;
     acc_status status = assoc_find(map, &a, &associated, err);
@@ -278,6 +290,15 @@ static acc_status append_product(xarena *arena, const xnode *shape, xnode **keys
 static acc_status expand_map(xarena *arena, const xnode *map, xnode ***out, size_t *n,
                              acc_error *err)
 {
+    if (is_distribution(map)) {
+        xnode **one = xarena_alloc(arena, sizeof *one, err);
+        if (!one)
+            return err ? err->status : ACC_ERR_RUNTIME;
+        one[0] = (xnode *)map;
+        *out = one;
+        *n = 1;
+        return ACC_OK;
+    }
     assoc a;
     int associated;
     acc_status status = assoc_find(map, &a, &associated, err);
@@ -327,7 +348,7 @@ const xnode *xsweep_first_list(const xnode *node)
 {
     if (node->kind == XNODE_SEQ && node->count > 1)
         return node;
-    if (node->kind == XNODE_SCALAR)
+    if (node->kind == XNODE_SCALAR || is_distribution(node))
         return NULL;
     for (size_t i = 0; i < node->count; i++) {
         const xnode *found = xsweep_first_list(node->items[i]);

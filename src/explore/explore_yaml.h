@@ -72,6 +72,7 @@ int xnode_is_null(const xnode *node);
  *  - a mapping with `associated_explore: K` walks the list K in step: values
  *    that are mappings keyed by K's values pick the entry for the current
  *    value, lists as long as K are zipped, and what is left is multiplied;
+ *  - a mapping with a `dist` key is one value (a length distribution);
  *  - an empty sequence is an error (empty sweep). */
 acc_status xsweep_count(const xnode *map, double *out_count, acc_error *err);
 acc_status xsweep_expand(xarena *arena, const xnode *map, xnode ***out_variants,
