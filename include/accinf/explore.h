@@ -39,7 +39,7 @@ typedef struct acc_explore_options {
     double max_points;          /* refuse larger sweeps (0 = 1e6) */
     int threads;                /* 0: all online CPUs */
     unsigned fixes;             /* ACC_EXPLORE_FIX_* */
-    int plots;                  /* write Pareto SVGs */
+    int plots;                  /* write Pareto plots (gnuplot on PATH: SVG + PNG; else SVG) */
 } acc_explore_options;
 
 typedef struct acc_explore_summary {
@@ -51,6 +51,8 @@ typedef struct acc_explore_summary {
     double seconds;                    /* wall time of the system sweep */
     double points_per_minute;
     int threads;
+    int plots_gnuplot;     /* the Pareto plots came from gnuplot (SVG + PNG) */
+    char plot_note[256];   /* one line for stderr when they did not, or not fully */
 } acc_explore_summary;
 
 void acc_explore_options_init(acc_explore_options *opts);

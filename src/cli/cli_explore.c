@@ -24,7 +24,8 @@ static const char USAGE[] =
     "input format (a list is a sweep; associated_explore zips lists) and evaluates\n"
     "every (design, mapping, batch) point.  Writes OUTDIR/HW.csv, OUTDIR/MODEL.csv,\n"
     "OUTDIR/summary.json and OUTDIR/pareto_{tco,latency}.svg (default OUTDIR:\n"
-    "outputs/HW).\n"
+    "outputs/HW); with gnuplot on PATH the plots are rendered by gnuplot (also\n"
+    ".png and the .gp script), else written as accinf's own SVG (a note says so).\n"
     "\n"
     "  -c FILE           technology constants (default: reallm's 7nm_default.yaml)\n"
     "  -s FILE           system: servers, mapping, workload (default: sys_default.yaml)\n"
@@ -33,7 +34,7 @@ static const char USAGE[] =
     "  --json            print the JSON summary on stdout\n"
     "  --reallm-compat   keep reallm v1's defects (reproduces its numbers exactly);\n"
     "                    docs/EXPLORE.md lists them\n"
-    "  --no-plots        skip the SVG plots\n";
+    "  --no-plots        skip the Pareto plots\n";
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -215,6 +216,8 @@ int cli_explore_main(int argc, char **argv)
         fprintf(stderr, "accinf: error: %s\n", err.message);
         return (int)status;
     }
+    if (summary.plot_note[0])
+        fprintf(stderr, "accinf: note: %s\n", summary.plot_note);
     if (json) {
         if (print_file(summary.json_path)) {
             fprintf(stderr, "accinf: error: %s: cannot read back the summary\n", summary.json_path);

@@ -87,6 +87,12 @@ acc_status xcsv_write_model(const xrun *r, size_t model, const char *path, acc_e
 acc_status xjson_write_summary(const xrun *r, const acc_explore_summary *s, const char *path,
                                acc_error *err);
 acc_status xplot_write_svg(const xrun *r, int latency_axis, const char *path, acc_error *err);
+/* gnuplot on PATH: its full path in out, 0; else -1. */
+int xgnuplot_find(char *out, size_t cap);
+/* Writes STEM.gp and renders STEM.svg (and STEM.png when pngcairo works;
+ * *png says so) with the gnuplot at exe. */
+acc_status xplot_write_gnuplot(const xrun *r, int latency_axis, const char *exe, const char *stem,
+                               int *png, acc_error *err);
 /* Shortest text that reads back as the same double. */
 void xfmt_double(char *buf, size_t cap, double v);
 /* Which system a goal's CSV rows come from: reallm picks the best system at
