@@ -87,4 +87,40 @@ rc=$?
 set -e
 [ $rc -eq 2 ] || fail "bad measured: exit $rc"
 grep -q "badm.json: points\[0\]" "$work/err" || fail "bad measured message: $(cat "$work/err")"
+# serving workload: length distributions (KV at p99) and continuous batching
+"$accinf" explore -hw "$examples/hw/a100-80gb-sxm.yaml" -m "$examples/hw/model-llama2-7b.yaml" \
+  -s "$examples/hw/serving_example_system.yaml" -o "$work/serve" --threads 2 --no-plots \
+  > /dev/null 2> "$work/err" || fail "serving: $(cat "$work/err")"
+head -1 "$work/serve/llama2-7b.csv" | grep -q ",ttft_sec,tpot_sec,requests_per_sec$" || fail "serving columns"
+grep -q '"input_len_dist": "uniform(64..4096)"' "$work/serve/summary.json" || fail "serving dist"
+grep -q '"output_len_dist": "histogram(6)"' "$work/serve/summary.json" || fail "serving histogram"
+grep -q '"kv_context": 4' "$work/serve/summary.json" || fail "serving kv context"
+grep -q '"requests_per_sec": 8.0000' "$work/serve/summary.json" || fail "serving arrival rate"
+# a bad distribution: exit 2 with FILE:LINE:COL
+sed 's/dist: uniform/dist: zipf/' "$examples/hw/serving_example_system.yaml" > "$work/badserve.yaml"
+set +e
+"$accinf" explore -hw "$examples/hw/a100-80gb-sxm.yaml" -m "$examples/hw/model-llama2-7b.yaml" \
+  -s "$work/badserve.yaml" -o "$work/x" 2> "$work/err"
+rc=$?
+set -e
+[ $rc -eq 2 ] || fail "bad dist: exit $rc"
+grep -q "badserve.yaml:[0-9]*:[0-9]*: dist: unknown distribution 'zipf'" "$work/err" || fail "bad dist message: $(cat "$work/err")"
+
+# Pareto plots: through gnuplot when it is on PATH, else our own SVG and a note
+accinf_abs=$(cd "$(dirname "$accinf")" && pwd)/$(basename "$accinf")
+(PATH=/nonexistent "$accinf_abs" explore -hw "$examples/hw/a100-80gb-sxm.yaml" \
+  -m "$examples/hw/model-llama2-7b.yaml" -o "$work/own" --threads 2 > /dev/null 2> "$work/err") \
+  || fail "own plots: $(cat "$work/err")"
+grep -q "gnuplot not found on PATH; wrote the Pareto plots as accinf's own SVG" "$work/err" || fail "no-gnuplot note"
+grep -q "<polyline" "$work/own/pareto_tco.svg" || fail "own svg"
+if command -v gnuplot > /dev/null; then
+  "$accinf" explore -hw "$examples/hw/a100-80gb-sxm.yaml" -m "$examples/hw/model-llama2-7b.yaml" \
+    -o "$work/gp" --threads 2 > /dev/null 2> "$work/err" || fail "gnuplot plots: $(cat "$work/err")"
+  grep -q "Pareto front" "$work/gp/pareto_tco.gp" || fail "gnuplot script"
+  grep -q "<svg" "$work/gp/pareto_tco.svg" && grep -q "decode throughput" "$work/gp/pareto_latency.svg" \
+    || fail "gnuplot svg"
+  if [ -f "$work/gp/pareto_tco.png" ]; then
+    head -c 4 "$work/gp/pareto_tco.png" | grep -q "PNG" || fail "gnuplot png"
+  fi
+fi
 echo "explore_cli: ok"
