@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define SQRT2 1.41421356237309504880
 #define INV_SQRT_2PI 0.39894228040143267794
@@ -190,6 +191,12 @@ static acc_status read_histogram_file(const xnode *node, const xnode *file, xlen
         snprintf(path, sizeof path, "%s", rel);
     else
         snprintf(path, sizeof path, "%.*s/%s", (int)(slash - yaml), yaml, rel);
+    /* a regular file of sane size: never a device or a pipe */
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return xnode_error(err, file, "file: cannot read histogram '%s'", path);
+    if (st.st_size > 64 * 1024 * 1024)
+        return xnode_error(err, file, "file: histogram '%s' is larger than 64 MiB", path);
     char *text = NULL;
     size_t size = 0;
     if (acc_read_file(path, &text, &size, NULL))

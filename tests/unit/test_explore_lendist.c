@@ -237,6 +237,9 @@ static void test_histogram(void **state)
                      ACC_ERR_INPUT);
     if (!strstr(err.message, "system.yaml:1:28: file: cannot read histogram"))
         fail_msg("got '%s'", err.message);
+    assert_int_equal(parse_dist(&arena, yaml_name, "x: {dist: histogram, file: /dev/zero}\n", &s,
+                                &err),
+                     ACC_ERR_INPUT);
     remove(path);
     rmdir(dir);
     xarena_free(&arena);
