@@ -137,6 +137,18 @@ void acc_top_k(const float *values, int n, int k, int32_t *indices);
 double acc_top_k_cross_entropy(const int32_t *ids, const float *ref_logits, int k,
                                const float *cand_logits);
 
+/* Summary of one case's per-token cross entropies. */
+typedef struct acc_case_stats {
+    int tokens, failures;   /* failures: tokens with CE >= threshold */
+    double failure_rate;
+    double mean_ce, p99_ce, max_ce; /* p99: nearest rank */
+    int passed;             /* failure_rate <= failure_rate_threshold */
+} acc_case_stats;
+
+acc_status acc_case_stats_compute(const double *ce, int n, double ce_threshold,
+                                  double failure_rate_threshold, acc_case_stats *out,
+                                  acc_error *err);
+
 /* ---- runs ---- */
 /* Greedy generation of new_tokens tokens per prompt of the case (one
  * batched prefill, then batched decode steps), recording tokens and top-k

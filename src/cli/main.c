@@ -5,6 +5,7 @@
  */
 #include "accinf/base.h"
 #include "cli_verbs.h"
+#include "cli_validate.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +22,7 @@ static const cli_verb cli_verbs[] = {
     {"logits", cli_logits_main, "last-position logits of a prompt"},
     {"run", cli_run_main, "generate text from a prompt"},
     {"bench", cli_bench_main, "prompt-processing and generation speed (llama-bench style)"},
+    {"validate", cli_validate, "validate a path program by program against the fp32 reference"},
 };
 
 static void cli_print_main_help(FILE *out)
