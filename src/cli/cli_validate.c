@@ -35,6 +35,7 @@ typedef struct case_result {
     double reference_seconds, candidate_seconds;
     acc_case_stats stats;
     int argmax_match;
+    double *ce;                   /* metrics mode: [batch][new_tokens] */
     int32_t *candidate_tokens;    /* tokens mode */
     int *engine_programs;         /* criteria id of each step's program */
 } case_result;
@@ -482,7 +483,7 @@ int cli_validate(int argc, char **argv)
             for (int k = 0; k < n; k++)
                 r->argmax_match += argmax[k] == refs[i].tokens[k];
         }
-        free(ce);
+        r->ce = ce;
         free(argmax);
         if (st != ACC_OK)
             goto done;
@@ -534,8 +535,13 @@ int cli_validate(int argc, char **argv)
                 cli_json_double(stdout, r->stats.p99_ce);
                 printf(",\"max_ce\":");
                 cli_json_double(stdout, r->stats.max_ce);
-                printf(",\"argmax_match\":%d,\"passed\":%s}", r->argmax_match,
+                printf(",\"argmax_match\":%d,\"passed\":%s,\"ce\":[", r->argmax_match,
                        r->stats.passed ? "true" : "false");
+                for (int k = 0; k < r->stats.tokens; k++) {
+                    fputs(k ? "," : "", stdout);
+                    cli_json_double(stdout, r->ce[k]);
+                }
+                fputs("]}", stdout);
             } else {
                 int n = c->batch * a.max_new_tokens, same = 0;
                 for (int k = 0; k < n; k++)
@@ -596,6 +602,7 @@ done:
         for (int i = 0; i < n_cases; i++) {
             free(results[i].candidate_tokens);
             free(results[i].engine_programs);
+            free(results[i].ce);
         }
     if (refs)
         for (int i = 0; i < n_cases; i++)
