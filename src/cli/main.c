@@ -23,6 +23,7 @@ static const cli_verb cli_verbs[] = {
     {"logits", cli_logits_main, "last-position logits of a prompt"},
     {"run", cli_run_main, "generate text from a prompt"},
     {"bench", cli_bench_main, "prompt-processing and generation speed (llama-bench style)"},
+    {"explore", cli_explore_main, "analytical performance and TCO of LLM inference on described hardware"},
     {"compile", cli_compile, "shape-bucketed programs with memory plans, cached by content hash"},
     {"validate", cli_validate, "validate a path program by program against the fp32 reference"},
 };
