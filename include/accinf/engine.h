@@ -41,6 +41,12 @@ typedef struct acc_engine_options {
     int debug_perturb;
     int debug_perturb_layer;
     float debug_perturb_scale; /* 0: 20 (broken for sure) */
+    /* Debug (validate's calibration): every matmul weight is quantized to
+     * this ggml type ("f16", "q8_0", "q4_K" ..) and back to f32, once, on
+     * private copies; rows whose length is not a multiple of the type's
+     * block fall back to q8_0.  Emulates weight quantization with f32
+     * compute.  NULL: off. */
+    const char *debug_weight_type;
 } acc_engine_options;
 
 acc_status acc_engine_create(const acc_model *model, const acc_engine_options *options,

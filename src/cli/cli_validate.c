@@ -21,7 +21,7 @@
 
 typedef struct validate_args {
     const char *model_path, *reference_path, *criteria_path, *dataset_type, *dataset_path;
-    const char *test_type, *reference_dir;
+    const char *test_type, *reference_dir, *emulate_weights;
     cli_string_list programs;
     int max_batch, max_context, max_new_tokens, threads, reference_threads, top_k;
     int min_prompt_len, perturb_layer, perturb_layer_seen;
@@ -237,6 +237,9 @@ int cli_validate(int argc, char **argv)
         {"perturb-layer", 0, CLI_INT, &a.perturb_layer, "N",
          "debug: perturb layer N's output projection in the candidate (it must fail)",
          &a.perturb_layer_seen},
+        {"emulate-weights", 0, CLI_STRING, &a.emulate_weights, "TYPE",
+         "debug: candidate's matmul weights round-tripped through a ggml type (f16, q8_0, q4_K ..)",
+         NULL},
         {"perturb-scale", 0, CLI_FLOAT, &a.perturb_scale, "X",
          "debug: relative size of the perturbation (20)", NULL},
     };
@@ -410,7 +413,8 @@ int cli_validate(int argc, char **argv)
                                        .max_sequences = need_seqs, .programs = programs,
                                        .debug_perturb = a.perturb_layer_seen,
                                        .debug_perturb_layer = a.perturb_layer,
-                                       .debug_perturb_scale = a.perturb_scale};
+                                       .debug_perturb_scale = a.perturb_scale,
+                                       .debug_weight_type = a.emulate_weights};
     if ((st = acc_engine_create(reference, &ref_options, &ref_engine, &err)) != ACC_OK ||
         (st = acc_engine_create(model, &cand_options, &cand_engine, &err)) != ACC_OK)
         goto done;

@@ -10,6 +10,7 @@
  */
 #include "accinf/engine.h"
 #include "accinf/program.h"
+#include "accinf/quant.h"
 
 #include "backend/backend.h"
 #include "engine/kv_cache.h"
@@ -154,6 +155,56 @@ static acc_status engine_perturb_layer(acc_engine *e, int layer, float scale, ac
     return ACC_OK;
 }
 
+/* Debug: round-trips every matmul weight through a ggml type (see
+ * acc_engine_options.debug_weight_type). */
+static acc_status engine_emulate_weight_type(acc_engine *e, const char *name, acc_error *err)
+{
+    acc_ggml_type type, fallback = ACC_GGML_Q8_0;
+    if (acc_ggml_type_from_name(name, &type) != 0 || !acc_ggml_type_quantizable(type))
+        return acc_error_set(err, ACC_ERR_INPUT, "weight type: '%s' cannot be emulated", name);
+    const acc_graph *g = e->graph;
+    char *done = acc_calloc((size_t)g->n_weights, 1, err);
+    if (!done)
+        return ACC_ERR_RUNTIME;
+    acc_status status = ACC_OK;
+    for (int i = 0; i < g->n_nodes && status == ACC_OK; i++) {
+        if (g->nodes[i].op != ACC_OP_MATMUL)
+            continue;
+        int w = g->nodes[g->nodes[i].src[1]].weight;
+        if (done[w])
+            continue;
+        done[w] = 1;
+        const acc_weight_source *src = &g->weights[w];
+        acc_ggml_type t = src->cols % acc_ggml_block_size(type) == 0 ? type : fallback;
+        uint64_t row_bytes = 0;
+        size_t n = (size_t)(src->rows * src->cols);
+        float *copy = acc_malloc(n * sizeof *copy, err);
+        void *packed = NULL;
+        if (!copy || acc_ggml_row_bytes(t, src->cols, &row_bytes) != 0 ||
+            !(packed = acc_malloc((size_t)row_bytes * (size_t)src->rows, err))) {
+            free(copy);
+            status = err && err->status != ACC_OK ? err->status
+                                                  : acc_error_set(err, ACC_ERR_INPUT,
+                                                                  "weight type: '%s': row of %lld",
+                                                                  name, (long long)src->cols);
+            break;
+        }
+        status = acc_quantize(t, e->weights.data[w], packed, (int64_t)n, err);
+        if (status == ACC_OK)
+            status = acc_dequantize(t, packed, copy, (int64_t)n, err);
+        free(packed);
+        if (status != ACC_OK) {
+            free(copy);
+            break;
+        }
+        free(e->weights.owned[w]);
+        e->weights.owned[w] = copy;
+        e->weights.data[w] = copy;
+    }
+    free(done);
+    return status;
+}
+
 acc_status acc_engine_create(const acc_model *model, const acc_engine_options *options,
                              acc_engine **out, acc_error *err)
 {
@@ -176,6 +227,8 @@ acc_status acc_engine_create(const acc_model *model, const acc_engine_options *o
         status = acc_plan_memory(e->graph, e->max_batch_tokens, e->max_batch_tokens, &e->plan, err);
     if (status == ACC_OK)
         status = acc_model_f32_weights_prepare(model, &e->weights, err);
+    if (status == ACC_OK && options && options->debug_weight_type)
+        status = engine_emulate_weight_type(e, options->debug_weight_type, err);
     if (status == ACC_OK && options && options->debug_perturb)
         status = engine_perturb_layer(e, options->debug_perturb_layer,
                                       options->debug_perturb_scale > 0

@@ -47,6 +47,7 @@ if expect_ok "reference vs itself, 2 threads" -- "$ACCINF" validate "$MODEL" "${
     check "self: the default CE threshold is ln(20) + 0.05" \
         test "$(jq '.thresholds.cross_entropy * 1000 | round' "$WORK/out")" = 3046
     first=$(jq .reference_seconds "$WORK/out")
+    cp "$WORK/out" "$WORK/self.json"
 fi
 check "references stored" test "$(ls "$REFS" | grep -c '\.ref\.json$')" = 2
 if expect_ok "second run reuses the references" -- "$ACCINF" validate "$MODEL" "${COMMON[@]}" \
@@ -80,6 +81,16 @@ check "perturbed layer 0: exit 1" test $? -eq 1
 check "perturbed layer: the table says FAIL" grep -q 'FAIL$' "$WORK/out"
 expect_error 2 "perturb layer: 5" "perturb a layer that does not exist" -- \
     "$ACCINF" validate "$MODEL" "${COMMON[@]}" --perturb-layer 5
+
+# ---- emulated weight quantization (calibration aid) ----------------------------
+if expect_ok "q8_0 weights" -- "$ACCINF" validate "$MODEL" "${COMMON[@]}" --emulate-weights q8_0 \
+    --json --reference-dir "$REFS"; then
+    check "q8_0 weights: passes" test "$(jq .passed "$WORK/out")" = true
+    check "q8_0 weights: not bit-identical" \
+        test "$(jq '[.cases[].ce[]] | add' "$WORK/out")" != "$(jq '[.cases[].ce[]] | add' "$WORK/self.json" 2>/dev/null || echo x)"
+fi
+expect_error 2 "weight type: 'q9'" "unknown weight type" -- \
+    "$ACCINF" validate "$MODEL" "${COMMON[@]}" --emulate-weights q9
 
 # ---- tokens mode ---------------------------------------------------------------
 if expect_ok "tokens mode" -- "$ACCINF" validate "$MODEL" "${COMMON[@]}" --test-type tokens \
