@@ -73,8 +73,8 @@ typedef struct acc_shape_map {
 } acc_shape_map;
 
 acc_status acc_shape_map_build(const acc_criteria *c, int max_batch, int max_context,
-                               int new_tokens, int64_t batch_tkv_limit,
-                               int prioritize_large_batch, acc_shape_map *out, acc_error *err);
+                               int new_tokens, int64_t batch_tkv_limit, int prioritize_large_batch,
+                               acc_shape_map *out, acc_error *err);
 void acc_shape_map_free(acc_shape_map *map);
 
 /* ---- compiled programs ---- */
@@ -88,27 +88,27 @@ typedef struct acc_setting {
 } acc_setting;
 
 typedef struct acc_compile_options {
-    const char *target;        /* "cpu" */
-    const char *dtype;         /* "f32" (the only dtype the cpu target runs now) */
+    const char *target; /* "cpu" */
+    const char *dtype;  /* "f32" (the only dtype the cpu target runs now) */
     const acc_criteria *criteria;
-    int64_t batch_tkv_limit;   /* 0: no limit beyond each program's own */
-    int prefill_chunk;         /* tokens per prefill step; 0: 512 */
-    const char *cache_dir;     /* NULL: $XDG_CACHE_HOME/accinf or ~/.cache/accinf */
-    int no_cache;              /* plan in memory only */
+    int64_t batch_tkv_limit;     /* 0: no limit beyond each program's own */
+    int prefill_chunk;           /* tokens per prefill step; 0: 512 */
+    const char *cache_dir;       /* NULL: $XDG_CACHE_HOME/accinf or ~/.cache/accinf */
+    int no_cache;                /* plan in memory only */
     const acc_setting *settings; /* resolved settings, hashed into every key */
     int n_settings;
 } acc_compile_options;
 
 typedef struct acc_program {
-    int id;                    /* criteria index */
+    int id; /* criteria index */
     acc_phase phase;
-    int batch_bucket;          /* sequences per step */
-    int token_bucket;          /* decode: tkv (context); prefill: tokens per step */
+    int batch_bucket;                  /* sequences per step */
+    int token_bucket;                  /* decode: tkv (context); prefill: tokens per step */
     int64_t step_tokens, step_outputs; /* rows the memory plan is bound for */
-    size_t arena_bytes;        /* activations (the memory plan's arena) */
-    size_t kv_bytes;           /* fp32 K and V of batch_bucket x tkv tokens */
-    char key[65];              /* SHA-256 hex of everything the program depends on */
-    int from_cache;            /* 1: the plan was read from the disk cache */
+    size_t arena_bytes;                /* activations (the memory plan's arena) */
+    size_t kv_bytes;                   /* fp32 K and V of batch_bucket x tkv tokens */
+    char key[65];                      /* SHA-256 hex of everything the program depends on */
+    int from_cache;                    /* 1: the plan was read from the disk cache */
 } acc_program;
 
 /* The programs of a model for one criteria set: for every criteria entry a
@@ -153,7 +153,7 @@ typedef struct acc_cached_program {
     int id, batch_bucket, token_bucket;
     size_t arena_bytes, kv_bytes;
     size_t file_bytes;
-    int valid;                 /* 0: corrupt (checksum or format) */
+    int valid; /* 0: corrupt (checksum or format) */
 } acc_cached_program;
 
 /* Entries of DIR/programs, sorted by key; *n may be 0. */

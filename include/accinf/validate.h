@@ -75,21 +75,21 @@ typedef struct acc_case_options {
     int max_batch, max_context, new_tokens;
     int64_t batch_tkv_limit;
     int prioritize_large_batch;
-    int enforce_homogeneous;   /* every prompt of a batch padded to a size of the same program */
-    int allow_truncation;      /* sharegpt, custom: yes; rag_factoid: no */
-    int min_prompt_len;        /* prompts shorter than this are never used (driver: 32) */
-    uint64_t seed;             /* order in which prompts are tried */
+    int enforce_homogeneous; /* every prompt of a batch padded to a size of the same program */
+    int allow_truncation;    /* sharegpt, custom: yes; rag_factoid: no */
+    int min_prompt_len;      /* prompts shorter than this are never used (driver: 32) */
+    uint64_t seed;           /* order in which prompts are tried */
 } acc_case_options;
 
 typedef struct acc_validate_case {
-    int program;               /* the shape's program (first of its sequence) */
-    int batch, prompt_len;     /* prompt_len: padded to a multiple of 64 */
-    int *programs, n_steps;    /* expected decode program sequence */
-    int32_t **prompt_ids;      /* batch prompts, each <= prompt_len tokens */
+    int program;            /* the shape's program (first of its sequence) */
+    int batch, prompt_len;  /* prompt_len: padded to a multiple of 64 */
+    int *programs, n_steps; /* expected decode program sequence */
+    int32_t **prompt_ids;   /* batch prompts, each <= prompt_len tokens */
     int *prompt_lengths;
-    int *prompt_index;         /* dataset index of each prompt */
+    int *prompt_index;               /* dataset index of each prompt */
     int *enforced_sizes, n_enforced; /* padded sizes prompts were chosen for */
-    char spec[64];             /* the SPEC that selected it */
+    char spec[64];                   /* the SPEC that selected it */
 } acc_validate_case;
 
 /* Selects one case per program the specs ask for, in spec order, and
@@ -98,8 +98,7 @@ typedef struct acc_validate_case {
  * enough), is ACC_ERR_INPUT naming the spec. */
 acc_status acc_cases_select(const acc_case_options *options, const acc_program_spec *specs,
                             int n_specs, const int32_t *const *prompts, const int *lengths,
-                            int n_prompts, acc_validate_case **cases, int *n_cases,
-                            acc_error *err);
+                            int n_prompts, acc_validate_case **cases, int *n_cases, acc_error *err);
 void acc_cases_free(acc_validate_case *cases, int n);
 
 /* ---- reference store ---- */
@@ -107,9 +106,9 @@ void acc_cases_free(acc_validate_case *cases, int n);
 
 typedef struct acc_reference {
     int batch, new_tokens, top_k;
-    int32_t *tokens;      /* [batch][new_tokens] greedy ids */
-    int32_t *top_ids;     /* [batch][new_tokens][top_k], descending logits */
-    float *top_logits;    /* same layout */
+    int32_t *tokens;   /* [batch][new_tokens] greedy ids */
+    int32_t *top_ids;  /* [batch][new_tokens][top_k], descending logits */
+    float *top_logits; /* same layout */
 } acc_reference;
 
 acc_status acc_reference_alloc(acc_reference *ref, int batch, int new_tokens, int top_k,
@@ -139,10 +138,10 @@ double acc_top_k_cross_entropy(const int32_t *ids, const float *ref_logits, int 
 
 /* Summary of one case's per-token cross entropies. */
 typedef struct acc_case_stats {
-    int tokens, failures;   /* failures: tokens with CE >= threshold */
+    int tokens, failures; /* failures: tokens with CE >= threshold */
     double failure_rate;
     double mean_ce, p99_ce, max_ce; /* p99: nearest rank */
-    int passed;             /* failure_rate <= failure_rate_threshold */
+    int passed;                     /* failure_rate <= failure_rate_threshold */
 } acc_case_stats;
 
 acc_status acc_case_stats_compute(const double *ce, int n, double ce_threshold,
@@ -163,8 +162,7 @@ acc_status acc_validate_run_metrics(acc_engine *engine, const acc_validate_case 
                                     const acc_reference *ref, double *ce, int32_t *argmax,
                                     int *programs_used, acc_error *err);
 /* Free-running candidate (tokens mode): [batch][new_tokens] greedy ids. */
-acc_status acc_validate_run_tokens(acc_engine *engine, const acc_validate_case *c,
-                                   int new_tokens, int32_t *tokens, int *programs_used,
-                                   acc_error *err);
+acc_status acc_validate_run_tokens(acc_engine *engine, const acc_validate_case *c, int new_tokens,
+                                   int32_t *tokens, int *programs_used, acc_error *err);
 
 #endif

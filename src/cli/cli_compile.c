@@ -7,8 +7,8 @@
  * written out (--write-criteria, or beside the cache) so validate and the
  * AIU tools can use the same set.
  */
-#include "cli_common.h"
 #include "cli_compile.h"
+#include "cli_common.h"
 
 #include "accinf/program.h"
 #include "compile/presets.h"
@@ -30,8 +30,8 @@ static acc_status compile_mkdirs(const char *path, acc_error *err)
         char saved = *p;
         *p = '\0';
         if (mkdir(copy, 0755) != 0 && errno != EEXIST)
-            status = acc_error_set(err, ACC_ERR_RUNTIME, "%s: cannot create: %s", copy,
-                                   strerror(errno));
+            status =
+                acc_error_set(err, ACC_ERR_RUNTIME, "%s: cannot create: %s", copy, strerror(errno));
         *p = saved;
         if (saved == '\0')
             break;
@@ -127,13 +127,12 @@ int cli_compile(int argc, char **argv)
         .verb = "compile",
         .usage = "MODEL [--criteria FILE | --max-batch N --max-context N] [options]\n"
                  "       accinf compile --list | --clear",
-        .summary =
-            "Build programs: the model's graph specialised to (target, phase, batch\n"
-            "bucket, token bucket, dtype) with a memory plan each, one prefill and one\n"
-            "decode program per criteria entry, cached by SHA-256 content hash.\n"
-            "Settings come from presets (one per group, group defaults, more specific\n"
-            "combinations override) and then flags; they are printed and hashed into\n"
-            "every program's key.",
+        .summary = "Build programs: the model's graph specialised to (target, phase, batch\n"
+                   "bucket, token bucket, dtype) with a memory plan each, one prefill and one\n"
+                   "decode program per criteria entry, cached by SHA-256 content hash.\n"
+                   "Settings come from presets (one per group, group defaults, more specific\n"
+                   "combinations override) and then flags; they are printed and hashed into\n"
+                   "every program's key.",
         .positional = no_model ? NULL : "MODEL",
         .options = options,
         .n_options = (int)(sizeof options / sizeof options[0]),
@@ -241,11 +240,10 @@ int cli_compile(int argc, char **argv)
     const acc_hparams *hp = acc_model_hparams(model);
     const char *v;
     int s_batch = (v = acc_settings_get(settings, n_settings, "max_batch")) ? atoi(v) : 1;
-    int s_context = (v = acc_settings_get(settings, n_settings, "max_context")) ? atoi(v)
-                                                                               : hp->max_position;
-    int64_t s_limit = (v = acc_settings_get(settings, n_settings, "batch_tkv_limit"))
-                          ? atoll(v)
-                          : 0;
+    int s_context =
+        (v = acc_settings_get(settings, n_settings, "max_context")) ? atoi(v) : hp->max_position;
+    int64_t s_limit =
+        (v = acc_settings_get(settings, n_settings, "batch_tkv_limit")) ? atoll(v) : 0;
     int s_chunk = (v = acc_settings_get(settings, n_settings, "prefill_chunk")) ? atoi(v) : 0;
     if (s_context > hp->max_position) {
         st = acc_error_set(&err, ACC_ERR_INPUT, "max_context: %d exceeds the model's %d positions",
@@ -276,9 +274,8 @@ int cli_compile(int argc, char **argv)
             if (st != ACC_OK)
                 goto done;
         }
-        if (!criteria_out ||
-            (st = acc_write_file_atomic(criteria_out, criteria_text, strlen(criteria_text),
-                                        &err)) != ACC_OK) {
+        if (!criteria_out || (st = acc_write_file_atomic(criteria_out, criteria_text,
+                                                         strlen(criteria_text), &err)) != ACC_OK) {
             if (st == ACC_OK)
                 st = ACC_ERR_RUNTIME;
             goto done;
@@ -287,8 +284,12 @@ int cli_compile(int argc, char **argv)
     acc_compile_options co = {
         .target = acc_settings_get(settings, n_settings, "target"),
         .dtype = acc_settings_get(settings, n_settings, "dtype"),
-        .criteria = &criteria, .batch_tkv_limit = s_limit, .prefill_chunk = s_chunk,
-        .cache_dir = cache_dir, .settings = settings, .n_settings = n_settings,
+        .criteria = &criteria,
+        .batch_tkv_limit = s_limit,
+        .prefill_chunk = s_chunk,
+        .cache_dir = cache_dir,
+        .settings = settings,
+        .n_settings = n_settings,
     };
     double t0 = acc_now_seconds();
     if ((st = acc_program_set_compile(model, &co, &set, &err)) != ACC_OK)
@@ -320,20 +321,18 @@ int cli_compile(int argc, char **argv)
             const acc_program *p = acc_program_set_at(set, i);
             printf("%s{\"id\":%d,\"phase\":\"%s\",\"batch_bucket\":%d,\"token_bucket\":%d,"
                    "\"arena_bytes\":%zu,\"kv_bytes\":%zu,\"key\":\"%s\",\"from_cache\":%s}",
-                   i ? "," : "", p->id, acc_phase_name(p->phase), p->batch_bucket,
-                   p->token_bucket, p->arena_bytes, p->kv_bytes, p->key,
-                   p->from_cache ? "true" : "false");
+                   i ? "," : "", p->id, acc_phase_name(p->phase), p->batch_bucket, p->token_bucket,
+                   p->arena_bytes, p->kv_bytes, p->key, p->from_cache ? "true" : "false");
         }
         fputs("]}\n", stdout);
     } else {
         printf("settings (part of every program's key):\n");
         for (int i = 0; i < n_settings; i++)
-            printf("  %-16s %-10s (%s)\n", settings[i].name, settings[i].value,
-                   settings[i].origin);
+            printf("  %-16s %-10s (%s)\n", settings[i].name, settings[i].value, settings[i].origin);
         printf("criteria: %s%s (%d entries)\n", criteria_path ? criteria_path : criteria_out,
                criteria_path ? "" : " (derived, written)", criteria.n);
-        printf("%3s  %-7s  %-11s  %10s  %10s  %-12s  %s\n", "id", "phase", "bucket", "arena",
-               "kv", "key", "");
+        printf("%3s  %-7s  %-11s  %10s  %10s  %-12s  %s\n", "id", "phase", "bucket", "arena", "kv",
+               "key", "");
         for (int i = 0; i < n; i++) {
             const acc_program *p = acc_program_set_at(set, i);
             char bucket[32];

@@ -6,8 +6,8 @@
  * count or a deliberately perturbed layer), and judges each case by the
  * teacher-forced top-k cross entropy.  Exit 1 when any case fails.
  */
-#include "cli_common.h"
 #include "cli_validate.h"
+#include "cli_common.h"
 
 #include "accinf/engine.h"
 #include "accinf/program.h"
@@ -35,9 +35,9 @@ typedef struct case_result {
     double reference_seconds, candidate_seconds;
     acc_case_stats stats;
     int argmax_match;
-    double *ce;                   /* metrics mode: [batch][new_tokens] */
-    int32_t *candidate_tokens;    /* tokens mode */
-    int *engine_programs;         /* criteria id of each step's program */
+    double *ce;                /* metrics mode: [batch][new_tokens] */
+    int32_t *candidate_tokens; /* tokens mode */
+    int *engine_programs;      /* criteria id of each step's program */
 } case_result;
 
 static acc_status validate_mkdirs(const char *path, acc_error *err)
@@ -99,8 +99,8 @@ static acc_status validate_parse_specs(const cli_string_list *list, acc_program_
     return ACC_OK;
 }
 
-static acc_status validate_tokenize(const acc_model *model, const acc_dataset *d,
-                                    int32_t ***ids, int **lengths, acc_error *err)
+static acc_status validate_tokenize(const acc_model *model, const acc_dataset *d, int32_t ***ids,
+                                    int **lengths, acc_error *err)
 {
     const acc_tokenizer *tok = acc_model_tokenizer(model);
     if (!tok)
@@ -113,8 +113,8 @@ static acc_status validate_tokenize(const acc_model *model, const acc_dataset *d
         return ACC_ERR_RUNTIME;
     for (int i = 0; i < d->n; i++) {
         size_t n = 0;
-        acc_status st = acc_tokenizer_encode(tok, d->prompts[i], d->sizes[i], 1, &(*ids)[i], &n,
-                                             err);
+        acc_status st =
+            acc_tokenizer_encode(tok, d->prompts[i], d->sizes[i], 1, &(*ids)[i], &n, err);
         if (st != ACC_OK)
             return acc_error_wrap(err, "dataset prompt %d", i);
         for (size_t t = 0; t < n; t++)
@@ -141,8 +141,8 @@ static void print_dry_run(const acc_validate_case *cases, int n, int json)
     printf("%-4s  %-14s  %7s  %5s  %10s  %s\n", "case", "spec", "program", "batch", "prompt_len",
            "program sequence");
     for (int i = 0; i < n; i++) {
-        printf("%-4d  %-14s  %7d  %5d  %10d  ", i, cases[i].spec, cases[i].program,
-               cases[i].batch, cases[i].prompt_len);
+        printf("%-4d  %-14s  %7d  %5d  %10d  ", i, cases[i].spec, cases[i].program, cases[i].batch,
+               cases[i].prompt_len);
         for (int s = 0; s < cases[i].n_steps; s++)
             printf("%s%d", s ? "," : "", cases[i].programs[s]);
         fputc('\n', stdout);
@@ -185,9 +185,13 @@ static char *reference_file(const char *dir, const char *key, acc_error *err)
 
 int cli_validate(int argc, char **argv)
 {
-    validate_args a = {.max_new_tokens = 8, .top_k = 20, .min_prompt_len = 32,
-                       .ce_threshold = 0, .failure_rate_threshold = 0.1f,
-                       .dataset_type = "sharegpt", .test_type = "metrics"};
+    validate_args a = {.max_new_tokens = 8,
+                       .top_k = 20,
+                       .min_prompt_len = 32,
+                       .ce_threshold = 0,
+                       .failure_rate_threshold = 0.1f,
+                       .dataset_type = "sharegpt",
+                       .test_type = "metrics"};
     const cli_option options[] = {
         {"reference", 0, CLI_STRING, &a.reference_path, "REF",
          "fp32 reference model (HF directory; default: MODEL itself)", NULL},
@@ -246,12 +250,11 @@ int cli_validate(int argc, char **argv)
     const cli_command cmd = {
         .verb = "validate",
         .usage = "MODEL --dataset PATH [options]",
-        .summary =
-            "Validate MODEL, run through its compiled programs, against the fp32 CPU\n"
-            "reference, program by program, as the AIU paged-programs driver does.\n"
-            "Metrics mode is teacher forced: per generated token, the cross entropy\n"
-            "between the reference's top-k log-softmax and the candidate's softmax at\n"
-            "the same ids.  Exit 1 when any case fails.",
+        .summary = "Validate MODEL, run through its compiled programs, against the fp32 CPU\n"
+                   "reference, program by program, as the AIU paged-programs driver does.\n"
+                   "Metrics mode is teacher forced: per generated token, the cross entropy\n"
+                   "between the reference's top-k log-softmax and the candidate's softmax at\n"
+                   "the same ids.  Exit 1 when any case fails.",
         .positional = "MODEL",
         .options = options,
         .n_options = (int)(sizeof options / sizeof options[0]),
@@ -334,30 +337,35 @@ int cli_validate(int argc, char **argv)
         }
     }
     int max_batch = a.max_batch ? a.max_batch : largest_batch;
-    int max_context = a.max_context ? a.max_context
-                                    : (largest_tkv < hp->max_position ? largest_tkv
-                                                                      : hp->max_position);
+    int max_context = a.max_context
+                          ? a.max_context
+                          : (largest_tkv < hp->max_position ? largest_tkv : hp->max_position);
     if (max_context > hp->max_position) {
-        st = acc_error_set(&err, ACC_ERR_INPUT,
-                           "--max-context: %d exceeds the model's %d positions", max_context,
-                           hp->max_position);
+        st =
+            acc_error_set(&err, ACC_ERR_INPUT, "--max-context: %d exceeds the model's %d positions",
+                          max_context, hp->max_position);
         goto done;
     }
-    if (!criteria.n && (st = acc_criteria_default(max_batch, max_context,
-                                                  (int64_t)a.batch_tkv_limit, &criteria, &err)) !=
-                           ACC_OK)
+    if (!criteria.n &&
+        (st = acc_criteria_default(max_batch, max_context, (int64_t)a.batch_tkv_limit, &criteria,
+                                   &err)) != ACC_OK)
         goto done;
     if ((st = validate_tokenize(model, &dataset, &prompt_ids, &prompt_lengths, &err)) != ACC_OK)
         goto done;
     acc_case_options co = {
-        .criteria = &criteria, .max_batch = max_batch, .max_context = max_context,
-        .new_tokens = a.max_new_tokens, .batch_tkv_limit = (int64_t)a.batch_tkv_limit,
-        .prioritize_large_batch = a.prioritize_large, .enforce_homogeneous = a.homogeneous,
+        .criteria = &criteria,
+        .max_batch = max_batch,
+        .max_context = max_context,
+        .new_tokens = a.max_new_tokens,
+        .batch_tkv_limit = (int64_t)a.batch_tkv_limit,
+        .prioritize_large_batch = a.prioritize_large,
+        .enforce_homogeneous = a.homogeneous,
         .allow_truncation = dtype != ACC_DATASET_RAG_FACTOID,
-        .min_prompt_len = a.min_prompt_len, .seed = a.seed,
+        .min_prompt_len = a.min_prompt_len,
+        .seed = a.seed,
     };
-    st = acc_cases_select(&co, specs, n_specs, (const int32_t *const *)prompt_ids,
-                          prompt_lengths, dataset.n, &cases, &n_cases, &err);
+    st = acc_cases_select(&co, specs, n_specs, (const int32_t *const *)prompt_ids, prompt_lengths,
+                          dataset.n, &cases, &n_cases, &err);
     if (st != ACC_OK)
         goto done;
     if (a.dry_run) {
@@ -370,8 +378,7 @@ int cli_validate(int argc, char **argv)
         if ((st = cli_open_model(a.reference_path, &ref_model, &err)) != ACC_OK)
             goto done;
         if (acc_model_hparams(ref_model)->vocab_size != hp->vocab_size) {
-            st = acc_error_set(&err, ACC_ERR_INPUT,
-                               "--reference: vocabulary of %d, MODEL has %d",
+            st = acc_error_set(&err, ACC_ERR_INPUT, "--reference: vocabulary of %d, MODEL has %d",
                                acc_model_hparams(ref_model)->vocab_size, hp->vocab_size);
             goto done;
         }
@@ -402,15 +409,19 @@ int cli_validate(int argc, char **argv)
         if (cases[i].prompt_len + a.max_new_tokens > need_context)
             need_context = cases[i].prompt_len + a.max_new_tokens;
     }
-    acc_compile_options compile = {.target = "cpu", .dtype = "f32", .criteria = &criteria,
+    acc_compile_options compile = {.target = "cpu",
+                                   .dtype = "f32",
+                                   .criteria = &criteria,
                                    .batch_tkv_limit = (int64_t)a.batch_tkv_limit,
                                    .no_cache = 1};
     if ((st = acc_program_set_compile(model, &compile, &programs, &err)) != ACC_OK)
         goto done;
-    acc_engine_options ref_options = {.threads = a.reference_threads, .max_context = need_context,
-                                      .max_sequences = need_seqs};
-    acc_engine_options cand_options = {.threads = a.threads, .max_context = need_context,
-                                       .max_sequences = need_seqs, .programs = programs,
+    acc_engine_options ref_options = {
+        .threads = a.reference_threads, .max_context = need_context, .max_sequences = need_seqs};
+    acc_engine_options cand_options = {.threads = a.threads,
+                                       .max_context = need_context,
+                                       .max_sequences = need_seqs,
+                                       .programs = programs,
                                        .debug_perturb = a.perturb_layer_seen,
                                        .debug_perturb_layer = a.perturb_layer,
                                        .debug_perturb_scale = a.perturb_scale,
@@ -460,8 +471,8 @@ int cli_validate(int argc, char **argv)
             goto done;
         double t1 = acc_now_seconds();
         r->reference_seconds = t1 - t0;
-        r->engine_programs = acc_malloc((size_t)a.max_new_tokens * sizeof *r->engine_programs,
-                                        &err);
+        r->engine_programs =
+            acc_malloc((size_t)a.max_new_tokens * sizeof *r->engine_programs, &err);
         double *ce = acc_malloc((size_t)n * sizeof *ce, &err);
         int32_t *argmax = acc_malloc((size_t)n * sizeof *argmax, &err);
         r->candidate_tokens = acc_malloc((size_t)n * sizeof *r->candidate_tokens, &err);
@@ -472,8 +483,8 @@ int cli_validate(int argc, char **argv)
             goto done;
         }
         if (metrics)
-            st = acc_validate_run_metrics(cand_engine, c, &refs[i], ce, argmax,
-                                          r->engine_programs, &err);
+            st = acc_validate_run_metrics(cand_engine, c, &refs[i], ce, argmax, r->engine_programs,
+                                          &err);
         else
             st = acc_validate_run_tokens(cand_engine, c, a.max_new_tokens, r->candidate_tokens,
                                          r->engine_programs, &err);
@@ -482,8 +493,8 @@ int cli_validate(int argc, char **argv)
             r->engine_programs[s] = p ? p->id : -1;
         }
         if (st == ACC_OK && metrics) {
-            st = acc_case_stats_compute(ce, n, a.ce_threshold, a.failure_rate_threshold,
-                                        &r->stats, &err);
+            st = acc_case_stats_compute(ce, n, a.ce_threshold, a.failure_rate_threshold, &r->stats,
+                                        &err);
             for (int k = 0; k < n; k++)
                 r->argmax_match += argmax[k] == refs[i].tokens[k];
         }
@@ -574,8 +585,7 @@ int cli_validate(int argc, char **argv)
         printf("validate %s against %s: %d cases, %d new tokens, top-%d CE >= %g fails a token, "
                "failure rate > %g fails a case\n",
                a.model_path, a.reference_path ? a.reference_path : a.model_path, n_cases,
-               a.max_new_tokens, a.top_k, (double)a.ce_threshold,
-               (double)a.failure_rate_threshold);
+               a.max_new_tokens, a.top_k, (double)a.ce_threshold, (double)a.failure_rate_threshold);
         printf("%-4s  %7s  %-10s  %-10s  %6s  %8s  %8s  %8s  %-10s  %s\n", "case", "program",
                "shape", "reference", "tokens", "fail", "mean CE", "p99 CE", "argmax", "result");
         for (int i = 0; i < n_cases; i++) {

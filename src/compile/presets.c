@@ -26,7 +26,7 @@ typedef struct preset_kv {
 
 typedef struct preset {
     char *name;
-    int group;              /* -1 for a combination */
+    int group; /* -1 for a combination */
     preset_kv *settings;
     int n_settings;
     int *members, n_members; /* combination: preset indices */
@@ -34,16 +34,16 @@ typedef struct preset {
 
 struct acc_presets {
     char **groups;
-    int *group_default;     /* preset index or -1 */
+    int *group_default; /* preset index or -1 */
     int n_groups;
-    preset *presets;        /* named presets */
+    preset *presets; /* named presets */
     int n_presets;
     preset *combinations;
     int n_combinations;
 };
 
-static const char *const known_settings[] = {"target", "dtype", "max_batch", "max_context",
-                                             "batch_tkv_limit", "prefill_chunk", "threads"};
+static const char *const known_settings[] = {
+    "target", "dtype", "max_batch", "max_context", "batch_tkv_limit", "prefill_chunk", "threads"};
 
 int acc_setting_known(const char *name)
 {
@@ -123,8 +123,8 @@ static acc_status presets_read_settings(yaml_ctx *y, yaml_node_t *map, const cha
             char *end;
             long value = strtol(v, &end, 10);
             if (*end || value < 0 || value > (1L << 30)) {
-                snprintf(what, sizeof what, "%s.%s: '%.40s' is not a non-negative integer",
-                         owner, k, v);
+                snprintf(what, sizeof what, "%s.%s: '%.40s' is not a non-negative integer", owner,
+                         k, v);
                 return yaml_fail(y, vn, what);
             }
         }
@@ -202,8 +202,8 @@ static acc_status presets_read_groups(yaml_ctx *y, yaml_node_t *groups, acc_pres
             if (!pr->name)
                 return ACC_ERR_RUNTIME;
             snprintf(what, sizeof what, "groups.%s.presets.%s", name, pname);
-            acc_status st = presets_read_settings(y, yaml_document_get_node(y->doc, e->value),
-                                                  what, pr);
+            acc_status st =
+                presets_read_settings(y, yaml_document_get_node(y->doc, e->value), what, pr);
             if (st != ACC_OK)
                 return st;
         }
@@ -212,8 +212,9 @@ static acc_status presets_read_groups(yaml_ctx *y, yaml_node_t *groups, acc_pres
             const char *dname = yaml_scalar(def);
             int di = dname ? presets_find(p, dname) : -1;
             if (di < 0 || p->presets[di].group != gi) {
-                snprintf(what, sizeof what, "groups.%s.default: '%.64s' is not a preset of the group",
-                         name, dname ? dname : "?");
+                snprintf(what, sizeof what,
+                         "groups.%s.default: '%.64s' is not a preset of the group", name,
+                         dname ? dname : "?");
                 return yaml_fail(y, def, what);
             }
             p->group_default[gi] = di;
@@ -270,16 +271,16 @@ static acc_status presets_read_combinations(yaml_ctx *y, yaml_node_t *combos, ac
             return yaml_fail(y, kn, what);
         }
         snprintf(what, sizeof what, "combinations.%s", name);
-        acc_status st = presets_read_settings(y, yaml_document_get_node(y->doc, c->value), what,
-                                              pr);
+        acc_status st =
+            presets_read_settings(y, yaml_document_get_node(y->doc, c->value), what, pr);
         if (st != ACC_OK)
             return st;
     }
     return ACC_OK;
 }
 
-acc_status acc_presets_parse(const char *text, size_t size, const char *where,
-                             acc_presets **out, acc_error *err)
+acc_status acc_presets_parse(const char *text, size_t size, const char *where, acc_presets **out,
+                             acc_error *err)
 {
     *out = NULL;
     yaml_parser_t parser;
@@ -289,8 +290,7 @@ acc_status acc_presets_parse(const char *text, size_t size, const char *where,
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, size);
     if (!yaml_parser_load(&parser, &doc)) {
         acc_status st = acc_error_set(err, ACC_ERR_INPUT, "%s:%zu:%zu: YAML: %s", where,
-                                      parser.problem_mark.line + 1,
-                                      parser.problem_mark.column + 1,
+                                      parser.problem_mark.line + 1, parser.problem_mark.column + 1,
                                       parser.problem ? parser.problem : "syntax error");
         yaml_parser_delete(&parser);
         return st;
@@ -431,8 +431,8 @@ static acc_status presets_apply(const preset *pr, const char *origin, acc_settin
                                 int *n, acc_error *err)
 {
     for (int i = 0; i < pr->n_settings; i++) {
-        acc_status st = acc_settings_set(settings, n, pr->settings[i].name, pr->settings[i].value,
-                                         origin, err);
+        acc_status st =
+            acc_settings_set(settings, n, pr->settings[i].name, pr->settings[i].value, origin, err);
         if (st != ACC_OK)
             return st;
     }

@@ -15,17 +15,16 @@ typedef struct acc_presets acc_presets;
 
 acc_status acc_presets_load(const char *path, acc_presets **out, acc_error *err);
 /* From memory; `where` labels errors (which name line:column). */
-acc_status acc_presets_parse(const char *text, size_t size, const char *where,
-                             acc_presets **out, acc_error *err);
+acc_status acc_presets_parse(const char *text, size_t size, const char *where, acc_presets **out,
+                             acc_error *err);
 void acc_presets_free(acc_presets *presets);
 
 /* Resolves the chosen preset names (plus each group's default) into
  * settings sorted by name; every setting names its origin.  Errors: an
  * unknown preset, two choices from one group, two equally specific
  * combinations setting one key to different values. */
-acc_status acc_presets_resolve(const acc_presets *presets, const char *const *chosen,
-                               int n_chosen, acc_setting **settings, int *n_settings,
-                               acc_error *err);
+acc_status acc_presets_resolve(const acc_presets *presets, const char *const *chosen, int n_chosen,
+                               acc_setting **settings, int *n_settings, acc_error *err);
 
 /* Sets (or overrides) one setting; origin is copied. */
 acc_status acc_settings_set(acc_setting **settings, int *n, const char *name, const char *value,

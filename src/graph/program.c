@@ -111,7 +111,7 @@ static void program_key(const char *graph_hash, const char *target, const char *
 /* Splits "HEADER\nBODY", checks format, version, key (when want_key) and
  * checksum; returns the parsed body or NULL with err set. */
 json_t *acc_program_file_parse(const char *path, const char *text, size_t size,
-                                  const char *want_key, char key_out[65], acc_error *err)
+                               const char *want_key, char key_out[65], acc_error *err)
 {
     const char *nl = memchr(text, '\n', size);
     json_error_t jerr;
@@ -122,8 +122,8 @@ json_t *acc_program_file_parse(const char *path, const char *text, size_t size,
     json_t *version = json_object_get(header, "version");
     json_t *body = NULL;
     char actual[65];
-    if (!format || strcmp(format, PROGRAM_FORMAT) != 0 || !key || strlen(key) != 64 ||
-        !checksum || !json_is_integer(version))
+    if (!format || strcmp(format, PROGRAM_FORMAT) != 0 || !key || strlen(key) != 64 || !checksum ||
+        !json_is_integer(version))
         acc_error_set(err, ACC_ERR_INPUT, "%s: corrupt program: bad header line", path);
     else if (json_integer_value(version) != PROGRAM_VERSION)
         acc_error_set(err, ACC_ERR_INPUT, "%s: program format version %lld (this accinf reads %d)",
@@ -184,16 +184,15 @@ static int program_cache_read(const char *path, const acc_program *p, int n_node
     return ok;
 }
 
-static acc_status program_cache_write(const char *path, const char *graph_hash,
-                                      const char *target, const char *dtype, const acc_program *p,
-                                      const acc_plan *plan, int n_nodes,
-                                      const acc_compile_options *o, acc_error *err)
+static acc_status program_cache_write(const char *path, const char *graph_hash, const char *target,
+                                      const char *dtype, const acc_program *p, const acc_plan *plan,
+                                      int n_nodes, const acc_compile_options *o, acc_error *err)
 {
     json_t *body = json_object(), *offsets = json_array(), *settings = json_object();
     for (int i = 0; i < n_nodes; i++)
-        json_array_append_new(offsets, json_integer(plan->offsets[i] == ACC_PLAN_NONE
-                                                        ? -1
-                                                        : (json_int_t)plan->offsets[i]));
+        json_array_append_new(
+            offsets,
+            json_integer(plan->offsets[i] == ACC_PLAN_NONE ? -1 : (json_int_t)plan->offsets[i]));
     for (int i = 0; i < o->n_settings; i++)
         json_object_set_new(settings, o->settings[i].name, json_string(o->settings[i].value));
     json_object_set_new(body, "graph_hash", json_string(graph_hash));
@@ -216,10 +215,11 @@ static acc_status program_cache_write(const char *path, const char *graph_hash,
     char checksum[65], header[300];
     size_t body_len = strlen(text);
     acc_sha256_hex(text, body_len, checksum);
-    int header_len = snprintf(header, sizeof header,
-                              "{\"format\":\"%s\",\"version\":%d,\"key\":\"%s\",\"checksum\":\"%s\"}"
-                              "\n",
-                              PROGRAM_FORMAT, PROGRAM_VERSION, p->key, checksum);
+    int header_len =
+        snprintf(header, sizeof header,
+                 "{\"format\":\"%s\",\"version\":%d,\"key\":\"%s\",\"checksum\":\"%s\"}"
+                 "\n",
+                 PROGRAM_FORMAT, PROGRAM_VERSION, p->key, checksum);
     char *file = acc_malloc((size_t)header_len + body_len, err);
     acc_status status = ACC_ERR_RUNTIME;
     if (file) {
@@ -252,8 +252,8 @@ static acc_status program_build(const acc_model *model, const char *graph_hash, 
     } else {
         acc_status status = acc_plan_memory(g, p->step_tokens, p->step_outputs, plan, err);
         if (status == ACC_OK && path)
-            status = program_cache_write(path, graph_hash, target, dtype, p, plan, g->n_nodes, o,
-                                         err);
+            status =
+                program_cache_write(path, graph_hash, target, dtype, p, plan, g->n_nodes, o, err);
         if (status != ACC_OK) {
             free(path);
             return status;
@@ -286,12 +286,12 @@ acc_status acc_program_set_compile(const acc_model *model, const acc_compile_opt
         return ACC_ERR_RUNTIME;
     set->batch_tkv_limit = o->batch_tkv_limit;
     set->n = 2 * o->criteria->n;
-    set->criteria.programs = acc_malloc((size_t)o->criteria->n * sizeof *set->criteria.programs,
-                                        err);
+    set->criteria.programs =
+        acc_malloc((size_t)o->criteria->n * sizeof *set->criteria.programs, err);
     set->programs = acc_calloc((size_t)set->n, sizeof *set->programs, err);
     set->plans = acc_calloc((size_t)set->n, sizeof *set->plans, err);
-    acc_status status = set->criteria.programs && set->programs && set->plans ? ACC_OK
-                                                                             : ACC_ERR_RUNTIME;
+    acc_status status =
+        set->criteria.programs && set->programs && set->plans ? ACC_OK : ACC_ERR_RUNTIME;
     if (status == ACC_OK) {
         memcpy(set->criteria.programs, o->criteria->programs,
                (size_t)o->criteria->n * sizeof *set->criteria.programs);
@@ -313,12 +313,18 @@ acc_status acc_program_set_compile(const acc_model *model, const acc_compile_opt
         const acc_program_criteria *c = &o->criteria->programs[i];
         int tkv = c->max_tkv < max_context ? c->max_tkv : max_context;
         acc_program *prefill = &set->programs[2 * i], *decode = &set->programs[2 * i + 1];
-        *prefill = (acc_program){.id = i, .phase = ACC_PHASE_PREFILL, .batch_bucket = 1,
+        *prefill = (acc_program){.id = i,
+                                 .phase = ACC_PHASE_PREFILL,
+                                 .batch_bucket = 1,
                                  .token_bucket = tkv < chunk ? tkv : chunk};
         prefill->step_tokens = prefill->token_bucket;
-        prefill->step_outputs = prefill->token_bucket; /* a batch prefill wants one row per sequence */
-        *decode = (acc_program){.id = i, .phase = ACC_PHASE_DECODE, .batch_bucket = c->max_batch,
-                                .token_bucket = tkv, .step_tokens = c->max_batch,
+        prefill->step_outputs =
+            prefill->token_bucket; /* a batch prefill wants one row per sequence */
+        *decode = (acc_program){.id = i,
+                                .phase = ACC_PHASE_DECODE,
+                                .batch_bucket = c->max_batch,
+                                .token_bucket = tkv,
+                                .step_tokens = c->max_batch,
                                 .step_outputs = c->max_batch};
         status = program_build(model, graph_hash, target, dtype, programs_dir, prefill,
                                &set->plans[2 * i], o, err);
@@ -351,14 +357,20 @@ void acc_program_set_free(acc_program_set *set)
     free(set);
 }
 
-int acc_program_set_count(const acc_program_set *set) { return set->n; }
+int acc_program_set_count(const acc_program_set *set)
+{
+    return set->n;
+}
 
 const acc_program *acc_program_set_at(const acc_program_set *set, int index)
 {
     return index >= 0 && index < set->n ? &set->programs[index] : NULL;
 }
 
-const acc_criteria *acc_program_set_criteria(const acc_program_set *set) { return &set->criteria; }
+const acc_criteria *acc_program_set_criteria(const acc_program_set *set)
+{
+    return &set->criteria;
+}
 
 int64_t acc_program_set_batch_tkv_limit(const acc_program_set *set)
 {

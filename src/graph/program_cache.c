@@ -146,8 +146,8 @@ acc_status acc_program_cache_clear(const char *cache_dir, int *removed, acc_erro
         if (!path)
             status = ACC_ERR_RUNTIME;
         else if (unlink(path) != 0 && errno != ENOENT)
-            status = acc_error_set(err, ACC_ERR_RUNTIME, "%s: cannot remove: %s", path,
-                                   strerror(errno));
+            status =
+                acc_error_set(err, ACC_ERR_RUNTIME, "%s: cannot remove: %s", path, strerror(errno));
         else
             (*removed)++;
         free(path);

@@ -29,8 +29,8 @@ static acc_status criteria_read_entry(json_t *entry, int index, const char *wher
     for (int f = 0; f < 4; f++) {
         json_t *v = json_object_get(entry, criteria_fields[f]);
         if (!v)
-            return acc_error_set(err, ACC_ERR_INPUT, "%s: programs[%d]: missing '%s'", where,
-                                 index, criteria_fields[f]);
+            return acc_error_set(err, ACC_ERR_INPUT, "%s: programs[%d]: missing '%s'", where, index,
+                                 criteria_fields[f]);
         if (!json_is_integer(v) || json_integer_value(v) < 1 ||
             json_integer_value(v) > CRITERIA_MAX_VALUE)
             return acc_error_set(err, ACC_ERR_INPUT,
@@ -55,8 +55,8 @@ acc_status acc_criteria_parse(const char *text, size_t size, const char *where, 
     json_t *programs = json_is_object(root) ? json_object_get(root, "programs") : NULL;
     size_t n = json_array_size(programs);
     if (!json_is_object(root))
-        status = acc_error_set(err, ACC_ERR_INPUT, "%s: expected an object with \"programs\"",
-                               where);
+        status =
+            acc_error_set(err, ACC_ERR_INPUT, "%s: expected an object with \"programs\"", where);
     else if (!programs)
         status = acc_error_set(err, ACC_ERR_INPUT, "%s: missing \"programs\"", where);
     else if (!json_is_array(programs))
@@ -64,16 +64,16 @@ acc_status acc_criteria_parse(const char *text, size_t size, const char *where, 
     else if (n == 0)
         status = acc_error_set(err, ACC_ERR_INPUT, "%s: programs: the list is empty", where);
     else if (n > CRITERIA_MAX_PROGRAMS)
-        status = acc_error_set(err, ACC_ERR_INPUT, "%s: programs: %zu entries (at most %d)",
-                               where, n, CRITERIA_MAX_PROGRAMS);
+        status = acc_error_set(err, ACC_ERR_INPUT, "%s: programs: %zu entries (at most %d)", where,
+                               n, CRITERIA_MAX_PROGRAMS);
     if (status == ACC_OK) {
         out->programs = acc_calloc(n, sizeof *out->programs, err);
         if (!out->programs)
             status = ACC_ERR_RUNTIME;
     }
     for (size_t i = 0; status == ACC_OK && i < n; i++)
-        status = criteria_read_entry(json_array_get(programs, i), (int)i, where,
-                                     &out->programs[i], err);
+        status =
+            criteria_read_entry(json_array_get(programs, i), (int)i, where, &out->programs[i], err);
     json_decref(root);
     if (status != ACC_OK) {
         acc_criteria_free(out);
@@ -108,8 +108,8 @@ char *acc_criteria_to_json(const acc_criteria *c, acc_error *err)
         len += (size_t)snprintf(text + len, cap - len,
                                 "    {\"max_batch\": %d, \"max_tkv\": %d, \"batch_granularity\": "
                                 "%d, \"tkv_granularity\": %d}%s\n",
-                                p->max_batch, p->max_tkv, p->batch_granularity,
-                                p->tkv_granularity, i + 1 < c->n ? "," : "");
+                                p->max_batch, p->max_tkv, p->batch_granularity, p->tkv_granularity,
+                                i + 1 < c->n ? "," : "");
     }
     snprintf(text + len, cap - len, "  ]\n}\n");
     return text;

@@ -13,8 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int acc_program_feasible(const acc_program_criteria *p, int batch, int tkv,
-                         int64_t batch_tkv_limit)
+int acc_program_feasible(const acc_program_criteria *p, int batch, int tkv, int64_t batch_tkv_limit)
 {
     if (batch < 1 || tkv < 1)
         return 0;
@@ -66,8 +65,7 @@ int acc_program_sequence(const acc_criteria *c, int batch, int padded_len, int n
     int steps = acc_program_steps(new_tokens);
     for (int i = 0; i < steps; i++) {
         int64_t tkv = (int64_t)padded_len + (int64_t)ACC_PROGRAM_PAD_MULTIPLE * i + 1;
-        programs[i] = tkv > 0x7FFFFFFF ? -1
-                                       : acc_program_pick(c, batch, (int)tkv, batch_tkv_limit);
+        programs[i] = tkv > 0x7FFFFFFF ? -1 : acc_program_pick(c, batch, (int)tkv, batch_tkv_limit);
         if (programs[i] < 0)
             return -1;
     }
@@ -75,15 +73,15 @@ int acc_program_sequence(const acc_criteria *c, int batch, int padded_len, int n
 }
 
 acc_status acc_shape_map_build(const acc_criteria *c, int max_batch, int max_context,
-                               int new_tokens, int64_t batch_tkv_limit,
-                               int prioritize_large_batch, acc_shape_map *out, acc_error *err)
+                               int new_tokens, int64_t batch_tkv_limit, int prioritize_large_batch,
+                               acc_shape_map *out, acc_error *err)
 {
     memset(out, 0, sizeof *out);
     if (max_batch < 1 || max_batch > 4096)
         return acc_error_set(err, ACC_ERR_INPUT, "max batch: %d (1 to 4096 allowed)", max_batch);
     if (max_context < 1 || max_context > (1 << 24))
-        return acc_error_set(err, ACC_ERR_INPUT, "max context: %d (1 to %d allowed)",
-                             max_context, 1 << 24);
+        return acc_error_set(err, ACC_ERR_INPUT, "max context: %d (1 to %d allowed)", max_context,
+                             1 << 24);
     if (new_tokens < 1 || new_tokens >= max_context)
         return acc_error_set(err, ACC_ERR_INPUT,
                              "max new tokens: %d (1 to %d allowed by the context of %d)",

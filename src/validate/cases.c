@@ -22,7 +22,7 @@ typedef struct case_sampler {
     const int32_t *const *prompts;
     const int *lengths;
     int n_prompts;
-    int *order;     /* seeded permutation of prompt indices */
+    int *order; /* seeded permutation of prompt indices */
     char *used;
     int longest;
 } case_sampler;
@@ -111,8 +111,7 @@ static int sampler_fill(case_sampler *s, const acc_program_shape *shape, int n_s
              size -= ACC_PROGRAM_PAD_MULTIPLE)
             n_sizes++;
         for (int k = 0; n_sizes > 0 && k < b - 1; k++)
-            c->enforced_sizes[c->n_enforced++] =
-                L - ACC_PROGRAM_PAD_MULTIPLE * (1 + k % n_sizes);
+            c->enforced_sizes[c->n_enforced++] = L - ACC_PROGRAM_PAD_MULTIPLE * (1 + k % n_sizes);
     }
     memset(s->used, 0, (size_t)s->n_prompts);
     for (int k = 0; k < b; k++) {
@@ -146,8 +145,7 @@ static int sampler_fill(case_sampler *s, const acc_program_shape *shape, int n_s
     return 1;
 }
 
-static int shape_matches(const acc_program_shape *shape, const acc_program_spec *spec,
-                         int program)
+static int shape_matches(const acc_program_shape *shape, const acc_program_spec *spec, int program)
 {
     if (program >= 0 && shape->programs[0] != program)
         return 0;
@@ -268,19 +266,18 @@ static acc_status cases_for_spec(case_sampler *s, const acc_shape_map *map,
                          spec->text, batch_text, len_text);
 }
 
-acc_status acc_cases_select(const acc_case_options *o, const acc_program_spec *specs,
-                            int n_specs, const int32_t *const *prompts, const int *lengths,
-                            int n_prompts, acc_validate_case **cases, int *n_cases,
-                            acc_error *err)
+acc_status acc_cases_select(const acc_case_options *o, const acc_program_spec *specs, int n_specs,
+                            const int32_t *const *prompts, const int *lengths, int n_prompts,
+                            acc_validate_case **cases, int *n_cases, acc_error *err)
 {
     *cases = NULL;
     *n_cases = 0;
     if (n_prompts < 1)
         return acc_error_set(err, ACC_ERR_INPUT, "dataset: no prompts");
     acc_shape_map map;
-    acc_status status = acc_shape_map_build(o->criteria, o->max_batch, o->max_context,
-                                            o->new_tokens, o->batch_tkv_limit,
-                                            o->prioritize_large_batch, &map, err);
+    acc_status status =
+        acc_shape_map_build(o->criteria, o->max_batch, o->max_context, o->new_tokens,
+                            o->batch_tkv_limit, o->prioritize_large_batch, &map, err);
     if (status != ACC_OK)
         return status;
     case_sampler s = {.o = o, .prompts = prompts, .lengths = lengths, .n_prompts = n_prompts};

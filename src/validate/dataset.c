@@ -33,7 +33,7 @@ acc_status acc_dataset_type_parse(const char *name, acc_dataset_type *out, acc_e
 
 const char *acc_dataset_type_name(acc_dataset_type type)
 {
-    return type == ACC_DATASET_SHAREGPT     ? "sharegpt"
+    return type == ACC_DATASET_SHAREGPT      ? "sharegpt"
            : type == ACC_DATASET_RAG_FACTOID ? "rag_factoid"
                                              : "custom";
 }
@@ -133,8 +133,8 @@ static acc_status dataset_parse_jsonl(const char *text, size_t size, const char 
                                    "\"prompt\", \"text\" or \"question\"",
                                    where, line);
         else
-            status = dataset_add(d, cap, json_string_value(s), json_string_length(s), where,
-                                 "line", line, err);
+            status = dataset_add(d, cap, json_string_value(s), json_string_length(s), where, "line",
+                                 line, err);
         json_decref(v);
         if (status != ACC_OK)
             return status;
@@ -232,8 +232,7 @@ acc_status acc_dataset_load(acc_dataset_type type, const char *path, acc_dataset
     if (type == ACC_DATASET_CUSTOM) {
         if (!acc_path_is_dir(path))
             return acc_error_set(err, ACC_ERR_INPUT,
-                                 "%s: a custom dataset must be a directory of prompt files",
-                                 path);
+                                 "%s: a custom dataset must be a directory of prompt files", path);
         status = dataset_load_dir(path, out, err);
     } else {
         if (acc_path_is_dir(path))

@@ -122,10 +122,11 @@ acc_status acc_reference_save(const char *path, const char *key, const acc_refer
     char checksum[65];
     acc_sha256_hex(text, body_len, checksum);
     char header[256];
-    int header_len = snprintf(header, sizeof header,
-                              "{\"format\":\"%s\",\"version\":%d,\"key\":\"%s\",\"checksum\":\"%s\"}"
-                              "\n",
-                              REFERENCE_FORMAT, ACC_REFERENCE_VERSION, key, checksum);
+    int header_len =
+        snprintf(header, sizeof header,
+                 "{\"format\":\"%s\",\"version\":%d,\"key\":\"%s\",\"checksum\":\"%s\"}"
+                 "\n",
+                 REFERENCE_FORMAT, ACC_REFERENCE_VERSION, key, checksum);
     char *file = acc_malloc((size_t)header_len + body_len, err);
     if (!file) {
         free(text);
@@ -223,8 +224,8 @@ acc_status acc_reference_load(const char *path, const char *key, int batch, int 
                                    "stored %.12s",
                                    path, actual, checksum);
         else if (!(body = json_loadb(nl + 1, body_len, 0, &jerr)))
-            status = acc_error_set(err, ACC_ERR_INPUT, "%s: corrupt reference: %s", path,
-                                   jerr.text);
+            status =
+                acc_error_set(err, ACC_ERR_INPUT, "%s: corrupt reference: %s", path, jerr.text);
         else
             status = reference_read_body(body, path, batch, new_tokens, top_k, out, err);
     }

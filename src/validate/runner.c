@@ -14,11 +14,11 @@
 typedef enum run_mode { RUN_REFERENCE, RUN_METRICS, RUN_TOKENS } run_mode;
 
 typedef struct run_io {
-    acc_reference *ref_out;     /* RUN_REFERENCE */
-    const acc_reference *ref;   /* RUN_METRICS */
-    double *ce;                 /* RUN_METRICS */
-    int32_t *argmax;            /* RUN_METRICS (may be NULL) */
-    int32_t *tokens;            /* RUN_TOKENS */
+    acc_reference *ref_out;   /* RUN_REFERENCE */
+    const acc_reference *ref; /* RUN_METRICS */
+    double *ce;               /* RUN_METRICS */
+    int32_t *argmax;          /* RUN_METRICS (may be NULL) */
+    int32_t *tokens;          /* RUN_TOKENS */
     int top_k;
 } run_io;
 
@@ -132,15 +132,14 @@ acc_status acc_validate_run_metrics(acc_engine *engine, const acc_validate_case 
                                  "of %d",
                                  ref->top_ids[i], vocab);
     if (ref->batch != c->batch)
-        return acc_error_set(err, ACC_ERR_INPUT, "reference: batch %d, the case has %d",
-                             ref->batch, c->batch);
+        return acc_error_set(err, ACC_ERR_INPUT, "reference: batch %d, the case has %d", ref->batch,
+                             c->batch);
     run_io io = {.ref = ref, .ce = ce, .argmax = argmax, .top_k = ref->top_k};
     return run_case(engine, c, ref->new_tokens, RUN_METRICS, &io, programs_used, err);
 }
 
-acc_status acc_validate_run_tokens(acc_engine *engine, const acc_validate_case *c,
-                                   int new_tokens, int32_t *tokens, int *programs_used,
-                                   acc_error *err)
+acc_status acc_validate_run_tokens(acc_engine *engine, const acc_validate_case *c, int new_tokens,
+                                   int32_t *tokens, int *programs_used, acc_error *err)
 {
     run_io io = {.tokens = tokens, .top_k = 1};
     return run_case(engine, c, new_tokens, RUN_TOKENS, &io, programs_used, err);

@@ -106,10 +106,9 @@ acc_status acc_program_spec_parse(const char *text, acc_program_spec *out, acc_e
                              "--programs '%s': after ':' want <batch>,<prompt length>", spec);
     if (strchr(comma + 1, ',') || strchr(comma + 1, ':'))
         return acc_error_set(err, ACC_ERR_INPUT,
-                             "--programs '%s': too many fields (want <id>:<batch>,<length>)",
-                             spec);
-    acc_status status = spec_parse_constraint(rest, (size_t)(comma - rest), spec, "batch",
-                                              &out->batch, err);
+                             "--programs '%s': too many fields (want <id>:<batch>,<length>)", spec);
+    acc_status status =
+        spec_parse_constraint(rest, (size_t)(comma - rest), spec, "batch", &out->batch, err);
     if (status == ACC_OK)
         status = spec_parse_constraint(comma + 1, strlen(comma + 1), spec, "prompt length",
                                        &out->prompt_len, err);
