@@ -11,7 +11,7 @@ set -u
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-/tmp/accinf-out}
 mkdir -p "$OUT"
-stages=${*:-deps build test memcheck bench}
+stages=${*:-deps build test bench memcheck}
 deps=/tmp/accinf-deps
 jobs=$(nproc)
 
@@ -39,7 +39,7 @@ stage_build() {
 }
 
 stage_test() {
-    (cd build-cuda && timeout 300 ctest -L cuda --output-on-failure -V) >"$OUT/test.log" 2>&1
+    (cd build-cuda && timeout 200 ctest -L cuda --output-on-failure -V) >"$OUT/test.log" 2>&1
     local rc=$?
     grep -E "worst|greedy|ok:|FAIL|out of device|tests passed|tests failed|PASSED|FAILED|Error" \
         "$OUT/test.log" | cut -c1-220 | tail -60
@@ -47,7 +47,7 @@ stage_test() {
 }
 
 stage_memcheck() {
-    timeout 240 compute-sanitizer --tool memcheck --leak-check full --error-exitcode 9 \
+    timeout 150 compute-sanitizer --tool memcheck --leak-check full --error-exitcode 9 \
         build-cuda/test_cuda_models >"$OUT/memcheck.log" 2>&1
     local rc=$?
     grep -E "ERROR SUMMARY|LEAK SUMMARY|PASSED|FAILED|Invalid" "$OUT/memcheck.log" | head -10
@@ -56,7 +56,7 @@ stage_memcheck() {
 }
 
 stage_bench() {
-    timeout 330 bash bench/cuda/bench.sh build-cuda/accinf "$OUT" 2>&1 | tee "$OUT/bench.log"
+    timeout 220 bash bench/cuda/bench.sh build-cuda/accinf "$OUT" 2>&1 | tee "$OUT/bench.log"
 }
 
 status=0
