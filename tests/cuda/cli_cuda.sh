@@ -37,9 +37,9 @@ scale = max(1.0, max(abs(x) for x in a))
 assert len(a) == len(b), "vocab differs"
 assert all(x is not None and math.isfinite(x) for x in b), "non-finite logits"
 worst = max(abs(x - y) for x, y in zip(a, b)) / scale
-print(f"ok: {sys.argv[3]}: cuda logits within {worst:.2e} of max|logit|" if worst < 4e-2 else
+print(f"ok: {sys.argv[3]}: cuda logits within {worst:.2e} of max|logit|" if worst < 6e-2 else
       f"FAIL: {sys.argv[3]}: cuda logits differ by {worst:.2e} of max|logit|")
-sys.exit(0 if worst < 4e-2 else 1)
+sys.exit(0 if worst < 6e-2 else 1)
 EOF
 done
 

@@ -30,6 +30,19 @@ typedef struct step_layout {
     size_t tokens, positions, slots, token_seq, output_rows, tables, total;
 } step_layout;
 
+/* Small steps (decode) are launch-bound: their kernels are captured once
+ * per shape into a CUDA graph and replayed.  Every kernel argument is
+ * fixed by (tokens, outputs, sequences); what varies per step (ids,
+ * positions, slots, block tables) is read from the step buffer, which is
+ * uploaded before the replay. */
+#define GRAPH_MAX_TOKENS 8
+#define GRAPH_CACHE 16
+
+typedef struct step_graph {
+    int n_tokens, n_outputs, n_seqs;
+    cudaGraphExec_t exec;
+} step_graph;
+
 typedef struct cuda_backend {
     acc_backend base;
     acc_backend_config config;
@@ -52,6 +65,9 @@ typedef struct cuda_backend {
     size_t step_capacity;       /* int32 elements */
     void **data;                /* per node, for the current step */
     size_t device_bytes;        /* allocated so far, for messages */
+    step_graph graphs[GRAPH_CACHE];
+    int n_graphs;
+    int graphs_off;             /* a capture failed: run small steps directly */
 } cuda_backend;
 
 static acc_status cuda_fail(acc_error *err, const char *what, cudaError_t code)
@@ -99,6 +115,8 @@ static void cuda_destroy(acc_backend *backend)
         return;
     if (cb->stream)
         (void)cudaStreamSynchronize(cb->stream);
+    for (int i = 0; i < cb->n_graphs; i++)
+        cudaGraphExecDestroy(cb->graphs[i].exec);
     if (cb->weights && cb->graph) {
         for (int i = 0; i < cb->graph->n_weights; i++)
             cudaFree(cb->weights[i].data);
@@ -604,6 +622,66 @@ static acc_status run_node(cuda_backend *cb, int i, const acc_step *step, const 
     return ACC_OK;
 }
 
+static acc_status run_nodes(cuda_backend *cb, const acc_step *step, const step_layout *lay,
+                            acc_error *err)
+{
+    acc_status status = ACC_OK;
+    int x16_holds = -1; /* node whose rows cb->x16 holds */
+    for (int i = 0; i < cb->graph->n_nodes && status == ACC_OK; i++)
+        status = run_node(cb, i, step, lay, &x16_holds, err);
+    return status;
+}
+
+/* The graph for this step's shape, captured on first use.  A capture the
+ * driver or cuBLAS refuses turns graphs off (*out stays NULL); a failing
+ * kernel is an error as it would be without a graph. */
+static acc_status find_or_capture_graph(cuda_backend *cb, const acc_step *step,
+                                        const step_layout *lay, const step_graph **out,
+                                        acc_error *err)
+{
+    *out = NULL;
+    for (int i = 0; i < cb->n_graphs; i++) {
+        const step_graph *sg = &cb->graphs[i];
+        if (sg->n_tokens == step->n_tokens && sg->n_outputs == step->n_outputs &&
+            sg->n_seqs == step->n_seqs) {
+            *out = sg;
+            return ACC_OK;
+        }
+    }
+    if (cb->n_graphs == GRAPH_CACHE)
+        return ACC_OK;
+    cudaError_t code = cudaStreamBeginCapture(cb->stream, cudaStreamCaptureModeThreadLocal);
+    if (code != cudaSuccess) {
+        (void)cudaGetLastError();
+        cb->graphs_off = 1;
+        return ACC_OK;
+    }
+    acc_status status = run_nodes(cb, step, lay, err);
+    cudaGraph_t graph = NULL;
+    code = cudaStreamEndCapture(cb->stream, &graph);
+    if (status != ACC_OK || code != cudaSuccess || !graph) {
+        if (graph)
+            cudaGraphDestroy(graph);
+        (void)cudaGetLastError();
+        cb->graphs_off = 1;
+        return status; /* on a capture refusal only: the step runs directly */
+    }
+    step_graph *sg = &cb->graphs[cb->n_graphs];
+    code = cudaGraphInstantiate(&sg->exec, graph, 0);
+    cudaGraphDestroy(graph);
+    if (code != cudaSuccess) {
+        (void)cudaGetLastError();
+        cb->graphs_off = 1;
+        return ACC_OK;
+    }
+    sg->n_tokens = step->n_tokens;
+    sg->n_outputs = step->n_outputs;
+    sg->n_seqs = step->n_seqs;
+    cb->n_graphs++;
+    *out = sg;
+    return ACC_OK;
+}
+
 static acc_status cuda_run(acc_backend *backend, const acc_step *step, float *output,
                            acc_error *err)
 {
@@ -630,9 +708,15 @@ static acc_status cuda_run(acc_backend *backend, const acc_step *step, float *ou
                                        cudaMemcpyHostToDevice, cb->stream);
     if (code != cudaSuccess)
         return cuda_fail(err, "uploading step inputs", code);
-    int x16_holds = -1; /* node whose rows cb->x16 holds */
-    for (int i = 0; i < g->n_nodes && status == ACC_OK; i++)
-        status = run_node(cb, i, step, &lay, &x16_holds, err);
+    const step_graph *graph = NULL;
+    if (step->n_tokens <= GRAPH_MAX_TOKENS && !cb->graphs_off)
+        status = find_or_capture_graph(cb, step, &lay, &graph, err);
+    if (status == ACC_OK && graph) {
+        if ((code = cudaGraphLaunch(graph->exec, cb->stream)) != cudaSuccess)
+            status = cuda_fail(err, "launching a step graph", code);
+    } else if (status == ACC_OK) {
+        status = run_nodes(cb, step, &lay, err);
+    }
     size_t out_bytes = (size_t)step->n_outputs * (size_t)g->nodes[g->output].cols * sizeof(float);
     if (status == ACC_OK && output &&
         (code = cudaMemcpyAsync(output, cb->output, out_bytes, cudaMemcpyDeviceToHost,

@@ -208,56 +208,83 @@ __global__ void kv_store_kernel(const float *k, const float *v, const int32_t *s
 constexpr int kAttnWarps = 4;
 constexpr int kPerLane = ACC_CUDA_MAX_HEAD_DIM / 32;
 
-/* One block per (head, token).  Each warp walks every kAttnWarps-th key
- * with an online softmax (running max m, denominator l, weighted sum acc);
- * lane owns dimensions lane, lane + 32, ...  The warps' partial results
- * are merged at the end, rescaled to the common maximum. */
+/* One block per (head, token).  Each warp takes 32 keys at a time, one per
+ * lane: a lane computes its key's full dot product with q (from shared
+ * memory), so 32 keys' loads are in flight at once.  An online softmax
+ * (running max m, denominator l) folds each group of 32 into the output,
+ * whose dimensions lane, lane + 32, ... the lane owns; V rows are read
+ * coalesced, one key after another.  The warps' partial results are
+ * merged at the end, rescaled to the common maximum. */
 __global__ void __launch_bounds__(kAttnWarps * 32)
     attention_kernel(acc_cuda_attention_args a)
 {
+    __shared__ float q_sh[ACC_CUDA_MAX_HEAD_DIM];
     __shared__ float part_m[kAttnWarps], part_l[kAttnWarps];
     __shared__ float part_acc[kAttnWarps][ACC_CUDA_MAX_HEAD_DIM];
     int head = blockIdx.x;
     int64_t token = blockIdx.y;
     int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-    int hd = a.head_dim;
+    int hd = a.head_dim, bs = a.block_size;
     int group = a.n_heads / a.n_kv_heads;
     int64_t kv_dim = (int64_t)a.n_kv_heads * hd;
     int64_t kv_off = (int64_t)(head / group) * hd;
     const float *q = a.q + token * (int64_t)a.n_heads * hd + (int64_t)head * hd;
     const int32_t *table = a.tables + (int64_t)a.token_seq[token] * a.table_stride;
     int n_ctx = a.positions[token] + 1;
+    for (int d = threadIdx.x; d < hd; d += blockDim.x)
+        q_sh[d] = q[d];
+    __syncthreads();
 
-    float qr[kPerLane], acc[kPerLane];
+    float acc[kPerLane];
 #pragma unroll
-    for (int i = 0; i < kPerLane; i++) {
-        int d = lane + 32 * i;
-        qr[i] = d < hd ? q[d] : 0.0f;
+    for (int i = 0; i < kPerLane; i++)
         acc[i] = 0.0f;
-    }
     float m = -INFINITY, l = 0.0f;
-    for (int j = warp; j < n_ctx; j += kAttnWarps) {
-        int64_t slot = (int64_t)table[j / a.block_size] * a.block_size + j % a.block_size;
-        const float *k = a.k_cache + slot * kv_dim + kv_off;
-        const float *v = a.v_cache + slot * kv_dim + kv_off;
-        float s = 0.0f;
-#pragma unroll
-        for (int i = 0; i < kPerLane; i++) {
-            int d = lane + 32 * i;
-            if (d < hd)
-                s += qr[i] * k[d];
+    for (int base = warp * 32; base < n_ctx; base += kAttnWarps * 32) {
+        int j = base + lane;
+        int64_t slot = 0;
+        float s = -INFINITY;
+        if (j < n_ctx) {
+            slot = (int64_t)table[j / bs] * bs + j % bs;
+            const float *k = a.k_cache + slot * kv_dim + kv_off;
+            float dot = 0.0f;
+            if ((hd & 3) == 0 && ((kv_dim | kv_off) & 3) == 0) {
+                const float4 *k4 = reinterpret_cast<const float4 *>(k);
+                for (int d = 0; d < hd / 4; d++) {
+                    float4 kv = k4[d];
+                    dot += q_sh[4 * d] * kv.x + q_sh[4 * d + 1] * kv.y + q_sh[4 * d + 2] * kv.z +
+                           q_sh[4 * d + 3] * kv.w;
+                }
+            } else {
+                for (int d = 0; d < hd; d++)
+                    dot += q_sh[d] * k[d];
+            }
+            s = dot * a.scale;
         }
+        float group_max = s;
         for (int offset = 16; offset > 0; offset >>= 1)
-            s += __shfl_xor_sync(0xffffffffu, s, offset);
-        s *= a.scale;
-        float m_new = fmaxf(m, s);
-        float correction = expf(m - m_new), p = expf(s - m_new);
-        l = l * correction + p;
+            group_max = fmaxf(group_max, __shfl_xor_sync(0xffffffffu, group_max, offset));
+        float m_new = fmaxf(m, group_max); /* finite: lane 0's key exists */
+        float p = j < n_ctx ? expf(s - m_new) : 0.0f;
+        float correction = expf(m - m_new);
+        float p_sum = p;
+        for (int offset = 16; offset > 0; offset >>= 1)
+            p_sum += __shfl_xor_sync(0xffffffffu, p_sum, offset);
+        l = l * correction + p_sum;
 #pragma unroll
-        for (int i = 0; i < kPerLane; i++) {
-            int d = lane + 32 * i;
-            if (d < hd)
-                acc[i] = acc[i] * correction + p * v[d];
+        for (int i = 0; i < kPerLane; i++)
+            acc[i] *= correction;
+        int n_keys = n_ctx - base < 32 ? n_ctx - base : 32;
+        for (int jj = 0; jj < n_keys; jj++) {
+            float pj = __shfl_sync(0xffffffffu, p, jj);
+            int64_t slot_j = __shfl_sync(0xffffffffu, slot, jj);
+            const float *v = a.v_cache + slot_j * kv_dim + kv_off;
+#pragma unroll
+            for (int i = 0; i < kPerLane; i++) {
+                int d = lane + 32 * i;
+                if (d < hd)
+                    acc[i] += pj * v[d];
+            }
         }
         m = m_new;
     }
