@@ -47,7 +47,7 @@ stage_test() {
 }
 
 stage_memcheck() {
-    timeout 150 compute-sanitizer --tool memcheck --leak-check full --error-exitcode 9 \
+    timeout 150 compute-sanitizer --tool memcheck --leak-check full --report-api-errors no --error-exitcode 9 \
         build-cuda/test_cuda_models >"$OUT/memcheck.log" 2>&1
     local rc=$?
     grep -E "ERROR SUMMARY|LEAK SUMMARY|PASSED|FAILED|Invalid" "$OUT/memcheck.log" | head -10

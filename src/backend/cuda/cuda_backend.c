@@ -64,6 +64,7 @@ typedef struct cuda_backend {
     int32_t *step_device, *step_host; /* host side is pinned */
     size_t step_capacity;       /* int32 elements */
     void **data;                /* per node, for the current step */
+    unsigned char *feeds_matmul;/* per node: some MATMUL reads it as its input */
     size_t device_bytes;        /* allocated so far, for messages */
     step_graph graphs[GRAPH_CACHE];
     int n_graphs;
@@ -137,6 +138,7 @@ static void cuda_destroy(acc_backend *backend)
         cudaStreamDestroy(cb->stream);
     free(cb->offsets);
     free(cb->data);
+    free(cb->feeds_matmul);
     free(cb);
 }
 
@@ -331,9 +333,13 @@ static acc_status cuda_load(acc_backend *backend, const acc_graph *g, const acc_
     cb->offsets = acc_malloc(n * sizeof *cb->offsets, err);
     cb->data = acc_calloc(n, sizeof *cb->data, err);
     cb->weights = acc_calloc((size_t)g->n_weights + 1, sizeof *cb->weights, err);
-    if (!cb->offsets || !cb->data || !cb->weights)
+    cb->feeds_matmul = acc_calloc(n, 1, err);
+    if (!cb->offsets || !cb->data || !cb->weights || !cb->feeds_matmul)
         return ACC_ERR_RUNTIME;
     memcpy(cb->offsets, plan->offsets, n * sizeof *cb->offsets);
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i].op == ACC_OP_MATMUL)
+            cb->feeds_matmul[g->nodes[i].src[0]] = 1;
     cb->graph = g; /* from here on destroy frees the weights */
     cb->max_tokens = plan->max_tokens;
     cb->max_outputs = plan->max_outputs;
@@ -593,13 +599,20 @@ static acc_status run_node(cuda_backend *cb, int i, const acc_step *step, const 
         code = acc_cuda_swiglu(in[node->src[0]], in[node->src[1]], out, n, cb->stream);
         break;
     case ACC_OP_RMS_NORM:
-        code = acc_cuda_rms_norm(in[node->src[0]], in[node->src[1]], node->eps, out, rows,
-                                 node->cols, cb->stream);
+    case ACC_OP_LAYER_NORM: {
+        /* the matmuls after a norm read it in 16 bits: write that copy now */
+        void *y16 = cb->x16 && cb->feeds_matmul[i] ? cb->x16 : NULL;
+        if (node->op == ACC_OP_RMS_NORM)
+            code = acc_cuda_rms_norm(in[node->src[0]], in[node->src[1]], node->eps, out, rows,
+                                     node->cols, y16, cb->matrix_dtype, cb->stream);
+        else
+            code = acc_cuda_layer_norm(in[node->src[0]], in[node->src[1]], in[node->src[2]],
+                                       node->eps, out, rows, node->cols, y16, cb->matrix_dtype,
+                                       cb->stream);
+        if (y16)
+            *x16_holds = i;
         break;
-    case ACC_OP_LAYER_NORM:
-        code = acc_cuda_layer_norm(in[node->src[0]], in[node->src[1]], in[node->src[2]],
-                                   node->eps, out, rows, node->cols, cb->stream);
-        break;
+    }
     case ACC_OP_ROPE:
         code = acc_cuda_rope(in[node->src[0]], out, rows, node->n_heads, node->head_dim,
                              d + lay->positions, cb->inv_freq, cb->stream);

@@ -106,7 +106,19 @@ __device__ double block_sum(double value, double *shared)
     return total;
 }
 
-__global__ void rms_norm_kernel(const float *x, const float *w, float eps, float *y, int64_t cols)
+/* Writes y[i] and, when y16 is set, its 16-bit copy for the matmuls that
+ * read this norm (saves them a conversion kernel). */
+__device__ void store_norm(float *y, void *y16, acc_cuda_dtype dtype16, int64_t i, float value)
+{
+    y[i] = value;
+    if (y16 && dtype16 == ACC_CUDA_BF16)
+        static_cast<__nv_bfloat16 *>(y16)[i] = __float2bfloat16_rn(value);
+    else if (y16)
+        static_cast<__half *>(y16)[i] = __float2half_rn(value);
+}
+
+__global__ void rms_norm_kernel(const float *x, const float *w, float eps, float *y, int64_t cols,
+                                void *y16, acc_cuda_dtype dtype16)
 {
     __shared__ double shared[kThreads / 32];
     const float *xr = x + blockIdx.x * cols;
@@ -116,12 +128,13 @@ __global__ void rms_norm_kernel(const float *x, const float *w, float eps, float
         sum += (double)xr[i] * xr[i];
     sum = block_sum(sum, shared);
     float inv = (float)(1.0 / sqrt(sum / (double)cols + (double)eps));
+    void *y16r = y16 ? static_cast<char *>(y16) + blockIdx.x * cols * 2 : nullptr;
     for (int64_t i = threadIdx.x; i < cols; i += blockDim.x)
-        yr[i] = w[i] * (xr[i] * inv);
+        store_norm(yr, y16r, dtype16, i, w[i] * (xr[i] * inv));
 }
 
 __global__ void layer_norm_kernel(const float *x, const float *w, const float *b, float eps,
-                                  float *y, int64_t cols)
+                                  float *y, int64_t cols, void *y16, acc_cuda_dtype dtype16)
 {
     __shared__ double shared[kThreads / 32];
     const float *xr = x + blockIdx.x * cols;
@@ -137,8 +150,9 @@ __global__ void layer_norm_kernel(const float *x, const float *w, const float *b
     }
     var = block_sum(var, shared);
     double inv = 1.0 / sqrt(var / (double)cols + (double)eps);
+    void *y16r = y16 ? static_cast<char *>(y16) + blockIdx.x * cols * 2 : nullptr;
     for (int64_t i = threadIdx.x; i < cols; i += blockDim.x)
-        yr[i] = (float)((xr[i] - mean) * inv) * w[i] + b[i];
+        store_norm(yr, y16r, dtype16, i, (float)((xr[i] - mean) * inv) * w[i] + b[i]);
 }
 
 /* One block per row; threads take (head, i) pairs of the first half. */
@@ -250,6 +264,7 @@ __global__ void __launch_bounds__(kAttnWarps * 32)
             float dot = 0.0f;
             if ((hd & 3) == 0 && ((kv_dim | kv_off) & 3) == 0) {
                 const float4 *k4 = reinterpret_cast<const float4 *>(k);
+#pragma unroll 8
                 for (int d = 0; d < hd / 4; d++) {
                     float4 kv = k4[d];
                     dot += q_sh[4 * d] * kv.x + q_sh[4 * d + 1] * kv.y + q_sh[4 * d + 2] * kv.z +
@@ -275,6 +290,7 @@ __global__ void __launch_bounds__(kAttnWarps * 32)
         for (int i = 0; i < kPerLane; i++)
             acc[i] *= correction;
         int n_keys = n_ctx - base < 32 ? n_ctx - base : 32;
+#pragma unroll 8
         for (int jj = 0; jj < n_keys; jj++) {
             float pj = __shfl_sync(0xffffffffu, p, jj);
             int64_t slot_j = __shfl_sync(0xffffffffu, slot, jj);
@@ -367,16 +383,18 @@ int acc_cuda_swiglu(const float *gate, const float *up, float *y, int64_t n,
 }
 
 int acc_cuda_rms_norm(const float *x, const float *w, float eps, float *y, int64_t rows,
-                      int64_t cols, acc_cuda_stream stream)
+                      int64_t cols, void *y16, acc_cuda_dtype dtype16, acc_cuda_stream stream)
 {
-    rms_norm_kernel<<<(unsigned)rows, kThreads, 0, stream>>>(x, w, eps, y, cols);
+    rms_norm_kernel<<<(unsigned)rows, kThreads, 0, stream>>>(x, w, eps, y, cols, y16, dtype16);
     return launch_status();
 }
 
 int acc_cuda_layer_norm(const float *x, const float *w, const float *b, float eps, float *y,
-                        int64_t rows, int64_t cols, acc_cuda_stream stream)
+                        int64_t rows, int64_t cols, void *y16, acc_cuda_dtype dtype16,
+                        acc_cuda_stream stream)
 {
-    layer_norm_kernel<<<(unsigned)rows, kThreads, 0, stream>>>(x, w, b, eps, y, cols);
+    layer_norm_kernel<<<(unsigned)rows, kThreads, 0, stream>>>(x, w, b, eps, y, cols, y16,
+                                                              dtype16);
     return launch_status();
 }
 

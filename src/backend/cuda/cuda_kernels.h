@@ -37,10 +37,13 @@ int acc_cuda_scale(const float *a, float scale, float *y, int64_t n, acc_cuda_st
 int acc_cuda_gelu_tanh(const float *a, float *y, int64_t n, acc_cuda_stream stream);
 int acc_cuda_swiglu(const float *gate, const float *up, float *y, int64_t n,
                     acc_cuda_stream stream);
+/* Norms of rows x cols; when y16 is not NULL the output is also written
+ * there in dtype16 (BF16 or F16), the input the next matmuls need. */
 int acc_cuda_rms_norm(const float *x, const float *w, float eps, float *y, int64_t rows,
-                      int64_t cols, acc_cuda_stream stream);
+                      int64_t cols, void *y16, acc_cuda_dtype dtype16, acc_cuda_stream stream);
 int acc_cuda_layer_norm(const float *x, const float *w, const float *b, float eps, float *y,
-                        int64_t rows, int64_t cols, acc_cuda_stream stream);
+                        int64_t rows, int64_t cols, void *y16, acc_cuda_dtype dtype16,
+                        acc_cuda_stream stream);
 /* HF rotate_half RoPE of rows x (n_heads * head_dim); row r at positions[r]. */
 int acc_cuda_rope(const float *x, float *y, int64_t rows, int n_heads, int head_dim,
                   const int32_t *positions, const float *inv_freq, acc_cuda_stream stream);
