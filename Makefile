@@ -3,7 +3,7 @@
 JOBS ?= $(shell nproc)
 DEMO_PROMPT ?= And God said unto Moses,
 
-.PHONY: all deps build demo test clean
+.PHONY: all deps build demo test test-cuda clean
 
 all: build
 
@@ -25,5 +25,11 @@ test: deps
 	cmake --build build-test -j $(JOBS)
 	cd build-test && ctest --output-on-failure -j $(JOBS)
 
+# GPU tests (tests/cuda, ctest label "cuda") on a machine with an NVIDIA GPU.
+test-cuda:
+	cmake -S . -B build-cuda -DCMAKE_BUILD_TYPE=Release -DACCINF_CUDA=ON -DACCINF_CUDA_TESTS=ON >/dev/null
+	cmake --build build-cuda -j $(JOBS) --target accinf test_cuda_models
+	cd build-cuda && ctest -L cuda --output-on-failure -V
+
 clean:
-	rm -rf build build-test
+	rm -rf build build-test build-cuda

@@ -6,8 +6,16 @@
 
 #include <string.h>
 
+#ifdef ACCINF_HAVE_CUDA
+#include "backend/cuda/cuda_backend.h"
+#else
+#define ACC_CUDA_BACKENDS
+#define ACC_CUDA_BACKEND_NAMES ""
+#endif
+
 static const acc_backend_ops *const backend_table[] = {
     &acc_backend_cpu_ops,
+    ACC_CUDA_BACKENDS /* "cuda", "cuda-f32" when built with the CUDA backend */
 };
 
 const acc_backend_ops *acc_backend_find(const char *name)
@@ -20,5 +28,5 @@ const acc_backend_ops *acc_backend_find(const char *name)
 
 const char *acc_backend_names(void)
 {
-    return "cpu";
+    return "cpu" ACC_CUDA_BACKEND_NAMES;
 }

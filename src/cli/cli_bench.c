@@ -93,24 +93,28 @@ static const char *bench_basename(const char *path)
     return slash ? slash + 1 : path;
 }
 
-static void bench_print_row(const char *model, const char *size, double params_m, int threads,
-                            const char *test, const bench_stats *s)
+static void bench_print_row(const char *model, const char *size, double params_m,
+                            const char *backend, int threads, const char *test,
+                            const bench_stats *s)
 {
     char ts[64];
     snprintf(ts, sizeof ts, "%.2f ± %.2f", s->mean, s->stddev);
     printf("| %-24.*s | %10s | %8.2f M | %-7s | %7d | %7s | %18s |\n",
-           (int)strcspn(model, "/"), model, size, params_m, "cpu", threads, test, ts);
+           (int)strcspn(model, "/"), model, size, params_m, backend, threads, test, ts);
 }
 
 int cli_bench_main(int argc, char **argv)
 {
     int pp = 512, tg = 128, threads = 0, reps = 5, json = 0;
+    const char *device = NULL;
     const cli_option options[] = {
         {"pp", 0, CLI_INT, &pp, "N", "prompt-processing test: one forward of N tokens (512; 0 skips)",
          NULL},
         {"tg", 0, CLI_INT, &tg, "N", "generation test: N single-token decode steps (128; 0 skips)",
          NULL},
         {"threads", 't', CLI_INT, &threads, "N", "CPU threads (0: all cores; default 0)", NULL},
+        {"device", 0, CLI_STRING, &device, "NAME",
+         "backend: cpu (default), or cuda / cuda-f32 when built with CUDA", NULL},
         {"reps", 'r', CLI_INT, &reps, "R", "timed repetitions of each test (5)", NULL},
         {"json", 0, CLI_FLAG, &json, NULL,
          "print {\"pp_tok_s\":..,\"tg_tok_s\":.., ...} on stdout", NULL},
@@ -163,7 +167,8 @@ int cli_bench_main(int argc, char **argv)
                            pp >= tg_context ? "--pp" : "--tg", context, hp->max_position);
         goto done;
     }
-    acc_engine_options eo = {.threads = threads, .max_context = context, .max_sequences = 1};
+    acc_engine_options eo = {.device = device,
+                             .threads = threads, .max_context = context, .max_sequences = 1};
     st = acc_engine_create(model, &eo, &engine, &err);
     if (st != ACC_OK)
         goto done;
@@ -201,6 +206,7 @@ int cli_bench_main(int argc, char **argv)
     }
 
     int used_threads = cli_resolve_threads(threads);
+    const char *backend = device ? device : "cpu";
     const char *name = bench_basename(acc_model_path(model));
     const char *arch = acc_arch_hf_name(hp->arch);
     int64_t params = acc_model_parameter_count(model);
@@ -209,9 +215,9 @@ int cli_bench_main(int argc, char **argv)
         cli_json_string(stdout, name, strcspn(name, "/"));
         fputs(",\"architecture\":", stdout);
         cli_json_string(stdout, arch, strlen(arch));
-        printf(",\"parameters\":%lld,\"backend\":\"cpu\",\"threads\":%d,\"reps\":%d,\"pp\":%d,"
-               "\"tg\":%d",
-               (long long)params, used_threads, reps, pp, tg);
+        printf(",\"parameters\":%lld,\"backend\":", (long long)params);
+        cli_json_string(stdout, backend, strlen(backend));
+        printf(",\"threads\":%d,\"reps\":%d,\"pp\":%d,\"tg\":%d", used_threads, reps, pp, tg);
         const bench_stats *all[2] = {&pp_stats, &tg_stats};
         const char *keys[2] = {"pp", "tg"};
         for (int k = 0; k < 2; k++) {
@@ -252,11 +258,13 @@ int cli_bench_main(int argc, char **argv)
         char test[32];
         if (pp_stats.n) {
             snprintf(test, sizeof test, "pp%d", pp);
-            bench_print_row(name, size, (double)params / 1e6, used_threads, test, &pp_stats);
+            bench_print_row(name, size, (double)params / 1e6, backend, used_threads, test,
+                            &pp_stats);
         }
         if (tg_stats.n) {
             snprintf(test, sizeof test, "tg%d", tg);
-            bench_print_row(name, size, (double)params / 1e6, used_threads, test, &tg_stats);
+            bench_print_row(name, size, (double)params / 1e6, backend, used_threads, test,
+                            &tg_stats);
         }
     }
 

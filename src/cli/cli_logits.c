@@ -35,6 +35,7 @@ int cli_logits_main(int argc, char **argv)
 {
     const char *prompt = NULL, *prompt_file = NULL, *ids_text = NULL;
     int threads = 0, json = 0, top_n = 10;
+    const char *device = NULL;
     const cli_option options[] = {
         {"prompt", 'p', CLI_STRING, &prompt, "TEXT", "prompt text (UTF-8)", NULL},
         {"prompt-file", 'f', CLI_STRING, &prompt_file, "PATH", "read the prompt from a file",
@@ -43,6 +44,8 @@ int cli_logits_main(int argc, char **argv)
          "comma-separated token ids instead of a prompt (no tokenizer involved)", NULL},
         {"top", 0, CLI_INT, &top_n, "N", "tokens shown in the human-readable output (10)", NULL},
         {"threads", 't', CLI_INT, &threads, "N", "CPU threads (0: all cores; default 0)", NULL},
+        {"device", 0, CLI_STRING, &device, "NAME",
+         "backend: cpu (default), or cuda / cuda-f32 when built with CUDA", NULL},
         {"json", 0, CLI_FLAG, &json, NULL,
          "print {\"ids\":[...],\"logits\":[...vocab floats...]} on stdout", NULL},
     };
@@ -110,7 +113,8 @@ int cli_logits_main(int argc, char **argv)
                            hp->max_position);
         goto done;
     }
-    acc_engine_options eo = {.threads = threads, .max_context = (int)n_ids, .max_sequences = 1};
+    acc_engine_options eo = {.device = device,
+                             .threads = threads, .max_context = (int)n_ids, .max_sequences = 1};
     st = acc_engine_create(model, &eo, &engine, &err);
     if (st != ACC_OK)
         goto done;

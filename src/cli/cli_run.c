@@ -57,6 +57,7 @@ int cli_run_main(int argc, char **argv)
     float temperature = 0.8f, top_p = 0.95f, min_p = 0.05f;
     uint64_t seed = 0;
     cli_string_list stops = {0};
+    const char *device = NULL;
     const cli_option options[] = {
         {"prompt", 'p', CLI_STRING, &prompt, "TEXT", "prompt text (UTF-8)", NULL},
         {"prompt-file", 'f', CLI_STRING, &prompt_file, "PATH", "read the prompt from a file",
@@ -79,6 +80,8 @@ int cli_run_main(int argc, char **argv)
         {"ignore-eos", 0, CLI_FLAG, &ignore_eos, NULL, "keep generating after end-of-sequence",
          NULL},
         {"threads", 't', CLI_INT, &threads, "N", "CPU threads (0: all cores; default 0)", NULL},
+        {"device", 0, CLI_STRING, &device, "NAME",
+         "backend: cpu (default), or cuda / cuda-f32 when built with CUDA", NULL},
         {"ctx", 'c', CLI_INT, &ctx, "N",
          "context size in tokens, prompt included (default: the model's maximum)", NULL},
         {"stats", 0, CLI_FLAG, &stats, NULL,
@@ -181,7 +184,8 @@ int cli_run_main(int argc, char **argv)
         goto done;
     }
 
-    acc_engine_options eo = {.threads = threads, .max_context = context, .max_sequences = 1};
+    acc_engine_options eo = {.device = device,
+                             .threads = threads, .max_context = context, .max_sequences = 1};
     st = acc_engine_create(model, &eo, &engine, &err);
     if (st != ACC_OK)
         goto done;

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# device_run.sh — everything one call on the GPU machine does, in stages:
+#   deps      unpack the carried Debian libraries (.deb/*.deb, see docs/CUDA.md)
+#   build     make test-cuda's build (Release, ACCINF_CUDA=ON, GPU tests registered)
+#   test      ctest -L cuda (GPU tests against the CPU reference)
+#   memcheck  compute-sanitizer memcheck over the GPU model test
+#   bench     bench/cuda/bench.sh (demo model, Llama-3.2-1B-shaped random model)
+# usage, from the repository root: bash bench/cuda/device_run.sh [STAGE...]
+# Logs go to $OUT (the device tool's result folder) or /tmp/accinf-out.
+set -u
+cd "$(dirname "$0")/../.."
+OUT=${OUT:-/tmp/accinf-out}
+mkdir -p "$OUT"
+stages=${*:-deps build test bench memcheck}
+deps=/tmp/accinf-deps
+jobs=$(nproc)
+
+stage_deps() {
+    mkdir -p "$deps"
+    for f in .deb/*.deb; do dpkg -x "$f" "$deps"; done
+    # the .pc files name /usr; point them at the unpacked tree (once)
+    [ -f "$deps/.relocated" ] ||
+        sed -i "s|/usr|$deps/usr|g" "$deps"/usr/lib/x86_64-linux-gnu/pkgconfig/*.pc
+    touch "$deps/.relocated"
+}
+
+export PKG_CONFIG_PATH=$deps/usr/lib/x86_64-linux-gnu/pkgconfig
+export LD_LIBRARY_PATH=$deps/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}
+export CMAKE_PREFIX_PATH=$deps/usr
+pkg_config=$(command -v pkg-config || echo "$deps/usr/bin/pkgconf")
+
+stage_build() {
+    cmake -S . -B build-cuda -DCMAKE_BUILD_TYPE=Release -DACCINF_CUDA=ON -DACCINF_CUDA_TESTS=ON \
+        -DPKG_CONFIG_EXECUTABLE="$pkg_config" >"$OUT/build.log" 2>&1 &&
+        cmake --build build-cuda -j "$jobs" --target accinf test_cuda_models >>"$OUT/build.log" 2>&1
+    local rc=$?
+    tail -5 "$OUT/build.log"
+    return $rc
+}
+
+stage_test() {
+    (cd build-cuda && timeout 200 ctest -L cuda --output-on-failure -V) >"$OUT/test.log" 2>&1
+    local rc=$?
+    grep -E "worst|greedy|ok:|FAIL|out of device|tests passed|tests failed|PASSED|FAILED|Error" \
+        "$OUT/test.log" | cut -c1-220 | tail -60
+    return $rc
+}
+
+stage_memcheck() {
+    timeout 150 compute-sanitizer --tool memcheck --leak-check full --report-api-errors no --error-exitcode 9 \
+        build-cuda/test_cuda_models >"$OUT/memcheck.log" 2>&1
+    local rc=$?
+    grep -E "ERROR SUMMARY|LEAK SUMMARY|PASSED|FAILED|Invalid" "$OUT/memcheck.log" | head -10
+    echo "memcheck rc=$rc"
+    return $rc
+}
+
+stage_bench() {
+    timeout 220 bash bench/cuda/bench.sh build-cuda/accinf "$OUT" 2>&1 | tee "$OUT/bench.log"
+}
+
+status=0
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+for s in $stages; do
+    echo "== $s"
+    start=$(date +%s)
+    "stage_$s" || { echo "stage $s failed"; status=1; }
+    echo "== $s: $(($(date +%s) - start)) s"
+done
+exit $status

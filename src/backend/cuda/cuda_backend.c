@@ -1,0 +1,794 @@
+/*
+ * cuda_backend.c — the CUDA implementation of acc_backend_ops: weights
+ * uploaded once (matmul weights and embedding tables in bf16/f16, or f32
+ * for "cuda-f32"), an activation arena laid out by the memory plan, the
+ * paged KV cache in f32, and an executor that walks the graph on one
+ * stream: cuBLAS for MATMUL, the kernels of cuda_kernels.cu for the rest.
+ *
+ * Every step's inputs (token ids, positions, slots, block tables) are
+ * checked on the host and uploaded in one copy; run() returns after the
+ * output rows are back in host memory.  Every device allocation failure is
+ * ACC_ERR_RUNTIME naming what did not fit and the free memory.
+ */
+#include "backend/cuda/cuda_backend.h"
+#include "backend/cuda/cuda_kernels.h"
+
+#include "accinf/tensor.h"
+
+#include <cublas_v2.h>
+#include <cuda_runtime_api.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct cuda_weight {
+    void *data;
+    acc_cuda_dtype dtype;
+} cuda_weight;
+
+/* Regions of the per-step upload, in int32 elements from its start. */
+typedef struct step_layout {
+    size_t tokens, positions, slots, token_seq, output_rows, tables, total;
+} step_layout;
+
+/* Small steps (decode) are launch-bound: their kernels are captured once
+ * per shape into a CUDA graph and replayed.  Every kernel argument is
+ * fixed by (tokens, outputs, sequences); what varies per step (ids,
+ * positions, slots, block tables) is read from the step buffer, which is
+ * uploaded before the replay. */
+#define GRAPH_MAX_TOKENS 8
+#define GRAPH_CACHE 16
+
+typedef struct step_graph {
+    int n_tokens, n_outputs, n_seqs;
+    cudaGraphExec_t exec;
+} step_graph;
+
+typedef struct cuda_backend {
+    acc_backend base;
+    acc_backend_config config;
+    int exact;                  /* "cuda-f32": f32 weights, pedantic cuBLAS */
+    cudaStream_t stream;
+    cublasHandle_t cublas;
+    const acc_graph *graph;
+    size_t *offsets;
+    int64_t max_tokens, max_outputs;
+    cuda_weight *weights;       /* per graph weight */
+    acc_cuda_dtype matrix_dtype;
+    char *arena;
+    float *output;              /* max_outputs x output cols */
+    void *x16;                  /* a matmul input converted to matrix_dtype */
+    float *k_cache, *v_cache;   /* n_layers x slots x kv_dim */
+    size_t layer_stride;        /* floats per layer */
+    float *inv_freq;
+    int table_stride;           /* block-table entries per sequence */
+    int32_t *step_device, *step_host; /* host side is pinned */
+    size_t step_capacity;       /* int32 elements */
+    void **data;                /* per node, for the current step */
+    unsigned char *feeds_matmul;/* per node: some MATMUL reads it as its input */
+    size_t device_bytes;        /* allocated so far, for messages */
+    step_graph graphs[GRAPH_CACHE];
+    int n_graphs;
+    int graphs_off;             /* a capture failed: run small steps directly */
+} cuda_backend;
+
+static acc_status cuda_fail(acc_error *err, const char *what, cudaError_t code)
+{
+    return acc_error_set(err, ACC_ERR_RUNTIME, "cuda backend: %s: %s", what,
+                         cudaGetErrorString(code));
+}
+
+/* cudaMalloc with an out-of-memory error that says what and how much. */
+static void *cuda_alloc(cuda_backend *cb, size_t bytes, const char *what, acc_error *err)
+{
+    void *ptr = NULL;
+    cudaError_t code = cudaMalloc(&ptr, bytes ? bytes : 1);
+    if (code == cudaSuccess) {
+        cb->device_bytes += bytes;
+        return ptr;
+    }
+    (void)cudaGetLastError(); /* an allocation failure is not sticky; clear it */
+    size_t free_bytes = 0, total_bytes = 0;
+    (void)cudaMemGetInfo(&free_bytes, &total_bytes);
+    if (code == cudaErrorMemoryAllocation)
+        acc_error_set(err, ACC_ERR_RUNTIME,
+                      "cuda backend: out of device memory allocating %s (%.1f MiB; %.1f MiB "
+                      "already allocated, %.1f MiB free of %.1f MiB)",
+                      what, (double)bytes / 1048576.0, (double)cb->device_bytes / 1048576.0,
+                      (double)free_bytes / 1048576.0, (double)total_bytes / 1048576.0);
+    else
+        cuda_fail(err, what, code);
+    return NULL;
+}
+
+static int cuda_mul_size(uint64_t a, uint64_t b, uint64_t c, size_t *out)
+{
+    uint64_t ab, abc;
+    if (acc_mul_overflow_u64(a, b, &ab) || acc_mul_overflow_u64(ab, c, &abc) || abc > SIZE_MAX)
+        return -1;
+    *out = (size_t)abc;
+    return 0;
+}
+
+static void cuda_destroy(acc_backend *backend)
+{
+    cuda_backend *cb = (cuda_backend *)backend;
+    if (!cb)
+        return;
+    if (cb->stream)
+        (void)cudaStreamSynchronize(cb->stream);
+    for (int i = 0; i < cb->n_graphs; i++)
+        cudaGraphExecDestroy(cb->graphs[i].exec);
+    if (cb->weights && cb->graph) {
+        for (int i = 0; i < cb->graph->n_weights; i++)
+            cudaFree(cb->weights[i].data);
+    }
+    free(cb->weights);
+    cudaFree(cb->arena);
+    cudaFree(cb->output);
+    cudaFree(cb->x16);
+    cudaFree(cb->k_cache);
+    cudaFree(cb->v_cache);
+    cudaFree(cb->inv_freq);
+    cudaFree(cb->step_device);
+    if (cb->step_host)
+        cudaFreeHost(cb->step_host);
+    if (cb->cublas)
+        cublasDestroy(cb->cublas);
+    if (cb->stream)
+        cudaStreamDestroy(cb->stream);
+    free(cb->offsets);
+    free(cb->data);
+    free(cb->feeds_matmul);
+    free(cb);
+}
+
+static acc_status cuda_create_common(const acc_backend_config *config, int exact,
+                                     const acc_backend_ops *ops, acc_backend **out,
+                                     acc_error *err)
+{
+    *out = NULL;
+    if (config->n_kv_blocks < 1 || config->kv_block_size < 1 || config->max_context < 1)
+        return acc_error_set(err, ACC_ERR_INPUT, "cuda backend: bad configuration");
+    int devices = 0;
+    cudaError_t code = cudaGetDeviceCount(&devices);
+    if (code != cudaSuccess) {
+        (void)cudaGetLastError();
+        return acc_error_set(err, ACC_ERR_RUNTIME, "cuda backend: no usable CUDA device (%s)",
+                             cudaGetErrorString(code));
+    }
+    if (devices < 1)
+        return acc_error_set(err, ACC_ERR_RUNTIME, "cuda backend: no CUDA device found");
+    cuda_backend *cb = acc_calloc(1, sizeof *cb, err);
+    if (!cb)
+        return ACC_ERR_RUNTIME;
+    cb->base.ops = ops;
+    cb->config = *config;
+    cb->exact = exact;
+    acc_status status = ACC_OK;
+    if ((code = cudaStreamCreateWithFlags(&cb->stream, cudaStreamNonBlocking)) != cudaSuccess)
+        status = cuda_fail(err, "creating a stream", code);
+    else if (cublasCreate(&cb->cublas) != CUBLAS_STATUS_SUCCESS)
+        status = acc_error_set(err, ACC_ERR_RUNTIME, "cuda backend: cuBLAS initialisation failed");
+    else if (cublasSetStream(cb->cublas, cb->stream) != CUBLAS_STATUS_SUCCESS ||
+             cublasSetMathMode(cb->cublas, exact ? CUBLAS_PEDANTIC_MATH : CUBLAS_DEFAULT_MATH) !=
+                 CUBLAS_STATUS_SUCCESS)
+        status = acc_error_set(err, ACC_ERR_RUNTIME, "cuda backend: cuBLAS setup failed");
+    if (status != ACC_OK) {
+        cuda_destroy(&cb->base);
+        return status;
+    }
+    *out = &cb->base;
+    return ACC_OK;
+}
+
+static acc_status cuda_create(const acc_backend_config *config, acc_backend **out, acc_error *err)
+{
+    return cuda_create_common(config, 0, &acc_backend_cuda_ops, out, err);
+}
+
+static acc_status cuda_create_f32(const acc_backend_config *config, acc_backend **out,
+                                  acc_error *err)
+{
+    return cuda_create_common(config, 1, &acc_backend_cuda_f32_ops, out, err);
+}
+
+/* Which weights are matrices (matmul operands, embedding tables) that may
+ * live in 16 bits; norms' weights and biases stay f32. */
+static void mark_matrix_weights(const acc_graph *g, unsigned char *is_matrix)
+{
+    for (int i = 0; i < g->n_nodes; i++) {
+        const acc_node *node = &g->nodes[i];
+        int src = node->op == ACC_OP_MATMUL ? node->src[1]
+                  : node->op == ACC_OP_EMBED ? node->src[0]
+                                             : -1;
+        if (src >= 0 && g->nodes[src].op == ACC_OP_WEIGHT)
+            is_matrix[g->nodes[src].weight] = 1;
+    }
+}
+
+/* bf16 when every matrix value is an exact bf16 (bf16-stored models),
+ * else f16 when every value is an exact, finite f16 (f16-stored models),
+ * else bf16 (rounded: the range of f32 matters more than its digits). */
+static acc_cuda_dtype choose_matrix_dtype(const acc_graph *g, const unsigned char *is_matrix,
+                                          const float *const *weights)
+{
+    int all_bf16 = 1, all_f16 = 1;
+    for (int w = 0; w < g->n_weights && (all_bf16 || all_f16); w++) {
+        if (!is_matrix[w])
+            continue;
+        size_t n = (size_t)(g->weights[w].rows * g->weights[w].cols);
+        const float *x = weights[w];
+        for (size_t i = 0; i < n && (all_bf16 || all_f16); i++) {
+            if (all_bf16 && acc_bf16_to_f32(acc_f32_to_bf16(x[i])) != x[i])
+                all_bf16 = 0;
+            if (all_f16 && acc_f16_to_f32(acc_f32_to_f16(x[i])) != x[i])
+                all_f16 = 0;
+        }
+    }
+    if (all_bf16)
+        return ACC_CUDA_BF16;
+    return all_f16 ? ACC_CUDA_F16 : ACC_CUDA_BF16;
+}
+
+#define STAGING_BYTES ((size_t)64 << 20)
+
+/* Converts one f32 host weight to dtype through a pinned staging buffer
+ * and copies it to the device. */
+static acc_status upload_weight(cuda_backend *cb, const float *src, size_t n,
+                                acc_cuda_dtype dtype, void *dst, void *staging, acc_error *err)
+{
+    size_t elem = dtype == ACC_CUDA_F32 ? 4 : 2;
+    size_t chunk = STAGING_BYTES / elem;
+    for (size_t i0 = 0; i0 < n; i0 += chunk) {
+        size_t count = n - i0 < chunk ? n - i0 : chunk;
+        if (dtype == ACC_CUDA_F32) {
+            memcpy(staging, src + i0, count * 4);
+        } else {
+            uint16_t *h = staging;
+            for (size_t i = 0; i < count; i++)
+                h[i] = dtype == ACC_CUDA_BF16 ? acc_f32_to_bf16(src[i0 + i])
+                                              : acc_f32_to_f16(src[i0 + i]);
+        }
+        cudaError_t code = cudaMemcpyAsync((char *)dst + i0 * elem, staging, count * elem,
+                                           cudaMemcpyHostToDevice, cb->stream);
+        if (code == cudaSuccess)
+            code = cudaStreamSynchronize(cb->stream);
+        if (code != cudaSuccess)
+            return cuda_fail(err, "uploading weights", code);
+    }
+    return ACC_OK;
+}
+
+static acc_status upload_weights(cuda_backend *cb, const acc_graph *g,
+                                 const float *const *weights, acc_error *err)
+{
+    unsigned char *is_matrix = acc_calloc((size_t)g->n_weights + 1, 1, err);
+    if (!is_matrix)
+        return ACC_ERR_RUNTIME;
+    mark_matrix_weights(g, is_matrix);
+    cb->matrix_dtype = cb->exact ? ACC_CUDA_F32 : choose_matrix_dtype(g, is_matrix, weights);
+    void *staging = NULL;
+    cudaError_t code = cudaMallocHost(&staging, STAGING_BYTES);
+    if (code != cudaSuccess) {
+        free(is_matrix);
+        return cuda_fail(err, "pinned staging buffer", code);
+    }
+    acc_status status = ACC_OK;
+    for (int w = 0; w < g->n_weights && status == ACC_OK; w++) {
+        const acc_weight_source *ws = &g->weights[w];
+        acc_cuda_dtype dtype = is_matrix[w] ? cb->matrix_dtype : ACC_CUDA_F32;
+        size_t n, bytes;
+        if (cuda_mul_size((uint64_t)ws->rows, (uint64_t)ws->cols, 1, &n) ||
+            cuda_mul_size(n, dtype == ACC_CUDA_F32 ? 4 : 2, 1, &bytes)) {
+            status = acc_error_set(err, ACC_ERR_RUNTIME, "weight '%s': size overflows", ws->name);
+            break;
+        }
+        cb->weights[w].dtype = dtype;
+        cb->weights[w].data = cuda_alloc(cb, bytes, ws->name, err);
+        if (!cb->weights[w].data)
+            status = ACC_ERR_RUNTIME;
+        else
+            status = upload_weight(cb, weights[w], n, dtype, cb->weights[w].data, staging, err);
+    }
+    cudaFreeHost(staging);
+    free(is_matrix);
+    return status;
+}
+
+/* Shapes the kernels rely on, checked once. */
+static acc_status check_graph(const acc_graph *g, acc_error *err)
+{
+    for (int i = 0; i < g->n_nodes; i++) {
+        const acc_node *node = &g->nodes[i];
+        if (node->op == ACC_OP_ATTENTION &&
+            (node->head_dim > ACC_CUDA_MAX_HEAD_DIM || node->n_kv_heads < 1 ||
+             node->n_heads % node->n_kv_heads != 0))
+            return acc_error_set(err, ACC_ERR_INPUT,
+                                 "cuda backend: attention with head_dim %d, %d heads, %d KV "
+                                 "heads is not supported (head_dim <= %d)",
+                                 node->head_dim, node->n_heads, node->n_kv_heads,
+                                 ACC_CUDA_MAX_HEAD_DIM);
+        if (node->op == ACC_OP_ROPE && (!g->rope_inv_freq || node->head_dim > g->rope_dims))
+            return acc_error_set(err, ACC_ERR_INPUT, "cuda backend: rope without frequencies");
+        if (node->op >= ACC_OP_COUNT)
+            return acc_error_set(err, ACC_ERR_INPUT, "cuda backend: unknown op %d", node->op);
+    }
+    return ACC_OK;
+}
+
+static acc_status cuda_load(acc_backend *backend, const acc_graph *g, const acc_plan *plan,
+                            const float *const *weights, acc_error *err)
+{
+    cuda_backend *cb = (cuda_backend *)backend;
+    if (cb->graph)
+        return acc_error_set(err, ACC_ERR_RUNTIME, "cuda backend: a graph is already loaded");
+    acc_status status = check_graph(g, err);
+    if (status != ACC_OK)
+        return status;
+    for (int i = 0; i < g->n_weights; i++)
+        if (!weights[i])
+            return acc_error_set(err, ACC_ERR_RUNTIME, "cuda backend: weight '%s' not bound",
+                                 g->weights[i].name);
+    size_t n = (size_t)g->n_nodes;
+    cb->offsets = acc_malloc(n * sizeof *cb->offsets, err);
+    cb->data = acc_calloc(n, sizeof *cb->data, err);
+    cb->weights = acc_calloc((size_t)g->n_weights + 1, sizeof *cb->weights, err);
+    cb->feeds_matmul = acc_calloc(n, 1, err);
+    if (!cb->offsets || !cb->data || !cb->weights || !cb->feeds_matmul)
+        return ACC_ERR_RUNTIME;
+    memcpy(cb->offsets, plan->offsets, n * sizeof *cb->offsets);
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i].op == ACC_OP_MATMUL)
+            cb->feeds_matmul[g->nodes[i].src[0]] = 1;
+    cb->graph = g; /* from here on destroy frees the weights */
+    cb->max_tokens = plan->max_tokens;
+    cb->max_outputs = plan->max_outputs;
+
+    status = upload_weights(cb, g, weights, err);
+    if (status != ACC_OK)
+        return status;
+
+    /* activations, the output rows and the matmul input in 16 bits */
+    size_t bytes;
+    cb->arena = cuda_alloc(cb, plan->arena_size, "activation arena", err);
+    if (!cb->arena)
+        return ACC_ERR_RUNTIME;
+    if (cuda_mul_size((uint64_t)plan->max_outputs, (uint64_t)g->nodes[g->output].cols, 4, &bytes))
+        return acc_error_set(err, ACC_ERR_RUNTIME, "output buffer: size overflows");
+    cb->output = cuda_alloc(cb, bytes, "output buffer", err);
+    if (!cb->output)
+        return ACC_ERR_RUNTIME;
+    int64_t max_in = 1;
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i].op == ACC_OP_MATMUL && g->nodes[g->nodes[i].src[0]].cols > max_in)
+            max_in = g->nodes[g->nodes[i].src[0]].cols;
+    if (!cb->exact) {
+        if (cuda_mul_size((uint64_t)plan->max_tokens, (uint64_t)max_in, 2, &bytes))
+            return acc_error_set(err, ACC_ERR_RUNTIME, "matmul input: size overflows");
+        cb->x16 = cuda_alloc(cb, bytes, "16-bit matmul input", err);
+        if (!cb->x16)
+            return ACC_ERR_RUNTIME;
+    }
+
+    /* the paged KV cache: per layer K and V each [slots, kv_dim] */
+    uint64_t slots = (uint64_t)cb->config.n_kv_blocks * (uint64_t)cb->config.kv_block_size;
+    size_t per_layer;
+    if (cuda_mul_size(slots, (uint64_t)g->kv_dim, 1, &per_layer) ||
+        cuda_mul_size(per_layer, (uint64_t)(g->n_layers > 0 ? g->n_layers : 1), 4, &bytes))
+        return acc_error_set(err, ACC_ERR_RUNTIME, "KV cache: size overflows");
+    cb->layer_stride = per_layer;
+    cb->k_cache = cuda_alloc(cb, bytes, "KV cache (keys)", err);
+    if (!cb->k_cache)
+        return ACC_ERR_RUNTIME;
+    cb->v_cache = cuda_alloc(cb, bytes, "KV cache (values)", err);
+    if (!cb->v_cache)
+        return ACC_ERR_RUNTIME;
+    cudaError_t code;
+    if (cudaMemsetAsync(cb->k_cache, 0, bytes, cb->stream) != cudaSuccess ||
+        (code = cudaMemsetAsync(cb->v_cache, 0, bytes, cb->stream)) != cudaSuccess)
+        return acc_error_set(err, ACC_ERR_RUNTIME, "cuda backend: clearing the KV cache failed");
+
+    if (g->rope_inv_freq && g->rope_dims > 0) {
+        size_t freq_bytes = (size_t)(g->rope_dims / 2) * sizeof(float);
+        cb->inv_freq = cuda_alloc(cb, freq_bytes, "rope frequencies", err);
+        if (!cb->inv_freq)
+            return ACC_ERR_RUNTIME;
+        if ((code = cudaMemcpy(cb->inv_freq, g->rope_inv_freq, freq_bytes,
+                               cudaMemcpyHostToDevice)) != cudaSuccess)
+            return cuda_fail(err, "uploading rope frequencies", code);
+    }
+
+    /* step inputs: 5 per-token/per-output arrays and the block tables */
+    cb->table_stride = (cb->config.max_context + cb->config.kv_block_size - 1) /
+                       cb->config.kv_block_size;
+    if (cuda_mul_size((uint64_t)plan->max_tokens, (uint64_t)cb->table_stride + 5, 4, &bytes))
+        return acc_error_set(err, ACC_ERR_RUNTIME, "step inputs: size overflows");
+    cb->step_capacity = bytes / 4;
+    cb->step_device = cuda_alloc(cb, bytes, "step inputs", err);
+    if (!cb->step_device)
+        return ACC_ERR_RUNTIME;
+    if ((code = cudaMallocHost((void **)&cb->step_host, bytes)) != cudaSuccess) {
+        cb->step_host = NULL;
+        return cuda_fail(err, "pinned step inputs", code);
+    }
+    if ((code = cudaStreamSynchronize(cb->stream)) != cudaSuccess)
+        return cuda_fail(err, "loading", code);
+    return ACC_OK;
+}
+
+/* Checks the step against the plan and the cache and packs its inputs
+ * into the pinned buffer: tokens, positions, slots, token_seq,
+ * output_rows, then n_seqs block tables of table_stride entries (only the
+ * entries the sequence's tokens reach are filled). */
+static acc_status pack_step(cuda_backend *cb, const acc_step *step, step_layout *lay,
+                            acc_error *err)
+{
+    int n = step->n_tokens, bs = cb->config.kv_block_size;
+    if (n < 1 || n > cb->max_tokens || step->n_outputs < 0 || step->n_outputs > cb->max_outputs ||
+        step->n_seqs < 1 || step->n_seqs > n)
+        return acc_error_set(err, ACC_ERR_RUNTIME,
+                             "cuda backend: step of %d tokens, %d outputs, %d sequences "
+                             "exceeds the plan (%lld, %lld)",
+                             n, step->n_outputs, step->n_seqs, (long long)cb->max_tokens,
+                             (long long)cb->max_outputs);
+    int64_t slots = (int64_t)cb->config.n_kv_blocks * bs;
+    lay->tokens = 0;
+    lay->positions = (size_t)n;
+    lay->slots = 2 * (size_t)n;
+    lay->token_seq = 3 * (size_t)n;
+    lay->output_rows = 4 * (size_t)n;
+    lay->tables = 4 * (size_t)n + (size_t)step->n_outputs;
+    lay->total = lay->tables + (size_t)step->n_seqs * (size_t)cb->table_stride;
+    int32_t *h = cb->step_host;
+    for (int t = 0; t < n; t++) {
+        if (step->slots[t] < 0 || step->slots[t] >= slots || step->positions[t] < 0 ||
+            step->positions[t] >= cb->config.max_context || step->token_seq[t] < 0 ||
+            step->token_seq[t] >= step->n_seqs)
+            return acc_error_set(err, ACC_ERR_RUNTIME,
+                                 "cuda backend: token %d: bad slot, position or sequence", t);
+    }
+    memcpy(h + lay->tokens, step->tokens, (size_t)n * 4);
+    memcpy(h + lay->positions, step->positions, (size_t)n * 4);
+    memcpy(h + lay->slots, step->slots, (size_t)n * 4);
+    memcpy(h + lay->token_seq, step->token_seq, (size_t)n * 4);
+    for (int r = 0; r < step->n_outputs; r++) {
+        if (step->output_rows[r] < 0 || step->output_rows[r] >= n)
+            return acc_error_set(err, ACC_ERR_RUNTIME, "cuda backend: bad output row %d", r);
+        h[lay->output_rows + (size_t)r] = step->output_rows[r];
+    }
+    /* blocks each sequence needs: up to its furthest position */
+    int32_t *needed = h + lay->tables; /* reuse: first n_seqs entries as counters */
+    int32_t *counts = acc_calloc((size_t)step->n_seqs, sizeof *counts, err);
+    if (!counts)
+        return ACC_ERR_RUNTIME;
+    for (int t = 0; t < n; t++) {
+        int32_t blocks = step->positions[t] / bs + 1;
+        if (blocks > counts[step->token_seq[t]])
+            counts[step->token_seq[t]] = blocks;
+    }
+    acc_status status = ACC_OK;
+    for (int s = 0; s < step->n_seqs && status == ACC_OK; s++) {
+        int32_t *row = needed + (size_t)s * (size_t)cb->table_stride;
+        for (int b = 0; b < counts[s]; b++) {
+            int32_t block = step->block_tables[s][b];
+            if (block < 0 || block >= cb->config.n_kv_blocks) {
+                status = acc_error_set(err, ACC_ERR_RUNTIME,
+                                       "cuda backend: sequence %d: bad KV block %d", s, block);
+                break;
+            }
+            row[b] = block;
+        }
+    }
+    free(counts);
+    return status;
+}
+
+static acc_status check_token_ids(const acc_graph *g, const acc_step *step, acc_error *err)
+{
+    for (int i = 0; i < g->n_nodes; i++) {
+        const acc_node *node = &g->nodes[i];
+        if (node->op != ACC_OP_EMBED)
+            continue;
+        const int32_t *index = node->index_by == ACC_EMBED_BY_TOKEN ? step->tokens
+                                                                    : step->positions;
+        int64_t table_rows = g->nodes[node->src[0]].fixed_rows;
+        for (int r = 0; r < step->n_tokens; r++)
+            if (index[r] < 0 || index[r] >= table_rows)
+                return acc_error_set(err, ACC_ERR_INPUT,
+                                     "token %d: %s %d is outside the table of %lld rows", r,
+                                     node->index_by == ACC_EMBED_BY_TOKEN ? "id" : "position",
+                                     index[r], (long long)table_rows);
+    }
+    return ACC_OK;
+}
+
+static acc_status run_matmul(cuda_backend *cb, const acc_node *node, int64_t rows,
+                             int *x16_holds, acc_error *err)
+{
+    const acc_graph *g = cb->graph;
+    int in_node = node->src[0];
+    int64_t in = g->nodes[in_node].cols, out = node->cols;
+    const cuda_weight *w = &cb->weights[g->nodes[node->src[1]].weight];
+    const float *x = cb->data[in_node];
+    float *y = cb->data[(int)(node - g->nodes)];
+    const float one = 1.0f, zero = 0.0f;
+    cublasStatus_t st;
+    /* row-major y[rows, out] = x[rows, in] . W[out, in]^T is, column-major,
+     * y^T[out, rows] = W^T . x^T with W read as an [in, out] matrix */
+    if (w->dtype == ACC_CUDA_F32) {
+        st = cublasSgemm(cb->cublas, CUBLAS_OP_T, CUBLAS_OP_N, (int)out, (int)rows, (int)in, &one,
+                         w->data, (int)in, x, (int)in, &zero, y, (int)out);
+    } else {
+        if (*x16_holds != in_node) {
+            int code = acc_cuda_convert_f32(x, rows * in, w->dtype, cb->x16, cb->stream);
+            if (code)
+                return cuda_fail(err, "matmul input conversion", (cudaError_t)code);
+            *x16_holds = in_node;
+        }
+        cudaDataType type = w->dtype == ACC_CUDA_BF16 ? CUDA_R_16BF : CUDA_R_16F;
+        st = cublasGemmEx(cb->cublas, CUBLAS_OP_T, CUBLAS_OP_N, (int)out, (int)rows, (int)in, &one,
+                          w->data, type, (int)in, cb->x16, type, (int)in, &zero, y, CUDA_R_32F,
+                          (int)out, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+    }
+    if (st != CUBLAS_STATUS_SUCCESS)
+        return acc_error_set(err, ACC_ERR_RUNTIME, "cuda backend: cuBLAS matmul: %s",
+                             cublasGetStatusString(st));
+    if (node->src[2] >= 0) {
+        int code = acc_cuda_add_bias(y, cb->data[node->src[2]], rows, out, cb->stream);
+        if (code)
+            return cuda_fail(err, "matmul bias", (cudaError_t)code);
+    }
+    return ACC_OK;
+}
+
+static int run_attention(cuda_backend *cb, const acc_node *node, const acc_step *step,
+                         const step_layout *lay, int64_t rows, void *out)
+{
+    int64_t kv_dim = (int64_t)node->n_kv_heads * node->head_dim;
+    float *k_cache = cb->k_cache + (size_t)node->layer * cb->layer_stride;
+    float *v_cache = cb->v_cache + (size_t)node->layer * cb->layer_stride;
+    const int32_t *d = cb->step_device;
+    /* all of the step's K,V first, so its tokens see each other causally */
+    int code = acc_cuda_kv_store(cb->data[node->src[1]], cb->data[node->src[2]], d + lay->slots,
+                                 rows, kv_dim, k_cache, v_cache, cb->stream);
+    if (code)
+        return code;
+    acc_cuda_attention_args args = {
+        .q = cb->data[node->src[0]], .k_cache = k_cache, .v_cache = v_cache, .out = out,
+        .rows = rows, .n_heads = node->n_heads, .n_kv_heads = node->n_kv_heads,
+        .head_dim = node->head_dim, .scale = node->scale, .positions = d + lay->positions,
+        .token_seq = d + lay->token_seq, .tables = d + lay->tables,
+        .table_stride = cb->table_stride, .block_size = cb->config.kv_block_size,
+    };
+    (void)step;
+    return acc_cuda_attention(&args, cb->stream);
+}
+
+static acc_status run_node(cuda_backend *cb, int i, const acc_step *step, const step_layout *lay,
+                           int *x16_holds, acc_error *err)
+{
+    const acc_graph *g = cb->graph;
+    const acc_node *node = &g->nodes[i];
+    int64_t rows = acc_graph_node_rows(node, step->n_tokens, step->n_outputs);
+    int64_t n = rows * node->cols;
+    void *out = cb->data[i];
+    void *const *in = cb->data;
+    const int32_t *d = cb->step_device;
+    int code = 0;
+    switch (node->op) {
+    case ACC_OP_WEIGHT:
+        return ACC_OK;
+    case ACC_OP_EMBED: {
+        const cuda_weight *w = &cb->weights[g->nodes[node->src[0]].weight];
+        code = acc_cuda_embed(w->dtype, w->data,
+                              d + (node->index_by == ACC_EMBED_BY_TOKEN ? lay->tokens
+                                                                        : lay->positions),
+                              rows, node->cols, out, cb->stream);
+        break;
+    }
+    case ACC_OP_ADD:
+        code = acc_cuda_add(in[node->src[0]], in[node->src[1]], node->alpha, out, n, cb->stream);
+        break;
+    case ACC_OP_SCALE:
+        code = acc_cuda_scale(in[node->src[0]], node->scale, out, n, cb->stream);
+        break;
+    case ACC_OP_GELU_TANH:
+        code = acc_cuda_gelu_tanh(in[node->src[0]], out, n, cb->stream);
+        break;
+    case ACC_OP_SWIGLU:
+        code = acc_cuda_swiglu(in[node->src[0]], in[node->src[1]], out, n, cb->stream);
+        break;
+    case ACC_OP_RMS_NORM:
+    case ACC_OP_LAYER_NORM: {
+        /* the matmuls after a norm read it in 16 bits: write that copy now */
+        void *y16 = cb->x16 && cb->feeds_matmul[i] ? cb->x16 : NULL;
+        if (node->op == ACC_OP_RMS_NORM)
+            code = acc_cuda_rms_norm(in[node->src[0]], in[node->src[1]], node->eps, out, rows,
+                                     node->cols, y16, cb->matrix_dtype, cb->stream);
+        else
+            code = acc_cuda_layer_norm(in[node->src[0]], in[node->src[1]], in[node->src[2]],
+                                       node->eps, out, rows, node->cols, y16, cb->matrix_dtype,
+                                       cb->stream);
+        if (y16)
+            *x16_holds = i;
+        break;
+    }
+    case ACC_OP_ROPE:
+        code = acc_cuda_rope(in[node->src[0]], out, rows, node->n_heads, node->head_dim,
+                             d + lay->positions, cb->inv_freq, cb->stream);
+        break;
+    case ACC_OP_GATHER_OUTPUTS:
+        code = acc_cuda_gather_rows(in[node->src[0]], d + lay->output_rows, rows, node->cols, out,
+                                    cb->stream);
+        break;
+    case ACC_OP_MATMUL:
+        return run_matmul(cb, node, rows, x16_holds, err);
+    case ACC_OP_ATTENTION:
+        code = run_attention(cb, node, step, lay, rows, out);
+        break;
+    default:
+        return acc_error_set(err, ACC_ERR_RUNTIME, "cuda backend: op %s not supported",
+                             acc_op_name(node->op));
+    }
+    if (code)
+        return cuda_fail(err, acc_op_name(node->op), (cudaError_t)code);
+    return ACC_OK;
+}
+
+static acc_status run_nodes(cuda_backend *cb, const acc_step *step, const step_layout *lay,
+                            acc_error *err)
+{
+    acc_status status = ACC_OK;
+    int x16_holds = -1; /* node whose rows cb->x16 holds */
+    for (int i = 0; i < cb->graph->n_nodes && status == ACC_OK; i++)
+        status = run_node(cb, i, step, lay, &x16_holds, err);
+    return status;
+}
+
+/* The graph for this step's shape, captured on first use.  A capture the
+ * driver or cuBLAS refuses turns graphs off (*out stays NULL); a failing
+ * kernel is an error as it would be without a graph. */
+static acc_status find_or_capture_graph(cuda_backend *cb, const acc_step *step,
+                                        const step_layout *lay, const step_graph **out,
+                                        acc_error *err)
+{
+    *out = NULL;
+    for (int i = 0; i < cb->n_graphs; i++) {
+        const step_graph *sg = &cb->graphs[i];
+        if (sg->n_tokens == step->n_tokens && sg->n_outputs == step->n_outputs &&
+            sg->n_seqs == step->n_seqs) {
+            *out = sg;
+            return ACC_OK;
+        }
+    }
+    if (cb->n_graphs == GRAPH_CACHE)
+        return ACC_OK;
+    cudaError_t code = cudaStreamBeginCapture(cb->stream, cudaStreamCaptureModeThreadLocal);
+    if (code != cudaSuccess) {
+        (void)cudaGetLastError();
+        cb->graphs_off = 1;
+        return ACC_OK;
+    }
+    acc_status status = run_nodes(cb, step, lay, err);
+    cudaGraph_t graph = NULL;
+    code = cudaStreamEndCapture(cb->stream, &graph);
+    if (status != ACC_OK || code != cudaSuccess || !graph) {
+        if (graph)
+            cudaGraphDestroy(graph);
+        (void)cudaGetLastError();
+        cb->graphs_off = 1;
+        return status; /* on a capture refusal only: the step runs directly */
+    }
+    step_graph *sg = &cb->graphs[cb->n_graphs];
+    code = cudaGraphInstantiate(&sg->exec, graph, 0);
+    cudaGraphDestroy(graph);
+    if (code != cudaSuccess) {
+        (void)cudaGetLastError();
+        cb->graphs_off = 1;
+        return ACC_OK;
+    }
+    sg->n_tokens = step->n_tokens;
+    sg->n_outputs = step->n_outputs;
+    sg->n_seqs = step->n_seqs;
+    cb->n_graphs++;
+    *out = sg;
+    return ACC_OK;
+}
+
+static acc_status cuda_run(acc_backend *backend, const acc_step *step, float *output,
+                           acc_error *err)
+{
+    cuda_backend *cb = (cuda_backend *)backend;
+    const acc_graph *g = cb->graph;
+    if (!g)
+        return acc_error_set(err, ACC_ERR_RUNTIME, "cuda backend: no graph loaded");
+    step_layout lay = {0};
+    acc_status status = pack_step(cb, step, &lay, err);
+    if (status == ACC_OK)
+        status = check_token_ids(g, step, err);
+    if (status != ACC_OK || step->n_outputs == 0)
+        return status;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const acc_node *node = &g->nodes[i];
+        if (node->op == ACC_OP_WEIGHT)
+            cb->data[i] = cb->weights[node->weight].data;
+        else if (i == g->output)
+            cb->data[i] = cb->output;
+        else
+            cb->data[i] = cb->arena + cb->offsets[i];
+    }
+    cudaError_t code = cudaMemcpyAsync(cb->step_device, cb->step_host, lay.total * 4,
+                                       cudaMemcpyHostToDevice, cb->stream);
+    if (code != cudaSuccess)
+        return cuda_fail(err, "uploading step inputs", code);
+    const step_graph *graph = NULL;
+    if (step->n_tokens <= GRAPH_MAX_TOKENS && !cb->graphs_off)
+        status = find_or_capture_graph(cb, step, &lay, &graph, err);
+    if (status == ACC_OK && graph) {
+        if ((code = cudaGraphLaunch(graph->exec, cb->stream)) != cudaSuccess)
+            status = cuda_fail(err, "launching a step graph", code);
+    } else if (status == ACC_OK) {
+        status = run_nodes(cb, step, &lay, err);
+    }
+    size_t out_bytes = (size_t)step->n_outputs * (size_t)g->nodes[g->output].cols * sizeof(float);
+    if (status == ACC_OK && output &&
+        (code = cudaMemcpyAsync(output, cb->output, out_bytes, cudaMemcpyDeviceToHost,
+                                cb->stream)) != cudaSuccess)
+        status = cuda_fail(err, "reading the output", code);
+    /* the pinned step buffer is reused by the next step: always wait */
+    code = cudaStreamSynchronize(cb->stream);
+    if (status == ACC_OK && code != cudaSuccess)
+        status = cuda_fail(err, "running the step", code);
+    return status;
+}
+
+static acc_status cuda_copy_kv_block(acc_backend *backend, int from_block, int to_block,
+                                     acc_error *err)
+{
+    cuda_backend *cb = (cuda_backend *)backend;
+    if (!cb->graph || from_block < 0 || to_block < 0 || from_block >= cb->config.n_kv_blocks ||
+        to_block >= cb->config.n_kv_blocks)
+        return acc_error_set(err, ACC_ERR_RUNTIME, "cuda backend: bad KV block copy %d -> %d",
+                             from_block, to_block);
+    size_t block_floats = (size_t)cb->config.kv_block_size * (size_t)cb->graph->kv_dim;
+    for (int layer = 0; layer < cb->graph->n_layers; layer++) {
+        size_t base = (size_t)layer * cb->layer_stride;
+        float *caches[2] = {cb->k_cache, cb->v_cache};
+        for (int c = 0; c < 2; c++) {
+            cudaError_t code = cudaMemcpyAsync(
+                caches[c] + base + (size_t)to_block * block_floats,
+                caches[c] + base + (size_t)from_block * block_floats,
+                block_floats * sizeof(float), cudaMemcpyDeviceToDevice, cb->stream);
+            if (code != cudaSuccess)
+                return cuda_fail(err, "copying a KV block", code);
+        }
+    }
+    return ACC_OK;
+}
+
+static acc_status cuda_synchronize(acc_backend *backend, acc_error *err)
+{
+    cuda_backend *cb = (cuda_backend *)backend;
+    cudaError_t code = cudaStreamSynchronize(cb->stream);
+    return code == cudaSuccess ? ACC_OK : cuda_fail(err, "synchronize", code);
+}
+
+const acc_backend_ops acc_backend_cuda_ops = {
+    .name = "cuda",
+    .create = cuda_create,
+    .destroy = cuda_destroy,
+    .load = cuda_load,
+    .run = cuda_run,
+    .copy_kv_block = cuda_copy_kv_block,
+    .synchronize = cuda_synchronize,
+};
+
+const acc_backend_ops acc_backend_cuda_f32_ops = {
+    .name = "cuda-f32",
+    .create = cuda_create_f32,
+    .destroy = cuda_destroy,
+    .load = cuda_load,
+    .run = cuda_run,
+    .copy_kv_block = cuda_copy_kv_block,
+    .synchronize = cuda_synchronize,
+};

@@ -1,0 +1,452 @@
+/*
+ * cuda_kernels.cu — the device kernels of the CUDA backend: embeddings,
+ * elementwise ops, norms, RoPE, the KV-cache store and paged attention.
+ *
+ * The math mirrors the fp32 CPU reference (src/backend/cpu/kernels.c):
+ * norms accumulate in double, RoPE forms the angle as a float product and
+ * takes float cos/sin, softmax subtracts the running maximum.  Only the
+ * order of float sums differs, so results agree to rounding.
+ */
+#include "backend/cuda/cuda_kernels.h"
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <math.h>
+
+namespace {
+
+constexpr int kThreads = 256;
+
+/* Enough blocks to cover n with kThreads each, capped: the kernels loop. */
+unsigned grid_for(int64_t n)
+{
+    int64_t blocks = (n + kThreads - 1) / kThreads;
+    if (blocks < 1)
+        blocks = 1;
+    return (unsigned)(blocks < 65536 ? blocks : 65536);
+}
+
+int launch_status()
+{
+    return (int)cudaGetLastError();
+}
+
+template <typename T> __device__ float load_as_float(const T *p, int64_t i);
+template <> __device__ float load_as_float<float>(const float *p, int64_t i)
+{
+    return p[i];
+}
+template <> __device__ float load_as_float<__nv_bfloat16>(const __nv_bfloat16 *p, int64_t i)
+{
+    return __bfloat162float(p[i]);
+}
+template <> __device__ float load_as_float<__half>(const __half *p, int64_t i)
+{
+    return __half2float(p[i]);
+}
+
+template <typename T>
+__global__ void embed_kernel(const T *table, const int32_t *index, int64_t rows, int64_t cols,
+                             float *y)
+{
+    for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
+        const T *src = table + (int64_t)index[r] * cols;
+        for (int64_t c = threadIdx.x; c < cols; c += blockDim.x)
+            y[r * cols + c] = load_as_float(src, c);
+    }
+}
+
+__global__ void add_kernel(const float *a, const float *b, float alpha, float *y, int64_t n)
+{
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+         i += (int64_t)gridDim.x * blockDim.x)
+        y[i] = alpha == 1.0f ? a[i] + b[i] : a[i] + alpha * b[i];
+}
+
+__global__ void scale_kernel(const float *a, float scale, float *y, int64_t n)
+{
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+         i += (int64_t)gridDim.x * blockDim.x)
+        y[i] = a[i] * scale;
+}
+
+__global__ void gelu_tanh_kernel(const float *a, float *y, int64_t n)
+{
+    const float k = 0.7978845608028654f; /* sqrt(2 / pi) */
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+         i += (int64_t)gridDim.x * blockDim.x) {
+        float x = a[i];
+        y[i] = 0.5f * x * (1.0f + tanhf(k * (x + 0.044715f * x * x * x)));
+    }
+}
+
+__global__ void swiglu_kernel(const float *gate, const float *up, float *y, int64_t n)
+{
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+         i += (int64_t)gridDim.x * blockDim.x) {
+        float g = gate[i];
+        y[i] = g / (1.0f + expf(-g)) * up[i];
+    }
+}
+
+/* Sum of one double per thread over the block (blockDim.x == kThreads). */
+__device__ double block_sum(double value, double *shared)
+{
+    for (int offset = 16; offset > 0; offset >>= 1)
+        value += __shfl_xor_sync(0xffffffffu, value, offset);
+    int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    __syncthreads(); /* shared may still be read from a previous call */
+    if (lane == 0)
+        shared[warp] = value;
+    __syncthreads();
+    double total = 0.0;
+    for (int w = 0; w < kThreads / 32; w++)
+        total += shared[w];
+    return total;
+}
+
+/* Writes y[i] and, when y16 is set, its 16-bit copy for the matmuls that
+ * read this norm (saves them a conversion kernel). */
+__device__ void store_norm(float *y, void *y16, acc_cuda_dtype dtype16, int64_t i, float value)
+{
+    y[i] = value;
+    if (y16 && dtype16 == ACC_CUDA_BF16)
+        static_cast<__nv_bfloat16 *>(y16)[i] = __float2bfloat16_rn(value);
+    else if (y16)
+        static_cast<__half *>(y16)[i] = __float2half_rn(value);
+}
+
+__global__ void rms_norm_kernel(const float *x, const float *w, float eps, float *y, int64_t cols,
+                                void *y16, acc_cuda_dtype dtype16)
+{
+    __shared__ double shared[kThreads / 32];
+    const float *xr = x + blockIdx.x * cols;
+    float *yr = y + blockIdx.x * cols;
+    double sum = 0.0;
+    for (int64_t i = threadIdx.x; i < cols; i += blockDim.x)
+        sum += (double)xr[i] * xr[i];
+    sum = block_sum(sum, shared);
+    float inv = (float)(1.0 / sqrt(sum / (double)cols + (double)eps));
+    void *y16r = y16 ? static_cast<char *>(y16) + blockIdx.x * cols * 2 : nullptr;
+    for (int64_t i = threadIdx.x; i < cols; i += blockDim.x)
+        store_norm(yr, y16r, dtype16, i, w[i] * (xr[i] * inv));
+}
+
+__global__ void layer_norm_kernel(const float *x, const float *w, const float *b, float eps,
+                                  float *y, int64_t cols, void *y16, acc_cuda_dtype dtype16)
+{
+    __shared__ double shared[kThreads / 32];
+    const float *xr = x + blockIdx.x * cols;
+    float *yr = y + blockIdx.x * cols;
+    double sum = 0.0;
+    for (int64_t i = threadIdx.x; i < cols; i += blockDim.x)
+        sum += xr[i];
+    double mean = block_sum(sum, shared) / (double)cols;
+    double var = 0.0;
+    for (int64_t i = threadIdx.x; i < cols; i += blockDim.x) {
+        double d = xr[i] - mean;
+        var += d * d;
+    }
+    var = block_sum(var, shared);
+    double inv = 1.0 / sqrt(var / (double)cols + (double)eps);
+    void *y16r = y16 ? static_cast<char *>(y16) + blockIdx.x * cols * 2 : nullptr;
+    for (int64_t i = threadIdx.x; i < cols; i += blockDim.x)
+        store_norm(yr, y16r, dtype16, i, (float)((xr[i] - mean) * inv) * w[i] + b[i]);
+}
+
+/* One block per row; threads take (head, i) pairs of the first half. */
+__global__ void rope_kernel(const float *x, float *y, int n_heads, int head_dim,
+                            const int32_t *positions, const float *inv_freq)
+{
+    int64_t row = blockIdx.x;
+    int half = head_dim / 2;
+    int64_t cols = (int64_t)n_heads * head_dim;
+    const float *xr = x + row * cols;
+    float *yr = y + row * cols;
+    float pos = (float)positions[row];
+    for (int p = threadIdx.x; p < n_heads * half; p += blockDim.x) {
+        int h = p / half, i = p % half;
+        float angle = pos * inv_freq[i];
+        float c = cosf(angle), s = sinf(angle);
+        int64_t base = (int64_t)h * head_dim;
+        float x1 = xr[base + i], x2 = xr[base + i + half];
+        yr[base + i] = x1 * c - x2 * s;
+        yr[base + i + half] = x2 * c + x1 * s;
+    }
+}
+
+__global__ void gather_rows_kernel(const float *x, const int32_t *index, int64_t rows,
+                                   int64_t cols, float *y)
+{
+    for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
+        const float *src = x + (int64_t)index[r] * cols;
+        for (int64_t c = threadIdx.x; c < cols; c += blockDim.x)
+            y[r * cols + c] = src[c];
+    }
+}
+
+__global__ void to_bf16_kernel(const float *x, int64_t n, __nv_bfloat16 *out)
+{
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+         i += (int64_t)gridDim.x * blockDim.x)
+        out[i] = __float2bfloat16_rn(x[i]);
+}
+
+__global__ void to_f16_kernel(const float *x, int64_t n, __half *out)
+{
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+         i += (int64_t)gridDim.x * blockDim.x)
+        out[i] = __float2half_rn(x[i]);
+}
+
+__global__ void add_bias_kernel(float *y, const float *bias, int64_t rows, int64_t cols)
+{
+    int64_t n = rows * cols;
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+         i += (int64_t)gridDim.x * blockDim.x)
+        y[i] += bias[i % cols];
+}
+
+__global__ void kv_store_kernel(const float *k, const float *v, const int32_t *slots,
+                                int64_t kv_dim, float *k_cache, float *v_cache)
+{
+    int64_t row = blockIdx.x;
+    int64_t slot = slots[row];
+    for (int64_t c = threadIdx.x; c < kv_dim; c += blockDim.x) {
+        k_cache[slot * kv_dim + c] = k[row * kv_dim + c];
+        v_cache[slot * kv_dim + c] = v[row * kv_dim + c];
+    }
+}
+
+constexpr int kAttnWarps = 4;
+constexpr int kPerLane = ACC_CUDA_MAX_HEAD_DIM / 32;
+
+/* One block per (head, token).  Each warp takes 32 keys at a time, one per
+ * lane: a lane computes its key's full dot product with q (from shared
+ * memory), so 32 keys' loads are in flight at once.  An online softmax
+ * (running max m, denominator l) folds each group of 32 into the output,
+ * whose dimensions lane, lane + 32, ... the lane owns; V rows are read
+ * coalesced, one key after another.  The warps' partial results are
+ * merged at the end, rescaled to the common maximum. */
+__global__ void __launch_bounds__(kAttnWarps * 32)
+    attention_kernel(acc_cuda_attention_args a)
+{
+    __shared__ float q_sh[ACC_CUDA_MAX_HEAD_DIM];
+    __shared__ float part_m[kAttnWarps], part_l[kAttnWarps];
+    __shared__ float part_acc[kAttnWarps][ACC_CUDA_MAX_HEAD_DIM];
+    int head = blockIdx.x;
+    int64_t token = blockIdx.y;
+    int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    int hd = a.head_dim, bs = a.block_size;
+    int group = a.n_heads / a.n_kv_heads;
+    int64_t kv_dim = (int64_t)a.n_kv_heads * hd;
+    int64_t kv_off = (int64_t)(head / group) * hd;
+    const float *q = a.q + token * (int64_t)a.n_heads * hd + (int64_t)head * hd;
+    const int32_t *table = a.tables + (int64_t)a.token_seq[token] * a.table_stride;
+    int n_ctx = a.positions[token] + 1;
+    for (int d = threadIdx.x; d < hd; d += blockDim.x)
+        q_sh[d] = q[d];
+    __syncthreads();
+
+    float acc[kPerLane];
+#pragma unroll
+    for (int i = 0; i < kPerLane; i++)
+        acc[i] = 0.0f;
+    float m = -INFINITY, l = 0.0f;
+    for (int base = warp * 32; base < n_ctx; base += kAttnWarps * 32) {
+        int j = base + lane;
+        int64_t slot = 0;
+        float s = -INFINITY;
+        if (j < n_ctx) {
+            slot = (int64_t)table[j / bs] * bs + j % bs;
+            const float *k = a.k_cache + slot * kv_dim + kv_off;
+            float dot = 0.0f;
+            if ((hd & 3) == 0 && ((kv_dim | kv_off) & 3) == 0) {
+                const float4 *k4 = reinterpret_cast<const float4 *>(k);
+#pragma unroll 8
+                for (int d = 0; d < hd / 4; d++) {
+                    float4 kv = k4[d];
+                    dot += q_sh[4 * d] * kv.x + q_sh[4 * d + 1] * kv.y + q_sh[4 * d + 2] * kv.z +
+                           q_sh[4 * d + 3] * kv.w;
+                }
+            } else {
+                for (int d = 0; d < hd; d++)
+                    dot += q_sh[d] * k[d];
+            }
+            s = dot * a.scale;
+        }
+        float group_max = s;
+        for (int offset = 16; offset > 0; offset >>= 1)
+            group_max = fmaxf(group_max, __shfl_xor_sync(0xffffffffu, group_max, offset));
+        float m_new = fmaxf(m, group_max); /* finite: lane 0's key exists */
+        float p = j < n_ctx ? expf(s - m_new) : 0.0f;
+        float correction = expf(m - m_new);
+        float p_sum = p;
+        for (int offset = 16; offset > 0; offset >>= 1)
+            p_sum += __shfl_xor_sync(0xffffffffu, p_sum, offset);
+        l = l * correction + p_sum;
+#pragma unroll
+        for (int i = 0; i < kPerLane; i++)
+            acc[i] *= correction;
+        int n_keys = n_ctx - base < 32 ? n_ctx - base : 32;
+#pragma unroll 8
+        for (int jj = 0; jj < n_keys; jj++) {
+            float pj = __shfl_sync(0xffffffffu, p, jj);
+            int64_t slot_j = __shfl_sync(0xffffffffu, slot, jj);
+            const float *v = a.v_cache + slot_j * kv_dim + kv_off;
+#pragma unroll
+            for (int i = 0; i < kPerLane; i++) {
+                int d = lane + 32 * i;
+                if (d < hd)
+                    acc[i] += pj * v[d];
+            }
+        }
+        m = m_new;
+    }
+    if (lane == 0) {
+        part_m[warp] = m;
+        part_l[warp] = l;
+    }
+#pragma unroll
+    for (int i = 0; i < kPerLane; i++) {
+        int d = lane + 32 * i;
+        if (d < hd)
+            part_acc[warp][d] = acc[i];
+    }
+    __syncthreads();
+    float m_all = -INFINITY;
+    for (int w = 0; w < kAttnWarps; w++)
+        m_all = fmaxf(m_all, part_m[w]);
+    float factor[kAttnWarps], denom = 0.0f;
+    for (int w = 0; w < kAttnWarps; w++) {
+        factor[w] = part_l[w] > 0.0f ? expf(part_m[w] - m_all) : 0.0f;
+        denom += factor[w] * part_l[w];
+    }
+    float inv = 1.0f / denom;
+    float *out = a.out + token * (int64_t)a.n_heads * hd + (int64_t)head * hd;
+    for (int d = threadIdx.x; d < hd; d += blockDim.x) {
+        float sum = 0.0f;
+        for (int w = 0; w < kAttnWarps; w++)
+            sum += factor[w] * part_acc[w][d];
+        out[d] = sum * inv;
+    }
+}
+
+} /* namespace */
+
+extern "C" {
+
+int acc_cuda_embed(acc_cuda_dtype dtype, const void *table, const int32_t *index, int64_t rows,
+                   int64_t cols, float *y, acc_cuda_stream stream)
+{
+    unsigned blocks = (unsigned)(rows < 65536 ? rows : 65536);
+    switch (dtype) {
+    case ACC_CUDA_F32:
+        embed_kernel<<<blocks, kThreads, 0, stream>>>((const float *)table, index, rows, cols, y);
+        break;
+    case ACC_CUDA_BF16:
+        embed_kernel<<<blocks, kThreads, 0, stream>>>((const __nv_bfloat16 *)table, index, rows,
+                                                      cols, y);
+        break;
+    case ACC_CUDA_F16:
+        embed_kernel<<<blocks, kThreads, 0, stream>>>((const __half *)table, index, rows, cols, y);
+        break;
+    }
+    return launch_status();
+}
+
+int acc_cuda_add(const float *a, const float *b, float alpha, float *y, int64_t n,
+                 acc_cuda_stream stream)
+{
+    add_kernel<<<grid_for(n), kThreads, 0, stream>>>(a, b, alpha, y, n);
+    return launch_status();
+}
+
+int acc_cuda_scale(const float *a, float scale, float *y, int64_t n, acc_cuda_stream stream)
+{
+    scale_kernel<<<grid_for(n), kThreads, 0, stream>>>(a, scale, y, n);
+    return launch_status();
+}
+
+int acc_cuda_gelu_tanh(const float *a, float *y, int64_t n, acc_cuda_stream stream)
+{
+    gelu_tanh_kernel<<<grid_for(n), kThreads, 0, stream>>>(a, y, n);
+    return launch_status();
+}
+
+int acc_cuda_swiglu(const float *gate, const float *up, float *y, int64_t n,
+                    acc_cuda_stream stream)
+{
+    swiglu_kernel<<<grid_for(n), kThreads, 0, stream>>>(gate, up, y, n);
+    return launch_status();
+}
+
+int acc_cuda_rms_norm(const float *x, const float *w, float eps, float *y, int64_t rows,
+                      int64_t cols, void *y16, acc_cuda_dtype dtype16, acc_cuda_stream stream)
+{
+    rms_norm_kernel<<<(unsigned)rows, kThreads, 0, stream>>>(x, w, eps, y, cols, y16, dtype16);
+    return launch_status();
+}
+
+int acc_cuda_layer_norm(const float *x, const float *w, const float *b, float eps, float *y,
+                        int64_t rows, int64_t cols, void *y16, acc_cuda_dtype dtype16,
+                        acc_cuda_stream stream)
+{
+    layer_norm_kernel<<<(unsigned)rows, kThreads, 0, stream>>>(x, w, b, eps, y, cols, y16,
+                                                              dtype16);
+    return launch_status();
+}
+
+int acc_cuda_rope(const float *x, float *y, int64_t rows, int n_heads, int head_dim,
+                  const int32_t *positions, const float *inv_freq, acc_cuda_stream stream)
+{
+    rope_kernel<<<(unsigned)rows, kThreads, 0, stream>>>(x, y, n_heads, head_dim, positions,
+                                                         inv_freq);
+    return launch_status();
+}
+
+int acc_cuda_gather_rows(const float *x, const int32_t *index, int64_t rows, int64_t cols,
+                         float *y, acc_cuda_stream stream)
+{
+    unsigned blocks = (unsigned)(rows < 65536 ? rows : 65536);
+    gather_rows_kernel<<<blocks, kThreads, 0, stream>>>(x, index, rows, cols, y);
+    return launch_status();
+}
+
+int acc_cuda_convert_f32(const float *x, int64_t n, acc_cuda_dtype dtype, void *out,
+                         acc_cuda_stream stream)
+{
+    if (dtype == ACC_CUDA_BF16)
+        to_bf16_kernel<<<grid_for(n), kThreads, 0, stream>>>(x, n, (__nv_bfloat16 *)out);
+    else if (dtype == ACC_CUDA_F16)
+        to_f16_kernel<<<grid_for(n), kThreads, 0, stream>>>(x, n, (__half *)out);
+    else
+        return (int)cudaErrorInvalidValue;
+    return launch_status();
+}
+
+int acc_cuda_add_bias(float *y, const float *bias, int64_t rows, int64_t cols,
+                      acc_cuda_stream stream)
+{
+    add_bias_kernel<<<grid_for(rows * cols), kThreads, 0, stream>>>(y, bias, rows, cols);
+    return launch_status();
+}
+
+int acc_cuda_kv_store(const float *k, const float *v, const int32_t *slots, int64_t rows,
+                      int64_t kv_dim, float *k_cache, float *v_cache, acc_cuda_stream stream)
+{
+    kv_store_kernel<<<(unsigned)rows, 128, 0, stream>>>(k, v, slots, kv_dim, k_cache, v_cache);
+    return launch_status();
+}
+
+int acc_cuda_attention(const acc_cuda_attention_args *args, acc_cuda_stream stream)
+{
+    if (args->head_dim > ACC_CUDA_MAX_HEAD_DIM || args->rows > 65535)
+        return (int)cudaErrorInvalidValue;
+    dim3 grid((unsigned)args->n_heads, (unsigned)args->rows);
+    attention_kernel<<<grid, kAttnWarps * 32, 0, stream>>>(*args);
+    return launch_status();
+}
+
+} /* extern "C" */

@@ -1,0 +1,84 @@
+/*
+ * cuda_kernels.h — the device kernels of the CUDA backend, behind plain C
+ * launchers so the executor (cuda_backend.c) stays C11.
+ *
+ * Activations are f32 row-major [rows, cols].  Weights are f32, bf16 or f16
+ * (acc_cuda_dtype); only EMBED tables and matmul operands use the 16-bit
+ * types.  Every launcher queues work on `stream` and returns the launch
+ * status (cudaError_t as int, 0 = success); none synchronises.
+ */
+#ifndef ACCINF_CUDA_KERNELS_H
+#define ACCINF_CUDA_KERNELS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum acc_cuda_dtype {
+    ACC_CUDA_F32 = 0,
+    ACC_CUDA_BF16,
+    ACC_CUDA_F16,
+} acc_cuda_dtype;
+
+/* Largest head_dim the attention kernel handles (8 values per lane). */
+#define ACC_CUDA_MAX_HEAD_DIM 256
+
+typedef struct CUstream_st *acc_cuda_stream;
+
+/* y[r] = table[index[r]] (table of dtype, cols wide), r < rows. */
+int acc_cuda_embed(acc_cuda_dtype dtype, const void *table, const int32_t *index, int64_t rows,
+                   int64_t cols, float *y, acc_cuda_stream stream);
+/* y = a + alpha * b over n elements. */
+int acc_cuda_add(const float *a, const float *b, float alpha, float *y, int64_t n,
+                 acc_cuda_stream stream);
+int acc_cuda_scale(const float *a, float scale, float *y, int64_t n, acc_cuda_stream stream);
+int acc_cuda_gelu_tanh(const float *a, float *y, int64_t n, acc_cuda_stream stream);
+int acc_cuda_swiglu(const float *gate, const float *up, float *y, int64_t n,
+                    acc_cuda_stream stream);
+/* Norms of rows x cols; when y16 is not NULL the output is also written
+ * there in dtype16 (BF16 or F16), the input the next matmuls need. */
+int acc_cuda_rms_norm(const float *x, const float *w, float eps, float *y, int64_t rows,
+                      int64_t cols, void *y16, acc_cuda_dtype dtype16, acc_cuda_stream stream);
+int acc_cuda_layer_norm(const float *x, const float *w, const float *b, float eps, float *y,
+                        int64_t rows, int64_t cols, void *y16, acc_cuda_dtype dtype16,
+                        acc_cuda_stream stream);
+/* HF rotate_half RoPE of rows x (n_heads * head_dim); row r at positions[r]. */
+int acc_cuda_rope(const float *x, float *y, int64_t rows, int n_heads, int head_dim,
+                  const int32_t *positions, const float *inv_freq, acc_cuda_stream stream);
+/* y[r] = x[index[r]], r < rows. */
+int acc_cuda_gather_rows(const float *x, const int32_t *index, int64_t rows, int64_t cols,
+                         float *y, acc_cuda_stream stream);
+/* out = (dtype) x, n elements; dtype is BF16 or F16 (round to nearest even). */
+int acc_cuda_convert_f32(const float *x, int64_t n, acc_cuda_dtype dtype, void *out,
+                         acc_cuda_stream stream);
+/* y[r, c] += bias[c]. */
+int acc_cuda_add_bias(float *y, const float *bias, int64_t rows, int64_t cols,
+                      acc_cuda_stream stream);
+/* Stores rows K and V rows (kv_dim wide) at their slots of one layer's cache. */
+int acc_cuda_kv_store(const float *k, const float *v, const int32_t *slots, int64_t rows,
+                      int64_t kv_dim, float *k_cache, float *v_cache, acc_cuda_stream stream);
+
+/* Causal attention through block tables: token t (of sequence token_seq[t]
+ * at positions[t]) attends to positions 0..positions[t] of its sequence,
+ * whose blocks are tables[token_seq[t] * table_stride + i].  q and out are
+ * rows x (n_heads * head_dim); the cache is [slots, n_kv_heads * head_dim]. */
+typedef struct acc_cuda_attention_args {
+    const float *q;
+    const float *k_cache, *v_cache;
+    float *out;
+    int64_t rows;
+    int n_heads, n_kv_heads, head_dim;
+    float scale;
+    const int32_t *positions, *token_seq, *tables;
+    int table_stride, block_size;
+} acc_cuda_attention_args;
+
+int acc_cuda_attention(const acc_cuda_attention_args *args, acc_cuda_stream stream);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
