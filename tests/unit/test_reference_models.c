@@ -514,7 +514,7 @@ static void test_broken_models(void **state)
 static void test_sliding_window_limits_context(void **state)
 {
     (void)state;
-    char fixture[1024], tmp[] = "/tmp/accinf-model-XXXXXX", path[1024];
+    char fixture[1024], tmp[] = "/tmp/accinf-model-XXXXXX", path[1100];
     snprintf(fixture, sizeof fixture, "%s/mistral-tiny", MODELS_DIR);
     assert_non_null(mkdtemp(tmp));
     write_edited_model(fixture, tmp, EDIT_NONE, "");
