@@ -40,7 +40,7 @@ static const char *detect_pre(json_t *pre)
     if (!type)
         return NULL;
     if (strcmp(type, "ByteLevel") == 0 && json_is_true(json_object_get(pre, "use_regex")))
-        return "gpt2";
+        return "gpt-2";
     if (strcmp(type, "Sequence") != 0)
         return NULL;
     json_t *list = json_object_get(pre, "pretokenizers");

@@ -4,7 +4,7 @@
  * Rather than a second tokenizer, the metadata is translated into the
  * tokenizer.json that describes the same behaviour and loaded by the
  * ordinary loader (tok_load.c): model "gpt2" (byte-level BPE) with the
- * pre-tokenizer types gpt2/default, llama-bpe (Llama 3) and qwen2; model
+ * pre-tokenizer types gpt-2, llama-bpe (Llama 3) and qwen2; model
  * "llama" (SentencePiece-style: ▁ for spaces, byte fallback).  A "llama"
  * file without merges (what llama.cpp's converter writes) gets its merges
  * from the token scores the way llama.cpp's SPM tokenizer merges: the
@@ -259,7 +259,7 @@ static acc_status build_pipeline(const gguf_vocab *v, const char *pre, json_t *r
     }
     json_t *pretok = NULL;
     int ignore_merges = 0;
-    if (strcmp(pre, "gpt2") == 0 || strcmp(pre, "default") == 0) {
+    if (strcmp(pre, "gpt-2") == 0) {
         pretok = bytelevel(1);
     } else if (strcmp(pre, "llama-bpe") == 0 || strcmp(pre, "llama3") == 0 ||
                strcmp(pre, "llama-v3") == 0) {
@@ -272,7 +272,7 @@ static acc_status build_pipeline(const gguf_vocab *v, const char *pre, json_t *r
     } else {
         return acc_error_set(err, ACC_ERR_INPUT,
                              "%s: tokenizer.ggml.pre: '%.64s' is not supported (supported: "
-                             "gpt2, default, llama-bpe, qwen2)",
+                             "gpt-2, llama-bpe, qwen2)",
                              v->file, pre);
     }
     if (json_put(root, "pre_tokenizer", pretok, err) != ACC_OK ||
