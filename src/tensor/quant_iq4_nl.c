@@ -75,11 +75,12 @@ static void iq4nl_quantize_block(const float *x, acc_block_iq4_nl *y)
                 best = d * sumqx;
             }
         }
-        /* ggml re-picks the indices for the final scale (ntry > 0). */
-        float idf = d ? 1 / d : 0;
-        for (int j = 0; j < ACC_QK4_NL; j++)
-            levels[j] = (uint8_t)iq4nl_best_index(idf * x[j]);
     }
+    /* ggml re-picks every index for the final scale (ntry > 0), all-zero
+     * blocks included: index 8 (level 1) is the one nearest 0. */
+    float idf = d ? 1 / d : 0;
+    for (int j = 0; j < ACC_QK4_NL; j++)
+        levels[j] = (uint8_t)iq4nl_best_index(idf * x[j]);
     y->d = quant_fp16(d);
     for (int j = 0; j < 16; j++)
         y->qs[j] = (uint8_t)(levels[j] | (levels[16 + j] << 4));
