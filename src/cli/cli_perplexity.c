@@ -8,7 +8,7 @@
  * the tokenizer adds one, and only the second half is scored: the
  * log-probability of token j+1 given tokens 0..j for j in [ctx/2, ctx-1).
  * PPL = exp(mean NLL), reported ± exp(mean)·sqrt(var(NLL)/(count-1)) as
- * llama.cpp does.  --argmax-out/--argmax-ref record and compare the
+ * llama.cpp does (running estimates go to stderr on a terminal).  --argmax-out/--argmax-ref record and compare the
  * argmax at every scored position (top-1 agreement between two models).
  */
 #include "cli_common.h"
@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* -log p(tok) from one row of logits, as llama-perplexity's log_softmax. */
 static double row_nll(const float *logits, int n_vocab, int32_t tok, int32_t *argmax)
@@ -45,6 +46,8 @@ static acc_status read_argmax_ref(const char *path, int32_t **ids, size_t *n, ac
     acc_status st = acc_read_file(path, &text, &size, err);
     if (st != ACC_OK)
         return st;
+    while (size > 0 && (text[size - 1] == '\n' || text[size - 1] == ' ' || text[size - 1] == '\r'))
+        text[--size] = '\0'; /* as --argmax-out writes it: one line */
     st = cli_parse_ids(text, path, 0, ids, n, err);
     free(text);
     return st;
@@ -161,6 +164,8 @@ int cli_perplexity_main(int argc, char **argv)
         st = ACC_ERR_RUNTIME;
         goto done;
     }
+    /* running estimates as llama-perplexity prints them, on a terminal only */
+    int progress = !json && isatty(STDERR_FILENO);
     double nll = 0.0, nll2 = 0.0, t0 = acc_now_seconds();
     int count = 0;
     for (int c = 0; c < n_chunk && st == ACC_OK; c++) {
@@ -191,14 +196,14 @@ int cli_perplexity_main(int argc, char **argv)
         if (seq >= 0)
             acc_engine_seq_free(engine, seq);
         window[0] = saved;
-        if (!json && st == ACC_OK) {
+        if (progress && st == ACC_OK) {
             fprintf(stderr, "[%d]%.4f,", c + 1, exp(nll / count));
             fflush(stderr);
         }
     }
     if (st != ACC_OK)
         goto done;
-    if (!json)
+    if (progress)
         fputc('\n', stderr);
     double mean = nll / count, var = nll2 / count - mean * mean;
     double ppl = exp(mean);
