@@ -188,6 +188,12 @@ acc_status acc_gguf_model_hparams(const acc_gguf *g, acc_hparams *hp, acc_error 
         hp->attention_out_bias = acc_gguf_find_tensor(g, "blk.0.attn_output.bias") != NULL;
         hp->mlp_bias = acc_gguf_find_tensor(g, "blk.0.ffn_up.bias") != NULL;
         TRY(read_rope_scaling(g, hp, err));
+        if (acc_gguf_find(g, "accinf.attention.sliding_window")) {
+            int window;
+            TRY(key_int(g, "accinf", "attention.sliding_window", 0, 0, GGUF_LIMIT_POSITION,
+                        &window, err));
+            hp->sliding_window = window < hp->max_position ? window : 0;
+        }
     }
     if (hp->arch == ACC_ARCH_GRANITE) {
         TRY(key_float(g, a, "attention.scale", 1.0f, 1, &hp->attention_multiplier, err));
