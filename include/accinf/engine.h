@@ -18,6 +18,17 @@
 
 typedef struct acc_engine acc_engine;
 
+/* Precision of the weights the engine computes with.  Either way the
+ * kernels accumulate in f32.  STORED keeps f16/bf16 matmul weights and
+ * embedding tables 16-bit in memory and widens them exactly inside the
+ * kernels: half the memory traffic of F32 and, because the widening is
+ * exact, the same results.  F32 converts every weight to f32 at load (the
+ * reference layout; more memory, no speed benefit). */
+typedef enum acc_weights_precision {
+    ACC_WEIGHTS_STORED = 0,
+    ACC_WEIGHTS_F32,
+} acc_weights_precision;
+
 typedef struct acc_engine_options {
     const char *device;  /* "cpu" (default when NULL) */
     int threads;         /* 0: number of online cores */
@@ -26,6 +37,7 @@ typedef struct acc_engine_options {
     int max_sequences;   /* concurrent sequences; 0: 1 */
     int max_batch_tokens;/* tokens per backend step (larger forwards run in chunks);
                             0: min(max_context, 512) */
+    acc_weights_precision weights_precision; /* default (0): ACC_WEIGHTS_STORED */
 } acc_engine_options;
 
 acc_status acc_engine_create(const acc_model *model, const acc_engine_options *options,

@@ -18,6 +18,33 @@ const acc_backend_ops *acc_backend_find(const char *name)
     return NULL;
 }
 
+size_t acc_weight_type_size(acc_weight_type type)
+{
+    switch (type) {
+    case ACC_WEIGHT_F32:
+        return 4;
+    case ACC_WEIGHT_F16:
+    case ACC_WEIGHT_BF16:
+        return 2;
+    default:
+        return 0;
+    }
+}
+
+const char *acc_weight_type_name(acc_weight_type type)
+{
+    switch (type) {
+    case ACC_WEIGHT_F32:
+        return "f32";
+    case ACC_WEIGHT_F16:
+        return "f16";
+    case ACC_WEIGHT_BF16:
+        return "bf16";
+    default:
+        return "?";
+    }
+}
+
 const char *acc_backend_names(void)
 {
     return "cpu";

@@ -24,7 +24,7 @@ struct acc_engine {
     const acc_model *model;
     const acc_graph *graph;
     acc_plan plan;
-    acc_model_f32_weights weights;
+    acc_model_backend_weights weights;
     acc_backend *backend;
     acc_kv_cache *kv;
     int threads, block_size, max_context, max_sequences, max_batch_tokens, vocab_size;
@@ -121,7 +121,8 @@ acc_status acc_engine_create(const acc_model *model, const acc_engine_options *o
     if (status == ACC_OK)
         status = acc_plan_memory(e->graph, e->max_batch_tokens, e->max_batch_tokens, &e->plan, err);
     if (status == ACC_OK)
-        status = acc_model_f32_weights_prepare(model, &e->weights, err);
+        status = acc_model_backend_weights_prepare(
+            model, !(options && options->weights_precision == ACC_WEIGHTS_F32), &e->weights, err);
     const acc_backend_ops *ops = acc_backend_find(options && options->device ? options->device
                                                                              : "cpu");
     if (status == ACC_OK) {
@@ -151,7 +152,7 @@ void acc_engine_destroy(acc_engine *e)
         e->backend->ops->destroy(e->backend);
     acc_kv_cache_destroy(e->kv);
     acc_plan_free(&e->plan);
-    acc_model_f32_weights_free(&e->weights);
+    acc_model_backend_weights_free(&e->weights);
     free(e->tokens);
     free(e->positions);
     free(e->slots);

@@ -5,7 +5,10 @@
  *
  * Work splits: matmuls by output columns (each weight row is read by one
  * thread and reused across the step's tokens), attention by (token, head),
- * row ops by rows, elementwise ops by elements.  KV cache layout per layer:
+ * row ops by rows, elementwise ops by elements.  Matmuls and the inner
+ * loops of attention run through the kernel table chosen at create time
+ * (kernels_dispatch.c); matmul weights and embedding tables may be f16 or
+ * bf16, every other weight is f32.  KV cache layout per layer:
  * K and V each [n_blocks * block_size, kv_dim].
  */
 #include "backend/backend.h"
@@ -22,7 +25,8 @@ typedef struct cpu_backend {
     const acc_graph *graph;
     size_t *offsets;          /* copy of the plan's offsets */
     int64_t max_tokens, max_outputs;
-    const float **weights;    /* per graph weight */
+    const acc_cpu_kernels *kernels; /* hot kernels for this CPU */
+    acc_backend_weight *weights;    /* per graph weight */
     float *arena;
     float *k_cache, *v_cache; /* n_layers x slots x kv_dim */
     size_t layer_stride;      /* floats per layer in k_cache / v_cache */
@@ -93,7 +97,8 @@ static void task_rows(void *context, int worker, int n_workers)
         case ACC_OP_EMBED: {
             const int32_t *index = node->index_by == ACC_EMBED_BY_TOKEN ? t->step->tokens
                                                                         : t->step->positions;
-            memcpy(y, t->in[0] + (int64_t)index[r] * cols, (size_t)cols * sizeof *y);
+            const acc_node *table = &t->cpu->graph->nodes[node->src[0]];
+            acc_cpu_weight_row_f32(&t->cpu->weights[table->weight], index[r], cols, y);
             break;
         }
         case ACC_OP_GATHER_OUTPUTS:
@@ -106,12 +111,26 @@ static void task_rows(void *context, int worker, int n_workers)
     }
 }
 
+/* Output columns go to workers in units of MATMUL_COL_UNIT so each worker
+ * runs whole micro-kernel groups of weight rows. */
+#define MATMUL_COL_UNIT 16
+
 static void task_matmul(void *context, int worker, int n_workers)
 {
     node_task *t = context;
-    int64_t out = t->node->cols, in = t->cpu->graph->nodes[t->node->src[0]].cols, j0, j1;
-    split_range(out, worker, n_workers, &j0, &j1);
-    acc_cpu_matmul_cols(t->in[0], t->rows, in, t->in[1], t->in[2], t->out, out, j0, j1);
+    const acc_graph *g = t->cpu->graph;
+    const acc_backend_weight *w = &t->cpu->weights[g->nodes[t->node->src[1]].weight];
+    acc_cpu_matmul_args args = {
+        .x = t->in[0], .rows = t->rows, .in = g->nodes[t->node->src[0]].cols,
+        .w = w->data, .w_type = w->type, .w_row_bytes = w->row_bytes,
+        .bias = t->in[2], .y = t->out, .out = t->node->cols};
+    int64_t units = (args.out + MATMUL_COL_UNIT - 1) / MATMUL_COL_UNIT, u0, u1;
+    split_range(units, worker, n_workers, &u0, &u1);
+    int64_t j0 = u0 * MATMUL_COL_UNIT, j1 = u1 * MATMUL_COL_UNIT;
+    if (j1 > args.out)
+        j1 = args.out;
+    if (j0 < j1)
+        t->cpu->kernels->matmul[w->type](&args, 0, args.rows, j0, j1);
 }
 
 static void task_attention(void *context, int worker, int n_workers)
@@ -132,7 +151,7 @@ static void task_attention(void *context, int worker, int n_workers)
         int64_t q_off = token * node->cols + (int64_t)head * node->head_dim;
         int64_t kv_off = (int64_t)(head / group) * node->head_dim;
         const int32_t *table = t->step->block_tables[t->step->token_seq[token]];
-        acc_cpu_attend_head(t->in[0] + q_off, k_cache, v_cache, kv_dim, kv_off, node->head_dim,
+        acc_cpu_attend_head(cpu->kernels, t->in[0] + q_off, k_cache, v_cache, kv_dim, kv_off, node->head_dim,
                             table, cpu->config.kv_block_size, t->step->positions[token] + 1,
                             node->scale, scores, t->out + q_off);
     }
@@ -176,7 +195,7 @@ static acc_status cpu_run(acc_backend *backend, const acc_step *step, float *out
     for (int i = 0; i < g->n_nodes; i++) {
         const acc_node *node = &g->nodes[i];
         if (node->op == ACC_OP_WEIGHT)
-            cpu->data[i] = (float *)cpu->weights[node->weight];
+            cpu->data[i] = (float *)cpu->weights[node->weight].data;
         else if (i == g->output)
             cpu->data[i] = output;
         else
@@ -269,6 +288,7 @@ static acc_status cpu_create(const acc_backend_config *config, acc_backend **out
         return ACC_ERR_RUNTIME;
     cpu->base.ops = &acc_backend_cpu_ops;
     cpu->config = *config;
+    cpu->kernels = acc_cpu_kernels_select(acc_cpu_isa_cap_from_env());
     acc_status status = acc_thread_pool_create(config->threads, &cpu->pool, err);
     if (status != ACC_OK) {
         cpu_destroy(&cpu->base);
@@ -293,8 +313,39 @@ static float *alloc_floats(uint64_t count, const char *what, acc_error *err)
     return data;
 }
 
+/* Checks that every weight's type suits each of its uses: matmul weights
+ * (src 1 of MATMUL) and embedding tables (src 0 of EMBED) may be any type
+ * with a kernel; everything else is read as f32. */
+static acc_status check_weight_uses(const cpu_backend *cpu, const acc_graph *graph,
+                                    const acc_backend_weight *weights, acc_error *err)
+{
+    for (int i = 0; i < graph->n_nodes; i++) {
+        const acc_node *node = &graph->nodes[i];
+        for (int s = 0; s < 3; s++) {
+            if (node->src[s] < 0 || graph->nodes[node->src[s]].op != ACC_OP_WEIGHT)
+                continue;
+            int index = graph->nodes[node->src[s]].weight;
+            acc_weight_type type = weights[index].type;
+            int typed_use = (node->op == ACC_OP_MATMUL && s == 1) ||
+                            (node->op == ACC_OP_EMBED && s == 0);
+            int ok = type == ACC_WEIGHT_F32 ||
+                     (typed_use && (unsigned)type < ACC_WEIGHT_TYPE_COUNT &&
+                      (node->op == ACC_OP_EMBED || cpu->kernels->matmul[type]));
+            if (!typed_use && graph->weights[index].rows > 1 &&
+                weights[index].row_bytes != (size_t)graph->weights[index].cols * sizeof(float))
+                ok = 0; /* row ops read weights as one contiguous f32 array */
+            if (!ok)
+                return acc_error_set(err, ACC_ERR_INPUT,
+                                     "cpu backend: weight '%s': type %s cannot feed %s",
+                                     graph->weights[index].name, acc_weight_type_name(type),
+                                     acc_op_name(node->op));
+        }
+    }
+    return ACC_OK;
+}
+
 static acc_status cpu_load(acc_backend *backend, const acc_graph *graph, const acc_plan *plan,
-                           const float *const *weights, acc_error *err)
+                           const acc_backend_weight *weights, acc_error *err)
 {
     cpu_backend *cpu = (cpu_backend *)backend;
     if (cpu->graph)
@@ -307,11 +358,16 @@ static acc_status cpu_load(acc_backend *backend, const acc_graph *graph, const a
         return ACC_ERR_RUNTIME;
     memcpy(cpu->offsets, plan->offsets, n * sizeof *cpu->offsets);
     for (int i = 0; i < graph->n_weights; i++) {
-        if (!weights[i])
+        size_t element = acc_weight_type_size(weights[i].type);
+        if (!weights[i].data || element == 0 ||
+            weights[i].row_bytes < (size_t)graph->weights[i].cols * element)
             return acc_error_set(err, ACC_ERR_RUNTIME, "cpu backend: weight '%s' not bound",
                                  graph->weights[i].name);
         cpu->weights[i] = weights[i];
     }
+    acc_status status = check_weight_uses(cpu, graph, weights, err);
+    if (status != ACC_OK)
+        return status;
     cpu->max_tokens = plan->max_tokens;
     cpu->max_outputs = plan->max_outputs;
     cpu->arena = alloc_floats(plan->arena_size / sizeof(float), "activation arena", err);
