@@ -281,6 +281,25 @@ void cli_print_quoted(FILE *out, const char *text)
     fputc('\'', out);
 }
 
+void cli_print_token(FILE *out, const acc_tokenizer *tok, int32_t id)
+{
+    const char *vocab = acc_tokenizer_token_text(tok, id);
+    char *piece = NULL;
+    size_t size = 0;
+    acc_error err = {0};
+    if (acc_tokenizer_decode(tok, &id, 1, 0, &piece, &size, &err) == ACC_OK && piece &&
+        strlen(piece) == size) {
+        cli_print_quoted(out, piece);
+        if (vocab && strcmp(vocab, piece) != 0) {
+            fputs("  ", out);
+            fputs(vocab, out);
+        }
+    } else if (vocab) {
+        cli_print_quoted(out, vocab);
+    }
+    free(piece);
+}
+
 /* ---- models, texts, ids ---- */
 
 acc_status cli_check_model_path(const char *path, acc_error *err)

@@ -68,6 +68,9 @@ void cli_json_double(FILE *out, double value);
 
 /* Token text for humans: quoted, with control characters escaped. */
 void cli_print_quoted(FILE *out, const char *text);
+/* One token for humans: its decoded text quoted, then the vocabulary
+ * string when that differs (byte-level 'Ġthe', SentencePiece '▁the'). */
+void cli_print_token(FILE *out, const acc_tokenizer *tok, int32_t id);
 
 /* MODEL must exist; a directory must hold config.json. */
 acc_status cli_check_model_path(const char *path, acc_error *err);

@@ -146,9 +146,8 @@ int cli_logits_main(int argc, char **argv)
         printf("%4s  %8s  %14s  %s\n", "rank", "id", "logit", "token");
         for (int i = 0; i < k && top[i] >= 0; i++) {
             printf("%4d  %8d  %14.9g  ", i + 1, (int)top[i], (double)logits[top[i]]);
-            const char *piece = tok ? acc_tokenizer_token_text(tok, top[i]) : NULL;
-            if (piece)
-                cli_print_quoted(stdout, piece);
+            if (tok)
+                cli_print_token(stdout, tok, top[i]);
             fputc('\n', stdout);
         }
         free(top);

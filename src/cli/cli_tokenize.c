@@ -54,7 +54,8 @@ int cli_tokenize_main(int argc, char **argv)
         .positional = "MODEL",
         .options = options,
         .n_options = (int)(sizeof options / sizeof options[0]),
-        .notes = "Output: one line per token (id and token text), then the count;\n"
+        .notes = "Output: one line per token (id, decoded text, vocabulary string when it\n"
+                 "differs), then the count;\n"
                  "with --json: {\"ids\":[...]}.\n"
                  "Examples:\n"
                  "  accinf tokenize examples/demo-model --text 'Hello world'\n"
@@ -116,9 +117,8 @@ int cli_tokenize_main(int argc, char **argv)
         fputs("}\n", stdout);
     } else {
         for (size_t i = 0; i < n_ids; i++) {
-            const char *piece = acc_tokenizer_token_text(tok, ids[i]);
             printf("%8d  ", (int)ids[i]);
-            cli_print_quoted(stdout, piece ? piece : "");
+            cli_print_token(stdout, tok, ids[i]);
             if (acc_tokenizer_is_special(tok, ids[i]))
                 fputs("  (special)", stdout);
             fputc('\n', stdout);

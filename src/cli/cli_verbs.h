@@ -10,5 +10,6 @@ int cli_tokenize_main(int argc, char **argv);
 int cli_logits_main(int argc, char **argv);
 int cli_run_main(int argc, char **argv);
 int cli_bench_main(int argc, char **argv);
+int cli_explore_main(int argc, char **argv);
 
 #endif

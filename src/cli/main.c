@@ -21,6 +21,7 @@ static const cli_verb cli_verbs[] = {
     {"logits", cli_logits_main, "last-position logits of a prompt"},
     {"run", cli_run_main, "generate text from a prompt"},
     {"bench", cli_bench_main, "prompt-processing and generation speed (llama-bench style)"},
+    {"explore", cli_explore_main, "analytical performance and TCO of LLM inference on described hardware"},
 };
 
 static void cli_print_main_help(FILE *out)

@@ -50,14 +50,22 @@ typedef struct config_reader {
 static const char *json_type_name(const json_t *value)
 {
     switch (json_typeof(value)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a real number";
-    case JSON_TRUE: return "true";
-    case JSON_FALSE: return "false";
-    case JSON_NULL: return "null";
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+        return "an integer";
+    case JSON_REAL:
+        return "a real number";
+    case JSON_TRUE:
+        return "true";
+    case JSON_FALSE:
+        return "false";
+    case JSON_NULL:
+        return "null";
     }
     return "?";
 }
@@ -86,8 +94,8 @@ static json_t *config_get(const config_reader *reader, const char *field)
 }
 
 /* A positive integer in [1, limit].  Absent: `fallback` if > 0, else an error. */
-static acc_status read_positive_int(const config_reader *reader, const char *field,
-                                    int fallback, long long limit, int *out)
+static acc_status read_positive_int(const config_reader *reader, const char *field, int fallback,
+                                    long long limit, int *out)
 {
     json_t *value = config_get(reader, field);
     if (!value) {
@@ -132,8 +140,7 @@ static acc_status read_number_in(const config_reader *reader, const char *field,
     return ACC_OK;
 }
 
-static acc_status read_bool(const config_reader *reader, const char *field, int fallback,
-                            int *out)
+static acc_status read_bool(const config_reader *reader, const char *field, int fallback, int *out)
 {
     json_t *value = config_get(reader, field);
     if (!value) {
@@ -175,8 +182,7 @@ static acc_status read_token_ids(const config_reader *reader, const char *field,
         return ACC_OK;
     size_t n = json_is_array(value) ? json_array_size(value) : 1;
     if (!json_is_array(value) && !json_is_integer(value))
-        return field_error(reader, field, "must be an integer, a list of integers or null",
-                           value);
+        return field_error(reader, field, "must be an integer, a list of integers or null", value);
     for (size_t i = 0; i < n; i++) {
         json_t *item = json_is_array(value) ? json_array_get(value, i) : value;
         if (!json_is_integer(item) || json_integer_value(item) < 0 ||
@@ -227,11 +233,11 @@ static acc_status read_torch_dtype(const config_reader *reader, acc_hparams *hp)
     return ACC_OK;
 }
 
-#define TRY(expr)                                                                              \
-    do {                                                                                       \
-        acc_status status_ = (expr);                                                           \
-        if (status_ != ACC_OK)                                                                 \
-            return status_;                                                                    \
+#define TRY(expr)                                                                                  \
+    do {                                                                                           \
+        acc_status status_ = (expr);                                                               \
+        if (status_ != ACC_OK)                                                                     \
+            return status_;                                                                        \
     } while (0)
 
 static acc_status read_gpt2(const config_reader *reader, acc_hparams *hp)
@@ -343,8 +349,7 @@ static acc_status read_llama_family(const config_reader *reader, acc_hparams *hp
                              reader->name, hp->head_dim);
     TRY(read_positive_int(reader, "intermediate_size", 0, LIMIT_INTERMEDIATE,
                           &hp->intermediate_size));
-    TRY(read_positive_int(reader, "max_position_embeddings", 0, LIMIT_POSITION,
-                          &hp->max_position));
+    TRY(read_positive_int(reader, "max_position_embeddings", 0, LIMIT_POSITION, &hp->max_position));
     TRY(read_number_in(reader, "rms_norm_eps", 1e-6, 0.0, 1.0, &hp->norm_eps));
     json_t *rope_parameters = config_get(reader, "rope_parameters");
     if (!config_get(reader, "rope_theta") && json_is_object(rope_parameters)) {
@@ -365,15 +370,17 @@ static acc_status read_llama_family(const config_reader *reader, acc_hparams *hp
         hp->attention_out_bias = hp->attention_bias; /* LlamaAttention biases o_proj too */
         TRY(read_bool(reader, "mlp_bias", 0, &hp->mlp_bias));
         break;
-    case ACC_ARCH_QWEN2: hp->attention_bias = 1; break; /* Qwen2Attention: q/k/v biased */
-    default: break;
+    case ACC_ARCH_QWEN2:
+        hp->attention_bias = 1;
+        break; /* Qwen2Attention: q/k/v biased */
+    default:
+        break;
     }
 
     if (hp->arch == ACC_ARCH_GRANITE) {
         TRY(read_number_in(reader, "embedding_multiplier", 1.0, 0.0, 1e6,
                            &hp->embedding_multiplier));
-        TRY(read_number_in(reader, "residual_multiplier", 1.0, 0.0, 1e6,
-                           &hp->residual_multiplier));
+        TRY(read_number_in(reader, "residual_multiplier", 1.0, 0.0, 1e6, &hp->residual_multiplier));
         TRY(read_number_in(reader, "attention_multiplier", 1.0, 0.0, 1e6,
                            &hp->attention_multiplier));
         TRY(read_number_in(reader, "logits_scaling", 1.0, 0.0, 1e6, &hp->logits_scaling));
@@ -391,17 +398,16 @@ static acc_status read_llama_family(const config_reader *reader, acc_hparams *hp
         if (json_is_null(present)) {
             window = 0;
         } else {
-            TRY(read_positive_int(reader, "sliding_window",
-                                  hp->arch == ACC_ARCH_MISTRAL ? 4096 : 0, LIMIT_POSITION,
-                                  &window));
+            TRY(read_positive_int(reader, "sliding_window", hp->arch == ACC_ARCH_MISTRAL ? 4096 : 0,
+                                  LIMIT_POSITION, &window));
         }
         hp->sliding_window = window > 0 && window < hp->max_position ? window : 0;
     }
     return ACC_OK;
 }
 
-acc_status acc_hparams_parse_json(const char *text, size_t size, const char *name,
-                                  acc_hparams *out, acc_error *err)
+acc_status acc_hparams_parse_json(const char *text, size_t size, const char *name, acc_hparams *out,
+                                  acc_error *err)
 {
     memset(out, 0, sizeof *out);
     out->embedding_multiplier = out->residual_multiplier = 1.0f;
@@ -412,8 +418,8 @@ acc_status acc_hparams_parse_json(const char *text, size_t size, const char *nam
     json_error_t json_err;
     json_t *root = json_loadb(text, size, JSON_REJECT_DUPLICATES, &json_err);
     if (!root)
-        return acc_error_set(err, ACC_ERR_INPUT, "%s: line %d column %d: %s", name,
-                             json_err.line, json_err.column, json_err.text);
+        return acc_error_set(err, ACC_ERR_INPUT, "%s: line %d column %d: %s", name, json_err.line,
+                             json_err.column, json_err.text);
     acc_status status;
     config_reader reader = {root, name, "", err};
     if (!json_is_object(root)) {
@@ -426,8 +432,8 @@ acc_status acc_hparams_parse_json(const char *text, size_t size, const char *nam
         if (status == ACC_OK)
             status = read_token_ids(&reader, "bos_token_id", &out->bos_token_id, NULL, 0, NULL);
         if (status == ACC_OK)
-            status = read_token_ids(&reader, "eos_token_id", &out->eos_token_id,
-                                    out->eos_token_ids, ACC_MAX_EOS_IDS, &out->n_eos_token_ids);
+            status = read_token_ids(&reader, "eos_token_id", &out->eos_token_id, out->eos_token_ids,
+                                    ACC_MAX_EOS_IDS, &out->n_eos_token_ids);
         if (status == ACC_OK)
             status = read_torch_dtype(&reader, out);
     }

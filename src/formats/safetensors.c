@@ -19,8 +19,8 @@
 
 /* dtypes the format defines that we recognise but cannot compute with. */
 static const char *const known_unsupported_dtypes[] = {
-    "BOOL", "U8", "I8", "I16", "U16", "I32", "U32", "I64", "U64", "F64",
-    "F8_E4M3", "F8_E5M2", "F8_E8M0", "F6_E2M3", "F6_E3M2", "F4", "C64",
+    "BOOL", "U8",      "I8",      "I16",     "U16",     "I32",     "U32", "I64", "U64",
+    "F64",  "F8_E4M3", "F8_E5M2", "F8_E8M0", "F6_E2M3", "F6_E3M2", "F4",  "C64",
 };
 
 static int dtype_is_known_unsupported(const char *name)
@@ -78,12 +78,11 @@ static int json_get_u64(json_t *value, uint64_t *out)
 static acc_status parse_tensor_entry(json_t *entry, const char *tensor_name, const char *name,
                                      uint64_t data_size, parsed_tensor *tensor, acc_error *err)
 {
-#define TENSOR_ERROR(...)                                                                      \
-    do {                                                                                       \
-        char what_[512];                                                                       \
-        snprintf(what_, sizeof what_, __VA_ARGS__);                                            \
-        return acc_error_set(err, ACC_ERR_INPUT, "%s: tensor '%s': %s", name, tensor_name,      \
-                             what_);                                                           \
+#define TENSOR_ERROR(...)                                                                          \
+    do {                                                                                           \
+        char what_[512];                                                                           \
+        snprintf(what_, sizeof what_, __VA_ARGS__);                                                \
+        return acc_error_set(err, ACC_ERR_INPUT, "%s: tensor '%s': %s", name, tensor_name, what_); \
     } while (0)
 
     if (!json_is_object(entry))
@@ -147,9 +146,8 @@ static acc_status parse_tensor_entry(json_t *entry, const char *tensor_name, con
 #undef TENSOR_ERROR
 }
 
-static acc_status parse_header_object(json_t *root, const uint8_t *data_section,
-                                      uint64_t data_size, const char *name,
-                                      acc_safetensors_header *out, acc_error *err)
+static acc_status parse_header_object(json_t *root, const uint8_t *data_section, uint64_t data_size,
+                                      const char *name, acc_safetensors_header *out, acc_error *err)
 {
     size_t n_entries = json_object_size(root), names_bytes = 0;
     const char *key;
@@ -205,8 +203,7 @@ static acc_status parse_header_object(json_t *root, const uint8_t *data_section,
                     "%s: tensor '%s': byte range %llu..%llu overlaps tensor '%s' (%llu..%llu)",
                     name, parsed[i].view.name, (unsigned long long)parsed[i].begin,
                     (unsigned long long)parsed[i].end, parsed[i - 1].view.name,
-                    (unsigned long long)parsed[i - 1].begin,
-                    (unsigned long long)parsed[i - 1].end);
+                    (unsigned long long)parsed[i - 1].begin, (unsigned long long)parsed[i - 1].end);
                 break;
             }
         }
@@ -254,12 +251,12 @@ acc_status acc_safetensors_parse(const uint8_t *data, size_t size, const char *n
                              name, (unsigned long long)header_size);
 
     json_error_t json_err;
-    json_t *root = json_loadb((const char *)data + 8, (size_t)header_size,
-                              JSON_REJECT_DUPLICATES, &json_err);
+    json_t *root =
+        json_loadb((const char *)data + 8, (size_t)header_size, JSON_REJECT_DUPLICATES, &json_err);
     if (!root) {
         if (strstr(json_err.text, "duplicate object key"))
-            return acc_error_set(err, ACC_ERR_INPUT, "%s: header: duplicate tensor name (%s)",
-                                 name, json_err.text);
+            return acc_error_set(err, ACC_ERR_INPUT, "%s: header: duplicate tensor name (%s)", name,
+                                 json_err.text);
         return acc_error_set(err, ACC_ERR_INPUT, "%s: header: invalid JSON at byte %d: %s", name,
                              json_err.position + 8, json_err.text);
     }

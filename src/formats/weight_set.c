@@ -104,8 +104,8 @@ static acc_status weight_set_build(char **paths, size_t n_files, acc_weight_set 
             return status;
         }
         set->n_files = i + 1;
-        status = acc_safetensors_parse(set->files[i].data, set->files[i].size,
-                                       set->files[i].path, &set->headers[i], err);
+        status = acc_safetensors_parse(set->files[i].data, set->files[i].size, set->files[i].path,
+                                       &set->headers[i], err);
         if (status != ACC_OK) {
             acc_weight_set_close(set);
             return status;
@@ -168,8 +168,7 @@ static int shard_name_is_safe(const char *shard)
 /* Every tensor of the shards must sit in the file the index names, and every
  * name the index lists must have been found. */
 static acc_status check_against_index(const acc_weight_set *set, json_t *weight_map,
-                                      char **shard_names, const char *index_path,
-                                      acc_error *err)
+                                      char **shard_names, const char *index_path, acc_error *err)
 {
     for (size_t i = 0; i < set->n_tensors; i++) {
         const acc_tensor_view *view = &set->tensors[i];
@@ -191,9 +190,8 @@ static acc_status check_against_index(const acc_weight_set *set, json_t *weight_
         json_object_foreach(weight_map, key, value)
         {
             if (!acc_weight_set_find(set, key))
-                return acc_error_set(err, ACC_ERR_INPUT,
-                                     "%s: tensor '%s': not found in shard '%s'", index_path, key,
-                                     json_string_value(value));
+                return acc_error_set(err, ACC_ERR_INPUT, "%s: tensor '%s': not found in shard '%s'",
+                                     index_path, key, json_string_value(value));
         }
     }
     return ACC_OK;
@@ -249,8 +247,8 @@ static acc_status open_sharded(const char *dir, const char *index_path, acc_weig
     {
         if (!json_is_string(value) || !shard_name_is_safe(json_string_value(value))) {
             status = acc_error_set(err, ACC_ERR_INPUT,
-                                   "%s: tensor '%s': shard must be a file name in %s",
-                                   index_path, key, dir);
+                                   "%s: tensor '%s': shard must be a file name in %s", index_path,
+                                   key, dir);
             goto done;
         }
         shard_names[n_shards++] = (char *)json_string_value(value);

@@ -46,7 +46,8 @@ size_t tok_utf8_prev(const char *text, size_t end);
 size_t tok_utf8_encode(uint32_t cp, char out[4]);
 /* Unicode White_Space, as Rust's char::is_whitespace and regex \s. */
 int tok_is_whitespace(uint32_t cp);
-/* Rust regex \w: alphabetic, marks, decimal digits, connector punctuation. */
+/* Rust regex \w: letters (and Nl), marks, decimal digits, connector
+ * punctuation, Join_Control; other Alphabetic symbols (U+24B6) are missed. */
 int tok_is_word_char(uint32_t cp);
 /* Rust char::is_numeric: general categories Nd, Nl, No. */
 int tok_is_numeric(uint32_t cp);

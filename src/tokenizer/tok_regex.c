@@ -4,7 +4,8 @@
  * HF compiles them with Oniguruma.  For the patterns real tokenizers use
  * the two engines agree except on a few shorthands, which are rewritten to
  * PCRE2 property classes before compiling: Oniguruma's \s is Unicode
- * White_Space (Z* plus TAB..CR and NEL) and its \w is L, M, Nd and Pc.
+ * White_Space (Z* plus TAB..CR and NEL) and its \w is Unicode's "word"
+ * (Alphabetic, M, Nd, Pc, Join_Control), as in Rust's regex crate too.
  * Matches are iterated the way the onig crate's find_iter does, including
  * its rule for empty matches.
  */
@@ -22,7 +23,7 @@ struct tok_regex {
 };
 
 #define SPACE_SET "\\t\\n\\x0B\\f\\r\\x{85}\\p{Z}"
-#define WORD_SET "\\p{L}\\p{M}\\p{Nd}\\p{Pc}"
+#define WORD_SET "\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\p{Join_Control}"
 
 /* Rewrites the Oniguruma shorthands whose PCRE2 meaning differs. */
 static acc_status regex_translate(const char *pattern, size_t len, tok_str *out,

@@ -115,6 +115,8 @@ int tok_is_whitespace(uint32_t cp)
 
 int tok_is_word_char(uint32_t cp)
 {
+    if (cp == 0x200C || cp == 0x200D) /* Join_Control */
+        return 1;
     switch (utf8proc_category((utf8proc_int32_t)cp)) {
     case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
     case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_MN:

@@ -21,8 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const uint8_t *begin = view->data;
         if (begin < data || begin + view->nbytes > data + size)
             abort(); /* a view escaped the buffer: a parser bug */
-        if ((uint64_t)acc_tensor_view_elements(view) * acc_dtype_size(view->dtype) !=
-            view->nbytes)
+        if ((uint64_t)acc_tensor_view_elements(view) * acc_dtype_size(view->dtype) != view->nbytes)
             abort();
     }
     acc_safetensors_header_free(&header);

@@ -10,14 +10,14 @@ PROMPT="And God said unto Moses,"
 expect_ok "demo info" -- "$ACCINF" info "$MODEL" --json
 check "demo info is a Llama" jq -e '.architecture == "LlamaForCausalLM" and .parameters > 1000000' "$WORK/out"
 
-if expect_ok "demo run --json" -- "$ACCINF" run "$MODEL" --prompt "$PROMPT" -n 24 --temperature 0 --json; then
+if expect_ok "demo run --json" -- "$ACCINF" run "$MODEL" --prompt "$PROMPT" -n 16 --temperature 0 --json; then
     cp "$WORK/out" "$WORK/run.json"
-    check "demo generated 24 tokens or stopped at EOS" \
-        jq -e '(.ids | length) == 24 or .stop_reason == "eos"' "$WORK/run.json"
+    check "demo generated 16 tokens or stopped at EOS" \
+        jq -e '(.ids | length) == 16 or .stop_reason == "eos"' "$WORK/run.json"
     check "demo text is not empty" jq -e '.text | length > 0' "$WORK/run.json"
-    "$ACCINF" run "$MODEL" --prompt "$PROMPT" -n 24 --temperature 0 --json >"$WORK/again.json" 2>/dev/null
+    "$ACCINF" run "$MODEL" --prompt "$PROMPT" -n 16 --temperature 0 --json >"$WORK/again.json" 2>/dev/null
     check "demo greedy run repeats" cmp -s "$WORK/run.json" "$WORK/again.json"
-    if expect_ok "demo run streaming" -- "$ACCINF" run "$MODEL" --prompt "$PROMPT" -n 24 --temperature 0; then
+    if expect_ok "demo run streaming" -- "$ACCINF" run "$MODEL" --prompt "$PROMPT" -n 16 --temperature 0; then
         jq -j .text "$WORK/run.json" >"$WORK/json_text"
         check "demo streamed text equals --json text" cmp -s "$WORK/out" "$WORK/json_text"
     fi
@@ -36,7 +36,7 @@ if expect_ok "demo run --json" -- "$ACCINF" run "$MODEL" --prompt "$PROMPT" -n 2
     fi
 fi
 
-if expect_ok "demo sampled run" -- "$ACCINF" run "$MODEL" --prompt "$PROMPT" -n 16 --temperature 0.7 \
+if expect_ok "demo sampled run" -- "$ACCINF" run "$MODEL" --prompt "$PROMPT" -n 8 --temperature 0.7 \
     --top-p 0.9 --seed 7 --stats; then
     check "demo --stats on stderr" grep -q "prefill" "$WORK/err"
 fi

@@ -38,9 +38,9 @@ check_cases() {
     done
 }
 
-check_cases "$FIXTURES/tokenizers/gpt2" 9
-check_cases "$FIXTURES/tokenizers/metaspace-tiny" 11
-check_cases "$FIXTURES/tokenizers/llama3-style" 13
+check_cases "$FIXTURES/tokenizers/gpt2" 45
+check_cases "$FIXTURES/tokenizers/metaspace-tiny" 20
+check_cases "$FIXTURES/tokenizers/llama3-style" 25
 
 # --text gives the same as --file, and the three ways to name the tokenizer agree.
 MODEL="$FIXTURES/models/llama-tiny"

@@ -26,7 +26,7 @@ pass() {
 check() {
     local what=$1
     shift
-    if "$@"; then pass; else fail "$what"; fi
+    if "$@" >/dev/null; then pass; else fail "$what"; fi
 }
 
 # expect_ok DESCRIPTION -- CMD...: must exit 0; stdout in $WORK/out, stderr in $WORK/err.

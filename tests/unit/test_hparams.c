@@ -3,12 +3,14 @@
  * architecture with its defaults, and each class of bad field (missing, wrong
  * type, non-positive, absurd, inconsistent) with the field named in the error.
  */
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
-#include <dirent.h>
+
+#include <cmocka.h> /* after the headers it needs */
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,13 +33,13 @@ static void expect_error(const char *json, const char *needle)
     assert_int_equal(err.status, ACC_ERR_INPUT);
 }
 
-#define GPT2_BASE                                                                              \
-    "\"architectures\":[\"GPT2LMHeadModel\"],\"vocab_size\":50257,\"n_embd\":768,"            \
+#define GPT2_BASE                                                                                  \
+    "\"architectures\":[\"GPT2LMHeadModel\"],\"vocab_size\":50257,\"n_embd\":768,"                 \
     "\"n_layer\":12,\"n_head\":12"
 
-#define LLAMA_BASE                                                                             \
-    "\"architectures\":[\"LlamaForCausalLM\"],\"vocab_size\":32000,\"hidden_size\":4096,"     \
-    "\"num_hidden_layers\":32,\"num_attention_heads\":32,\"intermediate_size\":11008,"        \
+#define LLAMA_BASE                                                                                 \
+    "\"architectures\":[\"LlamaForCausalLM\"],\"vocab_size\":32000,\"hidden_size\":4096,"          \
+    "\"num_hidden_layers\":32,\"num_attention_heads\":32,\"intermediate_size\":11008,"             \
     "\"max_position_embeddings\":4096"
 
 static void test_gpt2(void **state)
@@ -138,9 +140,8 @@ static void test_llama(void **state)
     assert_int_equal(hp.mlp_bias, 1);
 
     /* Older configs spell the rope type "type"; "default" means none. */
-    assert_int_equal(parse("{" LLAMA_BASE ",\"rope_scaling\":{\"rope_type\":\"default\"}}", &hp,
-                           &err),
-                     ACC_OK);
+    assert_int_equal(
+        parse("{" LLAMA_BASE ",\"rope_scaling\":{\"rope_type\":\"default\"}}", &hp, &err), ACC_OK);
     assert_int_equal(hp.rope_scaling, ACC_ROPE_SCALING_NONE);
 
     /* transformers 5 writes rope_parameters, with rope_theta inside. */
@@ -346,7 +347,8 @@ static void test_load_from_file(void **state)
     fclose(stream);
     assert_int_equal(acc_hparams_load(path, &hp, &err), ACC_ERR_INPUT);
     assert_non_null(strstr(err.message, path));
-    assert_non_null(strstr(err.message, "field 'num_key_value_heads': must be a positive integer, got 0"));
+    assert_non_null(
+        strstr(err.message, "field 'num_key_value_heads': must be a positive integer, got 0"));
     remove(path);
 
     /* Every fixture model's config parses (once tests/fixtures/models lands). */
@@ -358,8 +360,7 @@ static void test_load_from_file(void **state)
         if (entry->d_name[0] == '.')
             continue;
         char config[512];
-        snprintf(config, sizeof config, "%s/models/%s/config.json", ACCINF_FIXTURES,
-                 entry->d_name);
+        snprintf(config, sizeof config, "%s/models/%s/config.json", ACCINF_FIXTURES, entry->d_name);
         if (!acc_path_exists(config))
             continue;
         if (acc_hparams_load(config, &hp, &err) != ACC_OK)

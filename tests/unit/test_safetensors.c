@@ -3,12 +3,14 @@
  * every supported dtype, each kind of malformed header, sharded sets checked
  * against their index, and (when present) every fixture model.
  */
+#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
-#include <dirent.h>
+
+#include <cmocka.h> /* after the headers it needs */
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,8 +159,8 @@ static void test_three_dtypes_round_trip(void **state)
 static void test_scalar_and_empty_header(void **state)
 {
     (void)state;
-    image file = image_build("{\"s\":{\"dtype\":\"F32\",\"shape\":[],\"data_offsets\":[0,4]}}",
-                             NULL, 4);
+    image file =
+        image_build("{\"s\":{\"dtype\":\"F32\",\"shape\":[],\"data_offsets\":[0,4]}}", NULL, 4);
     acc_safetensors_header parsed;
     acc_error err = {0};
     assert_int_equal(acc_safetensors_parse(file.bytes, file.size, "t.st", &parsed, &err), ACC_OK);
@@ -256,8 +258,8 @@ static void test_length_errors(void **state)
     free(file.bytes);
 
     /* Truncated data section: the tensor's end lies past the end. */
-    file = image_build("{\"w\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}", NULL,
-                       16);
+    file =
+        image_build("{\"w\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}", NULL, 16);
     assert_int_equal(acc_safetensors_parse(file.bytes, file.size - 3, "s.st", &parsed, &err),
                      ACC_ERR_INPUT);
     assert_non_null(strstr(err.message, "s.st: tensor 'w': data_offsets end 16 beyond"));
@@ -420,8 +422,7 @@ static void test_sharded_errors(void **state)
     expect_dir_error(dir, "tensor 'layer0': present in both");
 
     /* A broken shard is reported with its path. */
-    write_image(dir, SHARD2, "{\"x\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[0,8]}}",
-                8);
+    write_image(dir, SHARD2, "{\"x\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[0,8]}}", 8);
     expect_dir_error(dir, SHARD2 ": tensor 'x': unsupported dtype I64");
     remove_dir(dir);
 }

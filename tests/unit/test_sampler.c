@@ -102,7 +102,7 @@ static void test_top_k_limits_candidates(void **state)
 static void test_top_k_large_matches_brute_force(void **state)
 {
     (void)state;
-    enum { V = 5000, K = 300 };
+    enum { V = 3000, K = 200 };
     float *logits = malloc(V * sizeof *logits);
     int *counts = malloc(V * sizeof *counts);
     assert_non_null(logits);
@@ -113,7 +113,7 @@ static void test_top_k_large_matches_brute_force(void **state)
         logits[i] = (float)(x >> 20); /* many exact ties */
     }
     acc_sampler *s = make_sampler(1000.0f, K, 1.0f, 0.0f, 5, V);
-    count_draws(s, logits, V, 6000, counts);
+    count_draws(s, logits, V, 4000, counts);
     int distinct = 0;
     for (int i = 0; i < V; i++) {
         /* rank of i in (logit desc, id asc) */
@@ -124,7 +124,7 @@ static void test_top_k_large_matches_brute_force(void **state)
             assert_int_equal(counts[i], 0);
         distinct += counts[i] > 0;
     }
-    assert_true(distinct > K - 30);
+    assert_true(distinct > K - 20);
     acc_sampler_destroy(s);
     free(logits);
     free(counts);
@@ -176,7 +176,7 @@ static void test_top_p_large_vocab_grows_head(void **state)
     for (int i = 0; i < V; i++)
         logits[i] = (float)i * 1e-4f; /* higher ids slightly likelier */
     acc_sampler *s = make_sampler(1.0f, 0, 0.5f, 0.0f, 11, V);
-    count_draws(s, logits, V, 2000, counts);
+    count_draws(s, logits, V, 600, counts);
     /* the nucleus is ids 2256..4095 (mass of exp(1e-4 i) from the top) */
     int low = 0, high = 0;
     for (int i = 0; i < V; i++) {
@@ -186,7 +186,7 @@ static void test_top_p_large_vocab_grows_head(void **state)
             high += counts[i];
     }
     assert_int_equal(low, 0);
-    assert_true(high > 1800);
+    assert_true(high > 540);
     acc_sampler_destroy(s);
     free(logits);
     free(counts);

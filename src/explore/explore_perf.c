@@ -1,0 +1,337 @@
+/*
+ * explore_perf.c — latency, energy and TCO of one (system, mapping, batch)
+ * point.  A transformer layer is six matrix products (QKV, Q*K^T, S*V,
+ * attention output, FC1 (+gate), FC2), each timed by a roofline (or a
+ * weight-stationary systolic array), plus the all-reduces of Megatron-style
+ * tensor parallelism and the stage-to-stage transfer of pipeline
+ * parallelism; micro-batches overlap as in DeepSpeed Inference.  The
+ * defects of reallm v1 are fixed per ACC_EXPLORE_FIX_* (docs/EXPLORE.md).
+ */
+#include "explore/explore_model.h"
+
+#include <math.h>
+
+enum { MM_QKV, MM_QK, MM_SV, MM_OUT, MM_FC1, MM_FC2, MM_COUNT };
+
+typedef struct mm_time {
+    double comp, ldst, time;
+} mm_time;
+
+typedef struct mb_latency {
+    mm_time mm[MM_COUNT];
+    double stage2stage, comm1, comm2, fc_comm;
+    double pipeline_stage, total, compute, communication;
+} mb_latency;
+
+double xallreduce_time(double num_nodes, double num_bytes, const xio *const *links,
+                       size_t nlinks, double io_efficiency, xallreduce algo)
+{
+    if (num_nodes == 1 || nlinks == 0)
+        return 0;
+    const xio *slowest = links[0];
+    for (size_t i = 1; i < nlinks; i++)
+        if (links[i]->bandwidth < slowest->bandwidth)
+            slowest = links[i];
+    double alpha = slowest->init_time;
+    double beta = 1 / (slowest->bandwidth * io_efficiency);
+    double p = num_nodes, n = num_bytes;
+    double local_bc = 16 * alpha + beta * n + 2 * sqrt(alpha * beta * n);
+    switch (algo) {
+    case XAR_RING:
+        return 2 * (p - 1) * (alpha + beta * n / p);
+    case XAR_2D_RING: {
+        double s = ceil(sqrt(p));
+        return 2 * (s - 1) * (2 * alpha + beta * n / s);
+    }
+    case XAR_3D_RING: {
+        double s = ceil(pow(p, 1.0 / 3));
+        return 2 * (s - 1) * (3 * alpha + beta * n / s);
+    }
+    case XAR_LOCAL_4D_16:
+    case XAR_LOCAL_2D_16:
+    case XAR_LOCAL_RING_16:
+    case XAR_LOCAL_RING_8: {
+        double group = algo == XAR_LOCAL_RING_8 ? 8 : 16;
+        double local = algo == XAR_LOCAL_4D_16     ? 8 * alpha + beta * n
+                       : algo == XAR_LOCAL_2D_16   ? 6 * (2 * alpha + beta * n / 4)
+                       : algo == XAR_LOCAL_RING_16 ? 30 * alpha + 1.875 * beta * n
+                                                   : 14 * alpha + 1.75 * beta * n;
+        if (p == group)
+            return local;
+        double s = ceil(pow(ceil(p / group), 1.0 / 3));
+        return local + 2 * (s - 1) * (3 * alpha + beta * n / s) + local_bc;
+    }
+    }
+    return 0;
+}
+
+/* [stacks] x (I x J) * (J x K): ops and the bytes of the right operand,
+ * which is what has to come from memory (weights, or K/V). */
+static mm_time matmul(const xchip *chip, double cpe, double stacks, double I, double J, double K,
+                      double bw, double bytes, double ops_scale, double load_scale)
+{
+    mm_time r;
+    if (chip->dataflow == XDF_WS) {
+        double spc, k_per_core;
+        if (stacks > chip->num_sa) {
+            spc = ceil(stacks / chip->num_sa);
+            k_per_core = K;
+        } else {
+            spc = 1;
+            k_per_core = ceil(K / floor(chip->num_sa / stacks));
+        }
+        double i_hat = ceil(I / chip->acc_depth / 2);
+        double j_hat = ceil(J / chip->sa_width);
+        double k_hat = ceil(k_per_core / chip->sa_width);
+        double i_bar = ceil(I / i_hat), j_bar = ceil(J / j_hat), k_bar = ceil(k_per_core / k_hat);
+        r.ldst = (j_bar * k_bar) / (bw / chip->num_sa) * load_scale;
+        r.comp = ceil(fmax(2 * chip->sa_width + i_bar, 2 * i_bar) / 2) / chip->freq * ops_scale;
+        double block = fmax(r.ldst, r.comp);
+        r.time = spc * (r.ldst + r.comp + (i_hat * j_hat * k_hat - 1) * block);
+        return r;
+    }
+    /* roofline (LLMCompass-dataflow chips use it too: no simulator here) */
+    double ops = stacks * I * J * K * 2 * ops_scale;
+    r.comp = ops / (chip->perf * cpe);
+    r.ldst = stacks * (J * K) * bytes / bw * load_scale;
+    r.time = fmax(r.comp, r.ldst);
+    return r;
+}
+
+static void micro_batch_latency(const xsystem *sys, const xmapping *mp, int prefill, double L,
+                                double G, mb_latency *lat)
+{
+    const xllm *m = sys->model;
+    const xserver *srv = sys->srv;
+    const xpkg *pkg = srv->pkg;
+    const xchip *chip = pkg->chip;
+    const xsysconf *conf = sys->conf;
+    unsigned fixes = sys->fixes;
+    double d = m->d, heads = m->num_heads, t = mp->t;
+    double data_bytes = m->bytes_per_number;
+    double micro_batch = prefill ? mp->prefill_micro_batch : mp->micro_batch;
+    double rows = prefill ? L * micro_batch : micro_batch;
+    double act_size = rows * d;
+    double io_eff = conf->io_bandwidth_efficiency, cpe = conf->compute_perf_efficiency;
+
+    const xio *links[2];
+    size_t nlinks;
+    double s2s_bw;
+    double t_srv = sys->num_servers / mp->p;
+    if (t_srv > 1) {
+        links[0] = &srv->io;
+        links[1] = &pkg->io;
+        nlinks = 2;
+        s2s_bw = srv->io.bandwidth;
+    } else if (t_srv == 1) {
+        links[0] = &pkg->io;
+        nlinks = 1;
+        s2s_bw = srv->io.bandwidth;
+    } else {
+        links[0] = &pkg->io;
+        nlinks = 1;
+        s2s_bw = pkg->io.bandwidth;
+    }
+    lat->stage2stage = act_size * data_bytes / (s2s_bw * io_eff) + srv->io.init_time;
+
+    double w_bytes = (fixes & ACC_EXPLORE_FIX_BYTES) ? m->weight_bytes : 2;
+    double kv_bytes = (fixes & ACC_EXPLORE_FIX_BYTES) ? m->kv_bytes : 2;
+    double gqa = (fixes & ACC_EXPLORE_FIX_GQA) ? m->heads_per_kv_cache : 1;
+    double d_atten = m->d_head * heads;
+    double d_atten_t = ceil(d_atten / t);
+    double wbw = sys->weight_bw_per_chip, kvbw = sys->kv_bw_per_chip;
+    double ctx = prefill ? L : L + G / 2;
+    double causal = (prefill && (fixes & ACC_EXPLORE_FIX_CAUSAL)) ? (L + 1) / (2 * L) : 1;
+
+    double qkv_width = (fixes & ACC_EXPLORE_FIX_GQA) ? d_atten + 2 * d_atten / gqa : 3 * d_atten;
+    lat->mm[MM_QKV] = matmul(chip, cpe, 1, rows, d, ceil(qkv_width / t), wbw, w_bytes, 1, 1);
+    lat->mm[MM_QK] = matmul(chip, cpe, micro_batch, prefill ? L : 1, d_atten_t, ctx, kvbw,
+                            kv_bytes, causal, 1 / gqa);
+    lat->comm1 = 0;
+    if (t > heads) {
+        /* a head split over several chips needs its scores reduced */
+        double chips_per_head = floor(t / heads);
+        lat->comm1 = xallreduce_time(chips_per_head, ctx * data_bytes, links, nlinks, io_eff,
+                                     conf->allreduce_algo);
+    }
+    lat->mm[MM_SV] = matmul(chip, cpe, micro_batch, prefill ? L : 1, ctx, d_atten_t, kvbw,
+                            kv_bytes, causal, 1 / gqa);
+    lat->mm[MM_OUT] = matmul(chip, cpe, 1, rows, d_atten_t, d, wbw, w_bytes, 1, 1);
+
+    double all_reduce = xallreduce_time(t, rows * d * data_bytes, links, nlinks, io_eff,
+                                        conf->allreduce_algo);
+    if (!(fixes & ACC_EXPLORE_FIX_D_HACK) && (d == 18432 || d == 8192)) {
+        /* reallm special-cases PaLM and Llama by their model width */
+        double all_to_all =
+            xallreduce_time(t, d * data_bytes, links, nlinks, io_eff, conf->allreduce_algo) / 2;
+        lat->comm2 = d == 18432 ? 2 * all_to_all : all_reduce + 2 * all_to_all;
+    } else {
+        lat->comm2 = all_reduce;
+    }
+
+    double dff_t = ceil(m->d_ff / t);
+    double ffn_stacks = m->glu ? 2 : 1;
+    double ffn_ops = 1, ffn_load = 1;
+    if (m->num_experts > 0) {
+        /* each token runs k experts; a step loads every expert some token picked */
+        double e = m->num_experts, k = m->experts_per_token;
+        double touched = e * (1 - pow(1 - k / e, rows));
+        ffn_ops = k;
+        ffn_load = touched;
+    }
+    lat->mm[MM_FC1] = matmul(chip, cpe, ffn_stacks, rows, d, dff_t, wbw, w_bytes, ffn_ops, ffn_load);
+    lat->mm[MM_FC2] = matmul(chip, cpe, 1, rows, dff_t, d, wbw, w_bytes, ffn_ops, ffn_load);
+    lat->fc_comm = xallreduce_time(t, act_size * data_bytes, links, nlinks, io_eff,
+                                   conf->allreduce_algo);
+
+    double layer_compute = 0;
+    for (int i = 0; i < MM_COUNT; i++)
+        layer_compute += lat->mm[i].time;
+    double layer_comm = lat->comm1 + lat->comm2 + lat->fc_comm;
+    double layers_per_stage = ceil(m->num_layers / mp->p);
+    lat->pipeline_stage = (layer_compute + layer_comm) * layers_per_stage + lat->stage2stage;
+    lat->total = lat->pipeline_stage * mp->p;
+    lat->compute = layer_compute * layers_per_stage * mp->p;
+    lat->communication = lat->total - lat->compute;
+}
+
+/* Splits a stage latency into interconnect, compute-bound and memory-bound
+ * time in the proportions of one micro-batch (reallm's breakdown). */
+static void breakdown(const mb_latency *lat, double latency, double *io, double *compute,
+                      double *mem)
+{
+    double io_ratio = lat->communication / lat->total;
+    double layer_compute = 0, layer_mem = 0;
+    for (int i = 0; i < MM_COUNT; i++) {
+        if (lat->mm[i].ldst > lat->mm[i].comp)
+            layer_mem += lat->mm[i].ldst;
+        else
+            layer_compute += lat->mm[i].comp;
+    }
+    double sum = layer_compute + layer_mem;
+    *io = io_ratio * latency;
+    *compute = sum > 0 ? (1 - io_ratio) * layer_compute / sum * latency : 0;
+    *mem = sum > 0 ? (1 - io_ratio) * layer_mem / sum * latency : 0;
+}
+
+/* Core energy (J) of a whole stage: MACs, memory reads and all-reduce
+ * traffic, read once each (a lower bound, as in reallm). */
+static double core_energy(const xsystem *sys, const xmapping *mp, int prefill, double batch,
+                          double L, double G)
+{
+    const xllm *m = sys->model;
+    const xpkg *pkg = sys->srv->pkg;
+    const xconst_energy *e = &sys->srv->constants->energy;
+    unsigned fixes = sys->fixes;
+    double d = m->d, layers = m->num_layers, bytes = m->bytes_per_number;
+    double w_pj, kv_pj;
+    if (pkg->num_hbm_stacks > 0)
+        w_pj = kv_pj = pkg->hbm.pj_per_byte;
+    else if (pkg->chip->mem_3d_vaults > 0)
+        w_pj = kv_pj = pkg->mem_3d.pj_per_byte;
+    else
+        w_pj = kv_pj = e->sram_wgt;
+    double mb = prefill ? mp->prefill_micro_batch : mp->micro_batch;
+    double rows = prefill ? L * mb : mb;
+    double ctx = prefill ? L : L + G / 2;
+
+    double weights = layers * 12 * d * d;
+    double d_kv = d, d_qk = d;
+    double w_bytes = bytes, kv_bytes = bytes;
+    if (fixes & ACC_EXPLORE_FIX_GLU) {
+        double ffn = m->ffn_size + m->glu_size;
+        if (m->num_experts > 0) /* only the experts some token picked are read */
+            ffn *= 1 - pow(1 - m->experts_per_token / m->num_experts, rows);
+        weights = layers * (m->atten_size + ffn);
+    }
+    if (fixes & ACC_EXPLORE_FIX_GQA) {
+        d_qk = m->num_heads * m->d_head;
+        d_kv = d_qk / m->heads_per_kv_cache;
+    }
+    if (fixes & ACC_EXPLORE_FIX_BYTES) {
+        w_bytes = m->weight_bytes;
+        kv_bytes = m->kv_bytes;
+    }
+    double causal = (prefill && (fixes & ACC_EXPLORE_FIX_CAUSAL)) ? (L + 1) / (2 * L) : 1;
+    double acts = layers * 9 * d * rows;
+    double kv_read = layers * 2 * d_kv * ctx;
+    double gemm_fma = weights * rows * e->fma_fp16;
+    double matmul_fma = layers * 2 * d_qk * ctx * rows * e->fma_fp16 * causal;
+    double allreduce_values = layers * 2 * d * rows * mp->t;
+    double mem = weights * w_bytes * w_pj + acts * bytes * e->sram_act + kv_read * kv_bytes * kv_pj;
+    const xchip *chip = pkg->chip;
+    double link_pj = chip->chip2chip_io.present ? chip->chip2chip_io.pj_per_byte
+                                                : chip->pkg2pkg_io.pj_per_byte;
+    double comm = allreduce_values * bytes * link_pj;
+    double iters = prefill ? batch / mp->prefill_micro_batch : batch / mp->micro_batch * G;
+    return (gemm_fma + matmul_fma + mem + comm) * iters / 1e12;
+}
+
+void xperf_eval(const xsystem *sys, const xmapping *mp, double batch, double L, double G,
+                xperf *out)
+{
+    const xllm *m = sys->model;
+    unsigned fixes = sys->fixes;
+    mb_latency pre, gen;
+    out->mapping = *mp;
+    out->batch = batch;
+    out->prefill_len = L;
+    out->generate_len = G;
+
+    micro_batch_latency(sys, mp, 1, L, G, &pre);
+    /* fixed per-request and per-step costs (launches, scheduling) are
+     * calibration inputs beyond reallm; zero by default */
+    out->prefill_latency = pre.total + (batch / mp->prefill_micro_batch - 1) * pre.pipeline_stage +
+                           sys->conf->prefill_overhead_sec;
+    out->prefill_throughput = batch * L / out->prefill_latency;
+    out->prefill_utilization =
+        xllm_prefill_flops(m, L, fixes) * batch / (sys->perf * out->prefill_latency);
+    out->prefill_energy = core_energy(sys, mp, 1, batch, L, G);
+    out->prefill_power = out->prefill_energy / out->prefill_latency + sys->other_tdp;
+
+    micro_batch_latency(sys, mp, 0, L, G, &gen);
+    /* the next token of a micro-batch waits for its previous token and for
+     * the first stage to be free again */
+    double token = fmax(gen.total, gen.pipeline_stage * (batch / mp->micro_batch)) +
+                   sys->conf->decode_overhead_sec;
+    out->generate_latency = gen.total + sys->conf->decode_overhead_sec + (G - 1) * token;
+    out->generate_throughput = batch / token;
+    out->generate_utilization =
+        out->generate_throughput * xllm_generate_flops(m, L + G / 2, fixes) / sys->perf;
+    out->generate_energy = core_energy(sys, mp, 0, batch, L, G);
+    out->generate_power = out->generate_energy / out->generate_latency + sys->other_tdp;
+
+    double both = out->prefill_latency + out->generate_latency;
+    double prefill_ratio = out->prefill_latency / both;
+    double generate_ratio = out->generate_latency / both;
+    double utilization =
+        out->generate_utilization * generate_ratio + out->prefill_utilization * prefill_ratio;
+    double srv_power = (out->generate_power * generate_ratio + out->prefill_power * prefill_ratio) /
+                       sys->num_servers;
+    const xserver *srv = sys->srv;
+    xtco tco;
+    double life = srv->constants->srv.SrvLife;
+    xtco_eval(&srv->constants->tco, sys->conf->energy_model ? srv_power : srv->tdp * utilization,
+              srv->cost, life, &tco);
+    double life_seconds = life * 365 * 24 * 3600;
+    double tco_per_sec = tco.total * sys->num_servers / life_seconds;
+    double per_inference = tco_per_sec * both / batch;
+    if (fixes & ACC_EXPLORE_FIX_TCO_BATCH) {
+        out->prefill_tco_per_token = per_inference / L;
+        out->generate_tco_per_token = per_inference / G;
+    } else {
+        /* reallm v1 divides by the batch a second time */
+        out->prefill_tco_per_token = per_inference / (batch * L);
+        out->generate_tco_per_token = per_inference / (batch * G);
+    }
+    out->capex = tco.fix_part * sys->num_servers;
+    out->opex = tco.power_part * sys->num_servers;
+    out->srv_tco_total = tco.total;
+    out->energy_per_token =
+        (out->prefill_power * out->prefill_latency + out->generate_power * out->generate_latency) /
+        (batch * G);
+    breakdown(&pre, out->prefill_latency, &out->prefill_io, &out->prefill_compute,
+              &out->prefill_mem);
+    breakdown(&gen, out->generate_latency, &out->generate_io, &out->generate_compute,
+              &out->generate_mem);
+}

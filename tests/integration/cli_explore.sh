@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# explore_cli.sh — `accinf explore` end to end: reallm's hw_example + GPT-3
+# inputs give reallm's HW.csv and MODEL.csv (compat mode, 0.5%), --json prints
+# the summary, and bad inputs fail with exit 2 and FILE:LINE:COL.
+# usage: explore_cli.sh ACCINF FIXTURES_DIR EXAMPLES_DIR
+set -euo pipefail
+accinf=$1 fixtures=$2 examples=$3
+in=$fixtures/reallm/inputs
+ref=$fixtures/reallm/tests
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+"$accinf" explore --help | grep -q -- "--max-points" || fail "help"
+
+# reallm's own regression: numbers within 0.5% in every numeric column
+"$accinf" explore -hw "$in/hardware/config/hw_example.yaml" -m "$in/software/model/gpt3.yaml" \
+  -c "$in/hardware/constant/7nm_default.yaml" -s "$in/software/system/sys_default.yaml" \
+  -o "$work/out" --reallm-compat --threads 2 > "$work/stdout"
+grep -q "1 servers" "$work/stdout" || fail "report: $(cat "$work/stdout")"
+compare() { # REF GOT: same rows, numeric columns within 0.5% by header name
+  awk -F', *' -v got="$2" '
+    function num(s) { return s ~ /^-?[0-9.]+(e[-+]?[0-9]+)?$/ }
+    BEGIN { while ((getline line < got) > 0) { n = split(line, f, /, */); gr++
+              for (i = 1; i <= n; i++) { if (gr == 1) gcol[f[i]] = i; else g[gr, i] = f[i] } } }
+    NR == 1 { for (i = 1; i <= NF; i++) name[i] = $i; next }
+    $0 ~ /[^ ,]/ { r = NR; for (i = 1; i <= NF; i++) { if (name[i] == "") continue
+        if (!(name[i] in gcol)) { print "missing column " name[i]; bad = 1; continue }
+        x = $i; y = g[r, gcol[name[i]]]
+        if (num(x)) { d = x - y; if (d < 0) d = -d; s = x < 0 ? -x : x
+          if ((s == 0 && d > 1e-12) || (s > 0 && d / s > 0.005)) { print name[i] " row " r ": " x " vs " y; bad = 1 } }
+        else if (x != y) { print name[i] " row " r ": " x " vs " y; bad = 1 } } }
+    END { if (NR != gr) { print "rows " NR " vs " gr; bad = 1 }; exit bad }' "$1"
+}
+compare "$ref/hw_example/hw_example.csv" "$work/out/hw_example.csv" || fail "hw_example.csv"
+compare "$ref/hw_example/gpt3.csv" "$work/out/gpt3.csv" || fail "gpt3.csv"
+[ -s "$work/out/pareto_tco.svg" ] && [ -s "$work/out/summary.json" ] || fail "plots/summary"
+
+# --json: the summary on stdout
+"$accinf" explore -hw "$in/hardware/config/hbm_explore.yaml" -m "$in/software/model/gpt3.yaml" \
+  -s "$in/software/system/hbm_explore.yaml" -o "$work/hbm" --json > "$work/summary.json"
+grep -q '"valid_packages": 3' "$work/summary.json" || fail "hbm_explore sweep: $(head -c 400 "$work/summary.json")"
+
+# bad input: exit 2 with FILE:LINE:COL
+sed 's/^  freq:/  frequency:/' "$in/hardware/config/hw_example.yaml" > "$work/bad.yaml"
+line=$(grep -n '^  frequency:' "$work/bad.yaml" | cut -d: -f1)
+set +e
+"$accinf" explore -hw "$work/bad.yaml" -m "$in/software/model/gpt3.yaml" -o "$work/x" 2> "$work/err"
+rc=$?
+set -e
+[ $rc -eq 2 ] || fail "unknown key: exit $rc"
+grep -q "bad.yaml:$line:3: unknown key 'frequency' in Chip" "$work/err" || fail "message: $(cat "$work/err")"
+set +e
+"$accinf" explore -hw "$examples/hw/sweep_example.yaml" -m "$in/software/model/gpt3.yaml" \
+  -s "$examples/hw/sweep_example_system.yaml" --max-points 100 -o "$work/x" 2> "$work/err"
+rc=$?
+set -e
+[ $rc -eq 2 ] || fail "max-points: exit $rc"
+grep -q "sweep_example_system.yaml:2:14: sweep of 1280 design points" "$work/err" || fail "max-points message: $(cat "$work/err")"
+echo "explore_cli: ok"
