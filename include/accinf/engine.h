@@ -27,6 +27,13 @@ typedef struct acc_engine acc_engine;
 typedef enum acc_weights_precision {
     ACC_WEIGHTS_STORED = 0,
     ACC_WEIGHTS_F32,
+    /* Quantize matmul weights and embedding tables at load to a ggml block
+     * format (activations are quantized to int8 per step, as in ggml);
+     * approximate, for speed and memory. */
+    ACC_WEIGHTS_Q8_0,
+    ACC_WEIGHTS_Q4_0,
+    ACC_WEIGHTS_Q4_K,
+    ACC_WEIGHTS_Q6_K,
 } acc_weights_precision;
 
 typedef struct acc_engine_options {

@@ -100,6 +100,22 @@ static acc_status engine_alloc_scratch(acc_engine *e, acc_error *err)
     return ACC_OK;
 }
 
+/* Weights in the precision the options ask for (see acc_weights_precision). */
+static acc_status engine_prepare_weights(const acc_model *model, const acc_engine_options *o,
+                                         acc_model_backend_weights *weights, acc_error *err)
+{
+    acc_weights_precision p = o ? o->weights_precision : ACC_WEIGHTS_STORED;
+    acc_weight_type quantize_to = p == ACC_WEIGHTS_Q8_0   ? ACC_WEIGHT_Q8_0
+                                  : p == ACC_WEIGHTS_Q4_0 ? ACC_WEIGHT_Q4_0
+                                  : p == ACC_WEIGHTS_Q4_K ? ACC_WEIGHT_Q4_K
+                                  : p == ACC_WEIGHTS_Q6_K ? ACC_WEIGHT_Q6_K
+                                                          : ACC_WEIGHT_F32;
+    if ((unsigned)p > ACC_WEIGHTS_Q6_K)
+        return acc_error_set(err, ACC_ERR_INPUT, "weights_precision: unknown value %d", (int)p);
+    return acc_model_backend_weights_prepare(model, p != ACC_WEIGHTS_F32, quantize_to, weights,
+                                             err);
+}
+
 acc_status acc_engine_create(const acc_model *model, const acc_engine_options *options,
                              acc_engine **out, acc_error *err)
 {
@@ -121,8 +137,7 @@ acc_status acc_engine_create(const acc_model *model, const acc_engine_options *o
     if (status == ACC_OK)
         status = acc_plan_memory(e->graph, e->max_batch_tokens, e->max_batch_tokens, &e->plan, err);
     if (status == ACC_OK)
-        status = acc_model_backend_weights_prepare(
-            model, !(options && options->weights_precision == ACC_WEIGHTS_F32), &e->weights, err);
+        status = engine_prepare_weights(model, options, &e->weights, err);
     const acc_backend_ops *ops = acc_backend_find(options && options->device ? options->device
                                                                              : "cpu");
     if (status == ACC_OK) {

@@ -20,7 +20,9 @@ int acc_model_sliding_window(const acc_model *model);
  * weights and embedding tables in their stored 16-bit type (a pointer into
  * the mapped file where the layout allows, else a 16-bit copy); every other
  * weight, and every weight when keep_stored == 0, is f32: used in place
- * when stored as f32 and 4-byte aligned, else an exact converted copy. */
+ * when stored as f32 and 4-byte aligned, else an exact converted copy.
+ * quantize_to (a block type; ACC_WEIGHT_F32 for none) quantizes matmul
+ * weights and embedding tables at load. */
 typedef struct acc_model_backend_weights {
     acc_backend_weight *data; /* per graph weight */
     void **owned;             /* per graph weight: the copy to free, or NULL */
@@ -29,6 +31,7 @@ typedef struct acc_model_backend_weights {
 } acc_model_backend_weights;
 
 acc_status acc_model_backend_weights_prepare(const acc_model *model, int keep_stored,
+                                             acc_weight_type quantize_to,
                                              acc_model_backend_weights *out, acc_error *err);
 void acc_model_backend_weights_free(acc_model_backend_weights *weights);
 

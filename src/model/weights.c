@@ -6,8 +6,13 @@
  * from the mapping when its layout allows (no transpose; a column window is
  * just a row stride), otherwise copied once per engine: transposed (GPT-2
  * Conv1D), cut (fused tensors) and, for f32 leaves, converted exactly.
+ * On request matmul weights and embedding tables are quantized at load to
+ * a ggml block format (rows whose length is not a whole number of blocks
+ * stay as they are).
  */
 #include "model/model_internal.h"
+
+#include "accinf/quant.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -90,7 +95,37 @@ static acc_status prepare_one(const acc_weight_source *w, const acc_tensor_view 
     return ACC_OK;
 }
 
+/* Replaces an f32 leaf by its rows quantized to `type` (ggml's reference
+ * quantizers, as llama-quantize without an importance matrix). */
+static acc_status quantize_one(const acc_weight_source *w, acc_weight_type type,
+                               acc_backend_weight *weight, void **owned, acc_error *err)
+{
+    size_t row_bytes = acc_weight_row_bytes(type, w->cols);
+    char *copy = acc_malloc((size_t)w->rows * row_bytes, err);
+    if (!copy)
+        return acc_error_wrap(err, "tensor '%s'", w->name);
+    acc_ggml_type ggml = type == ACC_WEIGHT_Q8_0   ? ACC_GGML_Q8_0
+                         : type == ACC_WEIGHT_Q4_0 ? ACC_GGML_Q4_0
+                         : type == ACC_WEIGHT_Q4_K ? ACC_GGML_Q4_K
+                                                   : ACC_GGML_Q6_K;
+    for (int64_t r = 0; r < w->rows; r++) {
+        const float *row = (const float *)((const char *)weight->data + (size_t)r * weight->row_bytes);
+        acc_status status = acc_quantize(ggml, row, copy + (size_t)r * row_bytes, w->cols, err);
+        if (status != ACC_OK) {
+            free(copy);
+            return acc_error_wrap(err, "tensor '%s'", w->name);
+        }
+    }
+    free(*owned);
+    *owned = copy;
+    weight->type = type;
+    weight->data = copy;
+    weight->row_bytes = row_bytes;
+    return ACC_OK;
+}
+
 acc_status acc_model_backend_weights_prepare(const acc_model *model, int keep_stored,
+                                             acc_weight_type quantize_to,
                                              acc_model_backend_weights *out, acc_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -111,8 +146,13 @@ acc_status acc_model_backend_weights_prepare(const acc_model *model, int keep_st
             return acc_error_set(err, ACC_ERR_INPUT, "%s: missing tensor '%s'",
                                  acc_model_path(model), w->source);
         }
-        int typed = keep_stored && weight_typed_uses_only(g, i);
+        int typed_uses = weight_typed_uses_only(g, i);
+        int quantize = typed_uses && acc_weight_type_is_quantized(quantize_to) &&
+                       acc_weight_row_bytes(quantize_to, w->cols) > 0;
+        int typed = keep_stored && typed_uses && !quantize;
         acc_status status = prepare_one(w, view, typed, &out->data[i], &out->owned[i], err);
+        if (status == ACC_OK && quantize)
+            status = quantize_one(w, quantize_to, &out->data[i], &out->owned[i], err);
         if (status != ACC_OK) {
             acc_model_backend_weights_free(out);
             return status;

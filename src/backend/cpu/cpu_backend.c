@@ -31,6 +31,8 @@ typedef struct cpu_backend {
     float *k_cache, *v_cache; /* n_layers x slots x kv_dim */
     size_t layer_stride;      /* floats per layer in k_cache / v_cache */
     float *scratch;           /* per worker: max_context floats */
+    void *act;                /* int8 activations for block-format matmuls */
+    size_t act_bytes;
     float **data;             /* per node, for the current step */
 } cpu_backend;
 
@@ -123,14 +125,29 @@ static void task_matmul(void *context, int worker, int n_workers)
     acc_cpu_matmul_args args = {
         .x = t->in[0], .rows = t->rows, .in = g->nodes[t->node->src[0]].cols,
         .w = w->data, .w_type = w->type, .w_row_bytes = w->row_bytes,
-        .bias = t->in[2], .y = t->out, .out = t->node->cols};
+        .bias = t->in[2], .y = t->out, .out = t->node->cols,
+        .xq = t->cpu->act, .xq_row_bytes = acc_cpu_act_row_bytes(w->type, args.in)};
     int64_t units = (args.out + MATMUL_COL_UNIT - 1) / MATMUL_COL_UNIT, u0, u1;
     split_range(units, worker, n_workers, &u0, &u1);
     int64_t j0 = u0 * MATMUL_COL_UNIT, j1 = u1 * MATMUL_COL_UNIT;
     if (j1 > args.out)
         j1 = args.out;
     if (j0 < j1)
-        t->cpu->kernels->matmul[w->type](&args, 0, args.rows, j0, j1);
+        acc_cpu_matmul_for(t->cpu->kernels, w->type)(&args, 0, args.rows, j0, j1);
+}
+
+/* Quantizes the matmul's input rows for a block-format weight. */
+static void task_quantize_act(void *context, int worker, int n_workers)
+{
+    node_task *t = context;
+    const acc_graph *g = t->cpu->graph;
+    acc_weight_type type = t->cpu->weights[g->nodes[t->node->src[1]].weight].type;
+    int64_t in = g->nodes[t->node->src[0]].cols, r0, r1;
+    size_t row_bytes = acc_cpu_act_row_bytes(type, in);
+    split_range(t->rows, worker, n_workers, &r0, &r1);
+    for (int64_t r = r0; r < r1; r++)
+        acc_cpu_quantize_act_row(type, t->in[0] + r * in, (char *)t->cpu->act + (size_t)r * row_bytes,
+                                 in);
 }
 
 static void task_attention(void *context, int worker, int n_workers)
@@ -245,10 +262,13 @@ static acc_status cpu_run(acc_backend *backend, const acc_step *step, float *out
         case ACC_OP_GATHER_OUTPUTS:
             acc_thread_pool_run(cpu->pool, task_rows, &t, work < SMALL_WORK);
             break;
-        case ACC_OP_MATMUL:
-            acc_thread_pool_run(cpu->pool, task_matmul, &t,
-                                work * g->nodes[node->src[0]].cols < SMALL_WORK);
+        case ACC_OP_MATMUL: {
+            int64_t in = g->nodes[node->src[0]].cols;
+            if (acc_weight_type_is_quantized(cpu->weights[g->nodes[node->src[1]].weight].type))
+                acc_thread_pool_run(cpu->pool, task_quantize_act, &t, t.rows * in < SMALL_WORK);
+            acc_thread_pool_run(cpu->pool, task_matmul, &t, work * in < SMALL_WORK);
             break;
+        }
         case ACC_OP_ATTENTION:
             attention_store_kv(cpu, &t);
             acc_thread_pool_run(cpu->pool, task_attention, &t, 0);
@@ -273,6 +293,7 @@ static void cpu_destroy(acc_backend *backend)
     free(cpu->k_cache);
     free(cpu->v_cache);
     free(cpu->scratch);
+    free(cpu->act);
     free(cpu->data);
     free(cpu);
 }
@@ -330,7 +351,7 @@ static acc_status check_weight_uses(const cpu_backend *cpu, const acc_graph *gra
                             (node->op == ACC_OP_EMBED && s == 0);
             int ok = type == ACC_WEIGHT_F32 ||
                      (typed_use && (unsigned)type < ACC_WEIGHT_TYPE_COUNT &&
-                      (node->op == ACC_OP_EMBED || cpu->kernels->matmul[type]));
+                      (node->op == ACC_OP_EMBED || acc_cpu_matmul_for(cpu->kernels, type)));
             if (!typed_use && graph->weights[index].rows > 1 &&
                 weights[index].row_bytes != (size_t)graph->weights[index].cols * sizeof(float))
                 ok = 0; /* row ops read weights as one contiguous f32 array */
@@ -358,9 +379,8 @@ static acc_status cpu_load(acc_backend *backend, const acc_graph *graph, const a
         return ACC_ERR_RUNTIME;
     memcpy(cpu->offsets, plan->offsets, n * sizeof *cpu->offsets);
     for (int i = 0; i < graph->n_weights; i++) {
-        size_t element = acc_weight_type_size(weights[i].type);
-        if (!weights[i].data || element == 0 ||
-            weights[i].row_bytes < (size_t)graph->weights[i].cols * element)
+        size_t row = acc_weight_row_bytes(weights[i].type, graph->weights[i].cols);
+        if (!weights[i].data || row == 0 || weights[i].row_bytes < row)
             return acc_error_set(err, ACC_ERR_RUNTIME, "cpu backend: weight '%s' not bound",
                                  graph->weights[i].name);
         cpu->weights[i] = weights[i];
@@ -390,6 +410,21 @@ static acc_status cpu_load(acc_backend *backend, const acc_graph *graph, const a
                                 "attention scratch", err);
     if (!cpu->scratch)
         return ACC_ERR_RUNTIME;
+    for (int i = 0; i < graph->n_nodes; i++) {
+        const acc_node *node = &graph->nodes[i];
+        if (node->op != ACC_OP_MATMUL)
+            continue;
+        acc_weight_type type = weights[graph->nodes[node->src[1]].weight].type;
+        size_t bytes = (size_t)plan->max_tokens *
+                       acc_cpu_act_row_bytes(type, graph->nodes[node->src[0]].cols);
+        if (bytes > cpu->act_bytes)
+            cpu->act_bytes = bytes;
+    }
+    if (cpu->act_bytes) {
+        cpu->act = acc_malloc(cpu->act_bytes, err);
+        if (!cpu->act)
+            return ACC_ERR_RUNTIME;
+    }
     cpu->graph = graph;
     return ACC_OK;
 }

@@ -7,6 +7,7 @@
  */
 #include "backend/cpu/kernels.h"
 
+#include "accinf/quant.h"
 #include "accinf/tensor.h"
 
 #include <math.h>
@@ -103,10 +104,44 @@ void acc_cpu_weight_row_f32(const acc_backend_weight *w, int64_t row, int64_t co
     case ACC_WEIGHT_BF16:
         acc_convert_to_f32(ACC_DTYPE_BF16, src, y, (size_t)cols);
         break;
+    case ACC_WEIGHT_Q8_0:
+        acc_dequantize_row_q8_0((const acc_block_q8_0 *)src, y, cols);
+        break;
+    case ACC_WEIGHT_Q4_0:
+        acc_dequantize_row_q4_0((const acc_block_q4_0 *)src, y, cols);
+        break;
+    case ACC_WEIGHT_Q4_K:
+        acc_dequantize_row_q4_K((const acc_block_q4_K *)src, y, cols);
+        break;
+    case ACC_WEIGHT_Q6_K:
+        acc_dequantize_row_q6_K((const acc_block_q6_K *)src, y, cols);
+        break;
     default:
         memcpy(y, src, (size_t)cols * sizeof *y);
         break;
     }
+}
+
+size_t acc_cpu_act_row_bytes(acc_weight_type type, int64_t in)
+{
+    switch (type) {
+    case ACC_WEIGHT_Q8_0:
+    case ACC_WEIGHT_Q4_0:
+        return (size_t)(in / ACC_QK8_0) * sizeof(acc_block_q8_0);
+    case ACC_WEIGHT_Q4_K:
+    case ACC_WEIGHT_Q6_K:
+        return (size_t)(in / ACC_QK_K) * sizeof(acc_block_q8_K);
+    default:
+        return 0;
+    }
+}
+
+void acc_cpu_quantize_act_row(acc_weight_type type, const float *x, void *out, int64_t in)
+{
+    if (type == ACC_WEIGHT_Q8_0 || type == ACC_WEIGHT_Q4_0)
+        acc_quantize_row_q8_0(x, out, in);
+    else if (type == ACC_WEIGHT_Q4_K || type == ACC_WEIGHT_Q6_K)
+        acc_quantize_row_q8_K(x, out, in);
 }
 
 void acc_cpu_attend_head(const acc_cpu_kernels *k, const float *q, const float *k_cache,

@@ -43,6 +43,10 @@ typedef struct acc_cpu_matmul_args {
     const float *bias; /* [out] or NULL */
     float *y;          /* [rows, out] */
     int64_t out;
+    /* Block-format weights: x quantized per row (acc_cpu_quantize_act_row),
+     * row r at (const char *)xq + r * xq_row_bytes. */
+    const void *xq;
+    size_t xq_row_bytes;
 } acc_cpu_matmul_args;
 
 /* Computes rows [r0, r1) x columns [j0, j1) of y. */
@@ -57,6 +61,14 @@ typedef struct acc_cpu_kernels {
     /* y[i] += a * x[i] */
     void (*axpy)(float a, const float *x, float *y, int64_t n);
 } acc_cpu_kernels;
+
+/* The matmul for weights of `type`: the table's own, else the scalar one
+ * (a SIMD table may leave a rare type to the scalar table). */
+static inline acc_cpu_matmul_fn acc_cpu_matmul_for(const acc_cpu_kernels *k, acc_weight_type type)
+{
+    extern const acc_cpu_kernels acc_cpu_kernels_scalar;
+    return k->matmul[type] ? k->matmul[type] : acc_cpu_kernels_scalar.matmul[type];
+}
 
 /* The per-ISA tables; each exists only where its file is compiled. */
 extern const acc_cpu_kernels acc_cpu_kernels_scalar;
@@ -84,6 +96,15 @@ float acc_cpu_dot(const float *a, const float *b, int64_t n);
 /* y[r, j] = x[r, :] . w[j, :] + bias[j] for all rows r and j in [j0, j1). */
 void acc_cpu_matmul_cols(const float *x, int64_t rows, int64_t in, const float *w,
                          const float *bias, float *y, int64_t out, int64_t j0, int64_t j1);
+
+/* ---- int8 activations for block-format weights (kernels.c) ------------- */
+
+/* Bytes of one activation row of `in` elements quantized for weights of
+ * `type` (q8_0 blocks for Q8_0/Q4_0, q8_K blocks for the k-quants); 0 for
+ * plain types. */
+size_t acc_cpu_act_row_bytes(acc_weight_type type, int64_t in);
+/* Quantizes one row of x (ggml's reference rounding). */
+void acc_cpu_quantize_act_row(acc_weight_type type, const float *x, void *out, int64_t in);
 
 /* ---- row and elementwise kernels (kernels.c) ----------------------------- */
 

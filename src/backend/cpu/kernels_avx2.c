@@ -1,7 +1,8 @@
 /*
  * kernels_avx2.c — hot kernels for CPUs with AVX2, FMA and F16C, the x86
  * baseline (compiled with those flags for this file only;
- * kernels_dispatch.c calls in only when the CPU has them).
+ * kernels_dispatch.c calls in only when the CPU has them).  Block-format
+ * weights use the shared kernels_quant_x86.h with maddubs + madd.
  *
  * Matmul: a micro-kernel computes up to 2 token rows x 4 weight rows with
  * one 8-lane FMA accumulator per output element (8 of the 16 registers),
@@ -21,6 +22,10 @@
 #include <string.h>
 
 #define ALWAYS_INLINE __attribute__((always_inline)) inline
+
+/* Sums of four adjacent u8 x s8 products, as eight int32 lanes. */
+#define QUANT_DOT_U8S8(u8, s8) _mm256_madd_epi16(_mm256_maddubs_epi16((u8), (s8)), _mm256_set1_epi16(1))
+#include "backend/cpu/kernels_quant_x86.h"
 
 #define TILE_BYTES (512 * 1024)
 
@@ -181,7 +186,11 @@ const acc_cpu_kernels acc_cpu_kernels_avx2 = {
     .name = "avx2",
     .matmul = {[ACC_WEIGHT_F32] = matmul_f32,
                [ACC_WEIGHT_F16] = matmul_f16,
-               [ACC_WEIGHT_BF16] = matmul_bf16},
+               [ACC_WEIGHT_BF16] = matmul_bf16,
+               [ACC_WEIGHT_Q8_0] = quant_matmul_q8_0,
+               [ACC_WEIGHT_Q4_0] = quant_matmul_q4_0,
+               [ACC_WEIGHT_Q4_K] = quant_matmul_q4_K,
+               [ACC_WEIGHT_Q6_K] = quant_matmul_q6_K},
     .dot = dot_avx2,
     .axpy = axpy_avx2,
 };

@@ -1,7 +1,8 @@
 /*
- * kernels_avx512.c — hot kernels for CPUs with AVX-512 F/BW/VL (compiled
- * with those flags for this file only; kernels_dispatch.c calls in only
- * when the CPU has them).
+ * kernels_avx512.c — hot kernels for CPUs with AVX-512 F/BW/VL/VNNI
+ * (compiled with those flags for this file only; kernels_dispatch.c calls
+ * in only when the CPU has them).  Block-format weights use the shared
+ * kernels_quant_x86.h with vpdpbusd.
  *
  * Matmul: a micro-kernel computes up to 4 token rows x 4 weight rows with
  * one 16-lane FMA accumulator per output element (16 in registers), then
@@ -21,6 +22,10 @@
 #include <immintrin.h>
 
 #define ALWAYS_INLINE __attribute__((always_inline)) inline
+
+/* Sums of four adjacent u8 x s8 products, as eight int32 lanes. */
+#define QUANT_DOT_U8S8(u8, s8) _mm256_dpbusd_epi32(_mm256_setzero_si256(), (u8), (s8))
+#include "backend/cpu/kernels_quant_x86.h"
 
 /* x tile budget: TILE_BYTES of f32 token rows stay in L2 across a pass
  * over the thread's weight rows. */
@@ -180,7 +185,11 @@ const acc_cpu_kernels acc_cpu_kernels_avx512 = {
     .name = "avx512",
     .matmul = {[ACC_WEIGHT_F32] = matmul_f32,
                [ACC_WEIGHT_F16] = matmul_f16,
-               [ACC_WEIGHT_BF16] = matmul_bf16},
+               [ACC_WEIGHT_BF16] = matmul_bf16,
+               [ACC_WEIGHT_Q8_0] = quant_matmul_q8_0,
+               [ACC_WEIGHT_Q4_0] = quant_matmul_q4_0,
+               [ACC_WEIGHT_Q4_K] = quant_matmul_q4_K,
+               [ACC_WEIGHT_Q6_K] = quant_matmul_q6_K},
     .dot = dot_avx512,
     .axpy = axpy_avx512,
 };

@@ -1,6 +1,6 @@
 /*
  * kernels_dispatch.c — picks the hot-kernel table for this CPU at run time:
- * AVX-512 (F, BW, VL) when present, else AVX2 + FMA + F16C, else NEON on
+ * AVX-512 (F, BW, VL, VNNI) when present, else AVX2 + FMA + F16C, else NEON on
  * aarch64, else scalar.  A cap (ACCINF_CPU_ISA=scalar|avx2|... or a test)
  * forces a lower table, which is how the tests check that every path
  * agrees.  Callers see one table of function pointers and no #ifdefs.
@@ -62,7 +62,8 @@ static const acc_cpu_kernels *isa_table(acc_cpu_isa isa)
     case ACC_CPU_ISA_AVX512:
         __builtin_cpu_init();
         if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma") &&
+            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni") &&
+            __builtin_cpu_supports("fma") &&
             cpu_has_f16c())
             return &acc_cpu_kernels_avx512;
         return NULL;

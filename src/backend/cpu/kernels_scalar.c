@@ -10,6 +10,7 @@
  */
 #include "backend/cpu/kernels.h"
 
+#include "accinf/quant.h"
 #include "accinf/tensor.h"
 
 #include <string.h>
@@ -128,6 +129,38 @@ void acc_cpu_matmul_cols(const float *x, int64_t rows, int64_t in, const float *
     matmul_f32(&a, 0, rows, j0, j1);
 }
 
+/* Block-format weights: ggml's scalar dot products against the rows of
+ * int8 activations the executor prepared. */
+static void matmul_quantized(const acc_cpu_matmul_args *a, int64_t r0, int64_t r1, int64_t j0,
+                             int64_t j1)
+{
+    for (int64_t j = j0; j < j1; j++) {
+        const void *wj = (const char *)a->w + (size_t)j * a->w_row_bytes;
+        float b = a->bias ? a->bias[j] : 0.0f;
+        for (int64_t r = r0; r < r1; r++) {
+            const void *xr = (const char *)a->xq + (size_t)r * a->xq_row_bytes;
+            float d = 0.0f;
+            switch (a->w_type) {
+            case ACC_WEIGHT_Q8_0:
+                d = acc_vec_dot_q8_0_q8(a->in, wj, xr);
+                break;
+            case ACC_WEIGHT_Q4_0:
+                d = acc_vec_dot_q4_0_q8(a->in, wj, xr);
+                break;
+            case ACC_WEIGHT_Q4_K:
+                d = acc_vec_dot_q4_K_q8(a->in, wj, xr);
+                break;
+            case ACC_WEIGHT_Q6_K:
+                d = acc_vec_dot_q6_K_q8(a->in, wj, xr);
+                break;
+            default:
+                break;
+            }
+            a->y[r * a->out + j] = d + b;
+        }
+    }
+}
+
 static void axpy_scalar(float alpha, const float *x, float *y, int64_t n)
 {
     for (int64_t i = 0; i < n; i++)
@@ -139,7 +172,11 @@ const acc_cpu_kernels acc_cpu_kernels_scalar = {
     .name = "scalar",
     .matmul = {[ACC_WEIGHT_F32] = matmul_f32,
                [ACC_WEIGHT_F16] = matmul_16bit,
-               [ACC_WEIGHT_BF16] = matmul_16bit},
+               [ACC_WEIGHT_BF16] = matmul_16bit,
+               [ACC_WEIGHT_Q8_0] = matmul_quantized,
+               [ACC_WEIGHT_Q4_0] = matmul_quantized,
+               [ACC_WEIGHT_Q4_K] = matmul_quantized,
+               [ACC_WEIGHT_Q6_K] = matmul_quantized},
     .dot = acc_cpu_dot,
     .axpy = axpy_scalar,
 };
