@@ -15,6 +15,7 @@
 #include "backend/cpu/kernels.h"
 #include "backend/cpu/thread_pool.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,7 +45,26 @@ typedef struct node_task {
     const float *in[3];
     float *out;
     int64_t rows;
+    atomic_llong next_chunk; /* dynamic split: the next unclaimed chunk */
 } node_task;
+
+/* Claims the next of n_chunks chunks; -1 when none is left.  Matmul and
+ * attention hand out chunks dynamically so a worker the OS preempts (the
+ * machine may be shared) delays the step by one chunk, not by its share. */
+static int64_t claim_chunk(node_task *t, int64_t n_chunks)
+{
+    int64_t c = atomic_fetch_add_explicit(&t->next_chunk, 1, memory_order_relaxed);
+    return c < n_chunks ? c : -1;
+}
+
+/* Chunk count for n items split over n_workers: about 8 chunks per worker
+ * (fewer when items are few), each a multiple of `unit` items. */
+static int64_t chunk_items(int64_t n, int n_workers, int64_t unit)
+{
+    int64_t per = n / ((int64_t)n_workers * 8);
+    per = (per + unit - 1) / unit * unit;
+    return per < unit ? unit : per;
+}
 
 static void split_range(int64_t n, int worker, int n_workers, int64_t *begin, int64_t *end)
 {
@@ -127,13 +147,14 @@ static void task_matmul(void *context, int worker, int n_workers)
         .w = w->data, .w_type = w->type, .w_row_bytes = w->row_bytes,
         .bias = t->in[2], .y = t->out, .out = t->node->cols,
         .xq = t->cpu->act, .xq_row_bytes = acc_cpu_act_row_bytes(w->type, args.in)};
-    int64_t units = (args.out + MATMUL_COL_UNIT - 1) / MATMUL_COL_UNIT, u0, u1;
-    split_range(units, worker, n_workers, &u0, &u1);
-    int64_t j0 = u0 * MATMUL_COL_UNIT, j1 = u1 * MATMUL_COL_UNIT;
-    if (j1 > args.out)
-        j1 = args.out;
-    if (j0 < j1)
-        acc_cpu_matmul_for(t->cpu->kernels, w->type)(&args, 0, args.rows, j0, j1);
+    (void)worker;
+    acc_cpu_matmul_fn matmul = acc_cpu_matmul_for(t->cpu->kernels, w->type);
+    int64_t per = chunk_items(args.out, n_workers, MATMUL_COL_UNIT);
+    int64_t n_chunks = (args.out + per - 1) / per;
+    for (int64_t c; (c = claim_chunk(t, n_chunks)) >= 0;) {
+        int64_t j0 = c * per, j1 = j0 + per < args.out ? j0 + per : args.out;
+        matmul(&args, 0, args.rows, j0, j1);
+    }
 }
 
 /* Quantizes the matmul's input rows for a block-format weight. */
@@ -146,8 +167,8 @@ static void task_quantize_act(void *context, int worker, int n_workers)
     size_t row_bytes = acc_cpu_act_row_bytes(type, in);
     split_range(t->rows, worker, n_workers, &r0, &r1);
     for (int64_t r = r0; r < r1; r++)
-        acc_cpu_quantize_act_row(type, t->in[0] + r * in, (char *)t->cpu->act + (size_t)r * row_bytes,
-                                 in);
+        acc_cpu_quantize_act_row(type, t->in[0] + r * in,
+                                 (char *)t->cpu->act + (size_t)r * row_bytes, in);
 }
 
 static void task_attention(void *context, int worker, int n_workers)
@@ -160,17 +181,20 @@ static void task_attention(void *context, int worker, int n_workers)
     const float *v_cache = cpu->v_cache + (size_t)node->layer * cpu->layer_stride;
     float *scores = cpu->scratch + (size_t)worker * (size_t)cpu->config.max_context;
     int group = node->n_heads / node->n_kv_heads;
-    int64_t p0, p1;
-    split_range(t->rows * node->n_heads, worker, n_workers, &p0, &p1);
-    for (int64_t p = p0; p < p1; p++) {
-        int64_t token = p / node->n_heads;
-        int head = (int)(p % node->n_heads);
-        int64_t q_off = token * node->cols + (int64_t)head * node->head_dim;
-        int64_t kv_off = (int64_t)(head / group) * node->head_dim;
-        const int32_t *table = t->step->block_tables[t->step->token_seq[token]];
-        acc_cpu_attend_head(cpu->kernels, t->in[0] + q_off, k_cache, v_cache, kv_dim, kv_off, node->head_dim,
-                            table, cpu->config.kv_block_size, t->step->positions[token] + 1,
-                            node->scale, scores, t->out + q_off);
+    int64_t pairs = t->rows * node->n_heads, per = chunk_items(pairs, n_workers, 1);
+    for (int64_t c; (c = claim_chunk(t, (pairs + per - 1) / per)) >= 0;) {
+        int64_t p1 = (c + 1) * per < pairs ? (c + 1) * per : pairs;
+        for (int64_t p = c * per; p < p1; p++) {
+            int64_t token = p / node->n_heads;
+            int head = (int)(p % node->n_heads);
+            int64_t q_off = token * node->cols + (int64_t)head * node->head_dim;
+            int64_t kv_off = (int64_t)(head / group) * node->head_dim;
+            const int32_t *table = t->step->block_tables[t->step->token_seq[token]];
+            acc_cpu_attend_head(cpu->kernels, t->in[0] + q_off, k_cache, v_cache, kv_dim,
+                                kv_off, node->head_dim, table, cpu->config.kv_block_size,
+                                t->step->positions[token] + 1, node->scale, scores,
+                                t->out + q_off);
+        }
     }
 }
 
@@ -233,6 +257,7 @@ static acc_status cpu_run(acc_backend *backend, const acc_step *step, float *out
         if (node->op == ACC_OP_WEIGHT)
             continue;
         node_task t = {.cpu = cpu, .node = node, .step = step, .out = cpu->data[i]};
+        atomic_init(&t.next_chunk, 0);
         for (int s = 0; s < 3; s++)
             t.in[s] = node->src[s] >= 0 ? cpu->data[node->src[s]] : NULL;
         t.rows = acc_graph_node_rows(node, step->n_tokens, step->n_outputs);

@@ -63,6 +63,12 @@ static ALWAYS_INLINE void tile(const float *x, int64_t in, const char *w, size_t
     int64_t k = 0;
     for (; k + 16 <= in; k += 16) {
         __m512 wv[4];
+        if (nt == 1 && t != ACC_WEIGHT_F32) {
+            /* decode streams the weights once: fetch the next group of rows
+             * while this one is being summed */
+            for (int b = 0; b < nw; b++)
+                _mm_prefetch(w + (size_t)(b + nw) * w_stride + (size_t)k * 2, _MM_HINT_T0);
+        }
         for (int b = 0; b < nw; b++)
             wv[b] = load_w(w + (size_t)b * w_stride, k, t);
         for (int a = 0; a < nt; a++) {

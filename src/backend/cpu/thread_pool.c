@@ -8,10 +8,12 @@
  * atomic generation counter that idle workers poll (with a pause hint) for
  * SPIN_NS, and only then do they sleep on the condition variable; the poster
  * takes the mutex and broadcasts only when someone sleeps.  The caller is
- * worker 0 and waits for the others on an atomic count.  Workers are pinned
- * one per allowed CPU (worker i on the i-th CPU of the process's affinity
- * mask, leaving the first to the caller) unless ACCINF_NO_PIN is set or
- * there are more threads than CPUs.
+ * worker 0 and waits for the others on an atomic count.  With ACCINF_PIN=1
+ * workers are pinned one per allowed CPU (worker i on the i-th CPU of the
+ * process's affinity mask, leaving the first to the caller; skipped when
+ * there are more threads than CPUs).  Pinning is off by default: on a
+ * machine shared with other work it stops the OS from moving a worker off
+ * a busy core, which measured slower here (docs/ARCHITECTURE.md).
  */
 #include "backend/cpu/thread_pool.h"
 
@@ -70,8 +72,12 @@ static unsigned long worker_wait(acc_thread_pool *pool, unsigned long seen)
         if (g != seen || atomic_load_explicit(&pool->shutdown, memory_order_relaxed))
             return g;
         cpu_relax();
-        if (spins % 256 == 0 && elapsed_ns(&start) > SPIN_NS)
-            break;
+        if (spins % 256 == 0) {
+            if (elapsed_ns(&start) > SPIN_NS)
+                break;
+            /* on a shared machine the caller may be waiting for this core */
+            sched_yield();
+        }
     }
     /* Announce the sleep before the last check; the poster bumps the
      * generation before it reads `sleepers` (both sequentially consistent),
@@ -104,11 +110,12 @@ static void *worker_main(void *arg_ptr)
     return NULL;
 }
 
-/* Pins helper i to the i-th allowed CPU; a failure only costs speed. */
+/* With ACCINF_PIN=1, pins helper i to the i-th allowed CPU; a failure
+ * only costs speed. */
 static void pool_pin_workers(acc_thread_pool *pool)
 {
-    const char *no_pin = getenv("ACCINF_NO_PIN");
-    if (no_pin && *no_pin && strcmp(no_pin, "0") != 0)
+    const char *pin = getenv("ACCINF_PIN");
+    if (!pin || !*pin || strcmp(pin, "0") == 0)
         return;
     cpu_set_t allowed;
     CPU_ZERO(&allowed);
