@@ -300,6 +300,62 @@ static void test_dot_and_axpy(void **state)
     }
 }
 
+/* Attention of one head over a paged cache: each table's own `attend`
+ * gives the bits of the generic loop over its dot/axpy, and every table is
+ * close to a double reference. */
+static void test_attention_paths(void **state)
+{
+    (void)state;
+    const acc_cpu_kernels *tables[ACC_CPU_ISA_COUNT + 1];
+    available_tables(tables);
+    enum { BS = 4, BLOCKS = 12, KV_HEADS = 2, CTX = 37 };
+    static const int head_dims[] = {8, 32, 48, 64, 128};
+    const int32_t table[BLOCKS] = {5, 2, 9, 0, 11, 7, 1, 3, 10, 4, 6, 8};
+    for (size_t h = 0; h < sizeof head_dims / sizeof head_dims[0]; h++) {
+        int hd = head_dims[h];
+        int64_t kv_dim = (int64_t)KV_HEADS * hd, slots = (int64_t)BLOCKS * BS;
+        float *kc = malloc((size_t)(slots * kv_dim) * sizeof *kc);
+        float *vc = malloc((size_t)(slots * kv_dim) * sizeof *vc);
+        float q[128], out[128], out_generic[128], scores[CTX];
+        assert_true(kc && vc);
+        for (int64_t i = 0; i < slots * kv_dim; i++) {
+            kc[i] = rand_float();
+            vc[i] = rand_float();
+        }
+        for (int i = 0; i < hd; i++)
+            q[i] = rand_float();
+        /* double reference for kv head 1 */
+        double ref[128] = {0}, w[CTX], max = -1e300, sum = 0;
+        for (int j = 0; j < CTX; j++) {
+            int64_t slot = (int64_t)table[j / BS] * BS + j % BS;
+            double s = 0;
+            for (int d = 0; d < hd; d++)
+                s += (double)q[d] * kc[slot * kv_dim + hd + d];
+            w[j] = s * 0.125;
+            if (w[j] > max)
+                max = w[j];
+        }
+        for (int j = 0; j < CTX; j++)
+            sum += (w[j] = exp(w[j] - max));
+        for (int j = 0; j < CTX; j++) {
+            int64_t slot = (int64_t)table[j / BS] * BS + j % BS;
+            for (int d = 0; d < hd; d++)
+                ref[d] += w[j] / sum * vc[slot * kv_dim + hd + d];
+        }
+        for (int n = 0; tables[n]; n++) {
+            acc_cpu_attend_head(tables[n], q, kc, vc, kv_dim, hd, hd, table, BS, CTX, 0.125f,
+                                scores, out);
+            acc_cpu_attend_head_generic(tables[n], q, kc, vc, kv_dim, hd, hd, table, BS, CTX,
+                                        0.125f, scores, out_generic);
+            assert_memory_equal(out, out_generic, (size_t)hd * sizeof *out);
+            for (int d = 0; d < hd; d++)
+                assert_true(fabs(out[d] - ref[d]) <= 1e-5);
+        }
+        free(kc);
+        free(vc);
+    }
+}
+
 /* ---- block-format weights ------------------------------------------------ */
 
 static acc_ggml_type ggml_of(acc_weight_type t)
@@ -319,7 +375,9 @@ static void test_quantized_matmul(void **state)
     (void)state;
     const acc_cpu_kernels *tables[ACC_CPU_ISA_COUNT + 1];
     available_tables(tables);
-    static const int64_t shapes[][3] = {{1, 256, 9}, {5, 512, 7}, {4, 768, 4}, {11, 256, 13}};
+    /* up to 15 rows: int8 dot products; from 16 (SIMD tables): dequantized f32 */
+    static const int64_t shapes[][3] = {{1, 256, 9}, {5, 512, 7}, {4, 768, 4}, {11, 256, 13},
+                                        {16, 256, 21}, {37, 512, 35}};
     for (int t = ACC_WEIGHT_Q8_0; t <= ACC_WEIGHT_Q6_K; t++) {
         acc_weight_type type = (acc_weight_type)t;
         for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
@@ -369,6 +427,28 @@ static void test_quantized_matmul(void **state)
                 acc_cpu_matmul_fn fn = acc_cpu_matmul_for(tables[n], type);
                 a.y = y;
                 fn(&a, 0, rows, 0, out);
+                if (rows >= 16 && tables[n]->isa != ACC_CPU_ISA_SCALAR) {
+                    /* prefill path: exactly the table's f32 matmul on dequantized weights */
+                    run_matmul(tables[n], x, rows, in, wd, ACC_WEIGHT_F32, bias, y_part, out);
+                    assert_memory_equal(y, y_part, (size_t)(rows * out) * sizeof *y);
+                    for (int64_t r = 0; r < rows; r++) {
+                        for (int64_t j = 0; j < out; j++) {
+                            double ref = bias[j], mag = fabs(bias[j]);
+                            for (int64_t i = 0; i < in; i++) {
+                                ref += (double)x[r * in + i] * wd[j * in + i];
+                                mag += fabs((double)x[r * in + i] * wd[j * in + i]);
+                            }
+                            assert_true(fabs(y[r * out + j] - ref) <= 1e-5 * mag);
+                        }
+                    }
+                    /* ragged column pieces: the same bits */
+                    a.y = y_part;
+                    fn(&a, 0, rows, 0, out / 3);
+                    fn(&a, 0, rows, out / 3, out);
+                    assert_memory_equal(y, y_part, (size_t)(rows * out) * sizeof *y);
+                    a.y = y_ref;
+                    continue;
+                }
                 for (int64_t i = 0; i < rows * out; i++) {
                     if (type == ACC_WEIGHT_Q4_K || type == ACC_WEIGHT_Q6_K) {
                         if (y[i] != y_ref[i])
@@ -514,6 +594,46 @@ static void check_model_paths(const char *name)
     acc_model_close(model);
 }
 
+/* Quantized at load: any thread count gives the same bits, and the logits
+ * stay close to the f32 model's (relative to their spread). */
+static void check_model_quantized(const char *name, acc_weights_precision precision, float tol)
+{
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/models/%s", ACCINF_FIXTURES, name);
+    acc_model *model;
+    acc_error err;
+    assert_int_equal(acc_model_open(dir, &model, &err), ACC_OK);
+    int vocab = acc_model_hparams(model)->vocab_size;
+    int32_t ids[19];
+    for (int i = 0; i < 19; i++)
+        ids[i] = (int32_t)((i * 37 + 11) % vocab);
+    size_t bytes = 2 * (size_t)vocab * sizeof(float);
+    float *f32 = model_logits(model, 1, ACC_WEIGHTS_F32, ids, 19, vocab);
+    float *one = model_logits(model, 1, precision, ids, 19, vocab);
+    float *three = model_logits(model, 3, precision, ids, 19, vocab);
+    assert_memory_equal(one, three, bytes);
+    float spread = 0, diff = 0;
+    for (size_t i = 0; i < 2 * (size_t)vocab; i++) {
+        spread = fmaxf(spread, fabsf(f32[i]));
+        diff = fmaxf(diff, fabsf(f32[i] - one[i]));
+    }
+    assert_true(diff > 0); /* the weights really were quantized */
+    if (diff > tol * spread)
+        fail_msg("%s: quantized logits differ by %g (max |logit| %g)", name, diff, spread);
+    free(f32);
+    free(one);
+    free(three);
+    acc_model_close(model);
+}
+
+static void test_models_quantized_at_load(void **state)
+{
+    (void)state;
+    check_model_quantized("gpt2-tiny", ACC_WEIGHTS_Q8_0, 0.05f);
+    check_model_quantized("llama-tiny", ACC_WEIGHTS_Q8_0, 0.05f);
+    check_model_quantized("llama-tiny", ACC_WEIGHTS_Q4_0, 0.5f);
+}
+
 static void test_models_agree_across_paths(void **state)
 {
     (void)state;
@@ -529,9 +649,11 @@ int main(void)
         cmocka_unit_test(test_matmul_split_and_type_invariance),
         cmocka_unit_test(test_f16_gemv_gemm_close_to_f32),
         cmocka_unit_test(test_dot_and_axpy),
+        cmocka_unit_test(test_attention_paths),
         cmocka_unit_test(test_quantized_matmul),
         cmocka_unit_test(test_thread_pool_runs_every_worker),
         cmocka_unit_test(test_models_agree_across_paths),
+        cmocka_unit_test(test_models_quantized_at_load),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -149,6 +149,19 @@ void acc_cpu_attend_head(const acc_cpu_kernels *k, const float *q, const float *
                          const int32_t *table, int block_size, int n_ctx, float scale,
                          float *scores, float *out)
 {
+    if (k->attend)
+        k->attend(q, k_cache, v_cache, kv_dim, kv_off, head_dim, table, block_size, n_ctx, scale,
+                  scores, out);
+    else
+        acc_cpu_attend_head_generic(k, q, k_cache, v_cache, kv_dim, kv_off, head_dim, table,
+                                    block_size, n_ctx, scale, scores, out);
+}
+
+void acc_cpu_attend_head_generic(const acc_cpu_kernels *k, const float *q, const float *k_cache,
+                                 const float *v_cache, int64_t kv_dim, int64_t kv_off,
+                                 int head_dim, const int32_t *table, int block_size, int n_ctx,
+                                 float scale, float *scores, float *out)
+{
     float max = -INFINITY;
     for (int j = 0; j < n_ctx; j++) {
         int64_t slot = (int64_t)table[j / block_size] * block_size + j % block_size;

@@ -60,6 +60,15 @@ typedef struct acc_cpu_kernels {
     float (*dot)(const float *a, const float *b, int64_t n);
     /* y[i] += a * x[i] */
     void (*axpy)(float a, const float *x, float *y, int64_t n);
+    /* Optional whole-head attention (same contract and the same bits as
+     * acc_cpu_attend_head_generic with this table's dot and axpy); NULL
+     * means the generic loop. */
+    void (*attend)(const float *q, const float *k_cache, const float *v_cache, int64_t kv_dim,
+                   int64_t kv_off, int head_dim, const int32_t *table, int block_size, int n_ctx,
+                   float scale, float *scores, float *out);
+    /* Block-format matmuls over at least this many rows compute f32 math on
+     * dequantized weights and do not read int8 activations (0: never). */
+    int64_t quant_gemm_min_rows;
 } acc_cpu_kernels;
 
 /* The matmul for weights of `type`: the table's own, else the scalar one
@@ -130,5 +139,10 @@ void acc_cpu_attend_head(const acc_cpu_kernels *k, const float *q, const float *
                          const float *v_cache, int64_t kv_dim, int64_t kv_off, int head_dim,
                          const int32_t *table, int block_size, int n_ctx, float scale,
                          float *scores, float *out);
+/* The loop acc_cpu_attend_head runs when the table has no `attend`. */
+void acc_cpu_attend_head_generic(const acc_cpu_kernels *k, const float *q, const float *k_cache,
+                                 const float *v_cache, int64_t kv_dim, int64_t kv_off,
+                                 int head_dim, const int32_t *table, int block_size, int n_ctx,
+                                 float scale, float *scores, float *out);
 
 #endif

@@ -193,6 +193,7 @@ const acc_cpu_kernels acc_cpu_kernels_avx2 = {
                [ACC_WEIGHT_Q6_K] = quant_matmul_q6_K},
     .dot = dot_avx2,
     .axpy = axpy_avx2,
+    .quant_gemm_min_rows = QUANT_GEMM_MIN_ROWS,
 };
 
 #endif

@@ -20,6 +20,7 @@
 #include "backend/cpu/kernels.h"
 
 #include <immintrin.h>
+#include <math.h>
 
 #define ALWAYS_INLINE __attribute__((always_inline)) inline
 
@@ -186,6 +187,73 @@ static void axpy_avx512(float alpha, const float *x, float *y, int64_t n)
     }
 }
 
+/* One head with the query and the output accumulator in registers
+ * (head_dim = 16 nv): no call per key and no store of `out` per key.  The
+ * same operations in the same order as the generic loop over dot_avx512
+ * and axpy_avx512, so the same bits. */
+static ALWAYS_INLINE void attend_regs(int nv, const float *q, const float *k_cache,
+                                      const float *v_cache, int64_t kv_dim, int64_t kv_off,
+                                      const int32_t *table, int block_size, int n_ctx,
+                                      float scale, float *scores, float *out)
+{
+    __m512 qv[8], o[8];
+    for (int i = 0; i < nv; i++) {
+        qv[i] = _mm512_loadu_ps(q + 16 * i);
+        o[i] = _mm512_setzero_ps();
+    }
+    float max = -INFINITY;
+    for (int j = 0; j < n_ctx; j++) {
+        int64_t slot = (int64_t)table[j / block_size] * block_size + j % block_size;
+        const float *kr = k_cache + slot * kv_dim + kv_off;
+        __m512 acc = _mm512_setzero_ps();
+        for (int i = 0; i < nv; i++)
+            acc = _mm512_fmadd_ps(qv[i], _mm512_loadu_ps(kr + 16 * i), acc);
+        float s = _mm512_reduce_add_ps(acc) * scale;
+        scores[j] = s;
+        if (s > max)
+            max = s;
+    }
+    float sum = 0.0f;
+    for (int j = 0; j < n_ctx; j++) {
+        scores[j] = expf(scores[j] - max);
+        sum += scores[j];
+    }
+    float inv = 1.0f / sum;
+    for (int j = 0; j < n_ctx; j++) {
+        int64_t slot = (int64_t)table[j / block_size] * block_size + j % block_size;
+        const float *vr = v_cache + slot * kv_dim + kv_off;
+        __m512 p = _mm512_set1_ps(scores[j] * inv);
+        for (int i = 0; i < nv; i++)
+            o[i] = _mm512_fmadd_ps(p, _mm512_loadu_ps(vr + 16 * i), o[i]);
+    }
+    for (int i = 0; i < nv; i++)
+        _mm512_storeu_ps(out + 16 * i, o[i]);
+}
+
+static void attend_avx512(const float *q, const float *k_cache, const float *v_cache,
+                          int64_t kv_dim, int64_t kv_off, int head_dim, const int32_t *table,
+                          int block_size, int n_ctx, float scale, float *scores, float *out)
+{
+    switch (head_dim) {
+    case 32:
+        attend_regs(2, q, k_cache, v_cache, kv_dim, kv_off, table, block_size, n_ctx, scale,
+                    scores, out);
+        break;
+    case 64:
+        attend_regs(4, q, k_cache, v_cache, kv_dim, kv_off, table, block_size, n_ctx, scale,
+                    scores, out);
+        break;
+    case 128:
+        attend_regs(8, q, k_cache, v_cache, kv_dim, kv_off, table, block_size, n_ctx, scale,
+                    scores, out);
+        break;
+    default:
+        acc_cpu_attend_head_generic(&acc_cpu_kernels_avx512, q, k_cache, v_cache, kv_dim, kv_off,
+                                    head_dim, table, block_size, n_ctx, scale, scores, out);
+        break;
+    }
+}
+
 const acc_cpu_kernels acc_cpu_kernels_avx512 = {
     .isa = ACC_CPU_ISA_AVX512,
     .name = "avx512",
@@ -198,6 +266,8 @@ const acc_cpu_kernels acc_cpu_kernels_avx512 = {
                [ACC_WEIGHT_Q6_K] = quant_matmul_q6_K},
     .dot = dot_avx512,
     .axpy = axpy_avx512,
+    .attend = attend_avx512,
+    .quant_gemm_min_rows = QUANT_GEMM_MIN_ROWS,
 };
 
 #endif

@@ -11,7 +11,8 @@
  * (equal to the scalar dot up to float reassociation).  q4_K/q6_K: exact
  * integer sums per 256-block, then the scalar kernel's own float formula in
  * the same order, so these match the scalar dot products bit for bit.  Up
- * to four token rows share each unpacked weight block.
+ * to four token rows share each unpacked weight block.  Batches of 16 or
+ * more rows (prefill) take the dequantize-to-f32 path below instead.
  */
 #ifndef ACCINF_KERNELS_QUANT_X86_H
 #define ACCINF_KERNELS_QUANT_X86_H
@@ -20,6 +21,7 @@
 #include "backend/cpu/kernels.h"
 
 #include <immintrin.h>
+#include <stdlib.h>
 
 #ifndef QUANT_DOT_U8S8
 #error "define QUANT_DOT_U8S8(u8, s8) before including kernels_quant_x86.h"
@@ -224,10 +226,71 @@ static QUANT_INLINE void quant_block(const acc_cpu_matmul_args *A, int64_t r, in
         A->y[(r + a) * A->out + j] = o[a] + (A->bias ? A->bias[j] : 0.0f);
 }
 
+/* Prefill: with many token rows the int8 dot costs several instructions
+ * per 32 products while an f32 FMA kernel needs two, so groups of weight
+ * rows are widened (ggml's exact dequantization) into an f32 buffer and
+ * run through the including file's f32 matmul, which reuses them across
+ * every token of the tile.  The result is f32 math on the dequantized
+ * weights (no int8 rounding of the activations), identical for any split. */
+#define QUANT_GEMM_MIN_ROWS 16
+#define QUANT_GEMM_GROUP 16
+
+static void matmul_f32(const acc_cpu_matmul_args *A, int64_t r0, int64_t r1, int64_t j0,
+                       int64_t j1);
+
+static void quant_dequantize_rows(const acc_cpu_matmul_args *A, int64_t j0, int64_t j1, float *out)
+{
+    for (int64_t j = j0; j < j1; j++) {
+        const void *row = (const char *)A->w + (size_t)j * A->w_row_bytes;
+        float *dst = out + (j - j0) * A->in;
+        switch (A->w_type) {
+        case ACC_WEIGHT_Q8_0:
+            acc_dequantize_row_q8_0(row, dst, A->in);
+            break;
+        case ACC_WEIGHT_Q4_0:
+            acc_dequantize_row_q4_0(row, dst, A->in);
+            break;
+        case ACC_WEIGHT_Q4_K:
+            acc_dequantize_row_q4_K(row, dst, A->in);
+            break;
+        default:
+            acc_dequantize_row_q6_K(row, dst, A->in);
+            break;
+        }
+    }
+}
+
+/* 1 if the range was computed through dequantized f32 weights. */
+static int quant_matmul_dequantized(const acc_cpu_matmul_args *A, int64_t r0, int64_t r1,
+                                    int64_t j0, int64_t j1)
+{
+    if (r1 - r0 < QUANT_GEMM_MIN_ROWS)
+        return 0;
+    float *buf = malloc((size_t)(QUANT_GEMM_GROUP * A->in) * sizeof *buf);
+    if (!buf)
+        return 0;
+    for (int64_t j = j0; j < j1; j += QUANT_GEMM_GROUP) {
+        int64_t je = j + QUANT_GEMM_GROUP < j1 ? j + QUANT_GEMM_GROUP : j1;
+        quant_dequantize_rows(A, j, je, buf);
+        /* the f32 kernel sees columns j..je as 0..je-j of a shifted y */
+        acc_cpu_matmul_args f = *A;
+        f.w = buf;
+        f.w_type = ACC_WEIGHT_F32;
+        f.w_row_bytes = (size_t)A->in * sizeof(float);
+        f.bias = A->bias ? A->bias + j : NULL;
+        f.y = A->y + j;
+        matmul_f32(&f, r0, r1, 0, je - j);
+    }
+    free(buf);
+    return 1;
+}
+
 static QUANT_INLINE void quant_matmul_generic(const acc_cpu_matmul_args *A, int64_t r0,
                                               int64_t r1, int64_t j0, int64_t j1,
                                               acc_weight_type t)
 {
+    if (quant_matmul_dequantized(A, r0, r1, j0, j1))
+        return;
     int64_t tile_rows = (int64_t)(QUANT_TILE_BYTES / (A->xq_row_bytes ? A->xq_row_bytes : 1)) &
                         ~(int64_t)3;
     if (tile_rows < 4)
