@@ -233,29 +233,107 @@ static QUANT_INLINE void quant_block(const acc_cpu_matmul_args *A, int64_t r, in
  * every token of the tile.  The result is f32 math on the dequantized
  * weights (no int8 rounding of the activations), identical for any split. */
 #define QUANT_GEMM_MIN_ROWS 16
-#define QUANT_GEMM_GROUP 16
+#define QUANT_GEMM_GROUP 64
 
 static void matmul_f32(const acc_cpu_matmul_args *A, int64_t r0, int64_t r1, int64_t j0,
                        int64_t j1);
 
+/* dst[i] = (float)q[i] * scale for 32 signed bytes (ggml's dequantization
+ * formula, one rounding, never fused). */
+static QUANT_INLINE void quant_store_scaled(__m256i q, __m256 scale, float *dst)
+{
+    __m128i lo = _mm256_castsi256_si128(q), hi = _mm256_extracti128_si256(q, 1);
+    _mm256_storeu_ps(dst, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(lo)), scale));
+    _mm256_storeu_ps(dst + 8, _mm256_mul_ps(_mm256_cvtepi32_ps(
+                                                _mm256_cvtepi8_epi32(_mm_srli_si128(lo, 8))),
+                                            scale));
+    _mm256_storeu_ps(dst + 16, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(hi)), scale));
+    _mm256_storeu_ps(dst + 24, _mm256_mul_ps(_mm256_cvtepi32_ps(
+                                                 _mm256_cvtepi8_epi32(_mm_srli_si128(hi, 8))),
+                                             scale));
+}
+
+/* Rows j0..j1 of the weights as f32, bit-identical to acc_dequantize_row_*
+ * (the same products in the same order, without contraction). */
 static void quant_dequantize_rows(const acc_cpu_matmul_args *A, int64_t j0, int64_t j1, float *out)
 {
+    const __m256i nibble = _mm256_set1_epi8(0x0F), three = _mm256_set1_epi8(3);
     for (int64_t j = j0; j < j1; j++) {
-        const void *row = (const char *)A->w + (size_t)j * A->w_row_bytes;
+        const char *row = (const char *)A->w + (size_t)j * A->w_row_bytes;
         float *dst = out + (j - j0) * A->in;
-        switch (A->w_type) {
-        case ACC_WEIGHT_Q8_0:
-            acc_dequantize_row_q8_0(row, dst, A->in);
-            break;
-        case ACC_WEIGHT_Q4_0:
-            acc_dequantize_row_q4_0(row, dst, A->in);
-            break;
-        case ACC_WEIGHT_Q4_K:
-            acc_dequantize_row_q4_K(row, dst, A->in);
-            break;
-        default:
-            acc_dequantize_row_q6_K(row, dst, A->in);
-            break;
+        if (A->w_type == ACC_WEIGHT_Q8_0 || A->w_type == ACC_WEIGHT_Q4_0) {
+            for (int64_t b = 0; b < A->in / 32; b++, dst += 32) {
+                __m256i q;
+                float d;
+                if (A->w_type == ACC_WEIGHT_Q8_0) {
+                    const acc_block_q8_0 *wb = (const acc_block_q8_0 *)row + b;
+                    q = _mm256_loadu_si256((const __m256i *)wb->qs);
+                    d = quant_half(wb->d);
+                } else {
+                    const acc_block_q4_0 *wb = (const acc_block_q4_0 *)row + b;
+                    __m128i raw = _mm_loadu_si128((const __m128i *)wb->qs);
+                    __m128i low = _mm_and_si128(raw, _mm_set1_epi8(0x0F));
+                    __m128i high = _mm_and_si128(_mm_srli_epi16(raw, 4), _mm_set1_epi8(0x0F));
+                    q = _mm256_sub_epi8(_mm256_set_m128i(high, low), _mm256_set1_epi8(8));
+                    d = quant_half(wb->d);
+                }
+                quant_store_scaled(q, _mm256_set1_ps(d), dst);
+            }
+        } else if (A->w_type == ACC_WEIGHT_Q4_K) {
+            for (int64_t b = 0; b < A->in / ACC_QK_K; b++) {
+                const acc_block_q4_K *wb = (const acc_block_q4_K *)row + b;
+                float d = quant_half(wb->d), dmin = quant_half(wb->dmin);
+                for (int s = 0; s < 8; s++, dst += 32) {
+                    int scale, min;
+                    quant_k4_scale_min(wb->scales, s, &scale, &min);
+                    __m256i raw = _mm256_loadu_si256((const __m256i *)(wb->qs + 32 * (s / 2)));
+                    __m256i q = s % 2 ? _mm256_and_si256(_mm256_srli_epi16(raw, 4), nibble)
+                                      : _mm256_and_si256(raw, nibble);
+                    /* d * sc * q - dmin * m, as the scalar code groups it */
+                    __m256 d1 = _mm256_set1_ps(d * (float)scale);
+                    __m256 m1 = _mm256_set1_ps(dmin * (float)min);
+                    __m128i lo = _mm256_castsi256_si128(q), hi = _mm256_extracti128_si256(q, 1);
+                    __m128i parts[4] = {lo, _mm_srli_si128(lo, 8), hi, _mm_srli_si128(hi, 8)};
+                    for (int p = 0; p < 4; p++) {
+                        __m256 qf = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(parts[p]));
+                        _mm256_storeu_ps(dst + 8 * p, _mm256_sub_ps(_mm256_mul_ps(d1, qf), m1));
+                    }
+                }
+            }
+        } else {
+            for (int64_t b = 0; b < A->in / ACC_QK_K; b++) {
+                const acc_block_q6_K *wb = (const acc_block_q6_K *)row + b;
+                float d = quant_half(wb->d);
+                for (int h = 0; h < 2; h++) {
+                    __m256i ql0 = _mm256_loadu_si256((const __m256i *)(wb->ql + 64 * h));
+                    __m256i ql1 = _mm256_loadu_si256((const __m256i *)(wb->ql + 64 * h + 32));
+                    __m256i qh = _mm256_loadu_si256((const __m256i *)(wb->qh + 32 * h));
+                    __m256i q[4];
+                    q[0] = _mm256_or_si256(_mm256_and_si256(ql0, nibble),
+                                           _mm256_slli_epi16(_mm256_and_si256(qh, three), 4));
+                    q[1] = _mm256_or_si256(
+                        _mm256_and_si256(ql1, nibble),
+                        _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), three), 4));
+                    q[2] = _mm256_or_si256(
+                        _mm256_and_si256(_mm256_srli_epi16(ql0, 4), nibble),
+                        _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), three), 4));
+                    q[3] = _mm256_or_si256(
+                        _mm256_and_si256(_mm256_srli_epi16(ql1, 4), nibble),
+                        _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), three), 4));
+                    for (int quarter = 0; quarter < 4; quarter++, dst += 32) {
+                        int g = 8 * h + 2 * quarter; /* 16-element groups g, g + 1 */
+                        __m256i level = _mm256_sub_epi8(q[quarter], _mm256_set1_epi8(32));
+                        __m128i lo = _mm256_castsi256_si128(level);
+                        __m128i hi = _mm256_extracti128_si256(level, 1);
+                        __m128i parts[4] = {lo, _mm_srli_si128(lo, 8), hi, _mm_srli_si128(hi, 8)};
+                        for (int p = 0; p < 4; p++) {
+                            __m256 scale = _mm256_set1_ps(d * (float)wb->scales[g + p / 2]);
+                            __m256 lf = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(parts[p]));
+                            _mm256_storeu_ps(dst + 8 * p, _mm256_mul_ps(scale, lf));
+                        }
+                    }
+                }
+            }
         }
     }
 }
