@@ -68,7 +68,9 @@ static ALWAYS_INLINE void tile(const float *x, int64_t in, const char *w, size_t
             /* decode streams the weights once: fetch the next group of rows
              * while this one is being summed */
             for (int b = 0; b < nw; b++)
-                _mm_prefetch(w + (size_t)(b + nw) * w_stride + (size_t)k * 2, _MM_HINT_T0);
+                _mm_prefetch((const char *)((uintptr_t)w + (size_t)(b + nw) * w_stride +
+                                            (size_t)k * 2),
+                             _MM_HINT_T0); /* may lie past the matrix: integer math */
         }
         for (int b = 0; b < nw; b++)
             wv[b] = load_w(w + (size_t)b * w_stride, k, t);

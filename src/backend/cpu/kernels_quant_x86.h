@@ -69,10 +69,11 @@ static QUANT_INLINE void quant_tile_q8(const acc_cpu_matmul_args *A, int64_t r, 
         __m256i wq;
         float dw;
         if (nt == 1) /* decode: fetch rows ahead of the hardware prefetcher */
-            _mm_prefetch(wrow + QUANT_PREFETCH_ROWS * A->w_row_bytes +
-                             (size_t)b * (t == ACC_WEIGHT_Q8_0 ? sizeof(acc_block_q8_0)
-                                                               : sizeof(acc_block_q4_0)),
-                         _MM_HINT_T0);
+            _mm_prefetch((const char *)((uintptr_t)wrow + QUANT_PREFETCH_ROWS * A->w_row_bytes +
+                                        (size_t)b * (t == ACC_WEIGHT_Q8_0
+                                                         ? sizeof(acc_block_q8_0)
+                                                         : sizeof(acc_block_q4_0))),
+                         _MM_HINT_T0); /* may lie past the matrix: integer math */
         if (t == ACC_WEIGHT_Q8_0) {
             const acc_block_q8_0 *wb = (const acc_block_q8_0 *)wrow + b;
             wq = _mm256_loadu_si256((const __m256i *)wb->qs);
