@@ -16,7 +16,7 @@ printf '| model | weights read per token (MB, f32) | decode limit (tok/s) | pp%s
 for model in examples/demo-model "$gpt2"; do
   json=$(./build/accinf bench "$model" --pp "$pp" --tg "$tg" --threads "$threads" --json)
   info=$(./build/accinf info "$model" --json)
-  bytes=$(echo "$info" | sed -E 's/.*"decode_bytes_per_token":([0-9]+).*/\1/')
+  bytes=$(echo "$info" | sed -E 's/.*"weights_f32_bytes":([0-9]+).*/\1/')
   pp_s=$(echo "$json" | sed -E 's/.*"pp_tok_s":([0-9.]+).*/\1/')
   tg_s=$(echo "$json" | sed -E 's/.*"tg_tok_s":([0-9.]+).*/\1/')
   awk -v m="$(basename "$model")" -v b="$bytes" -v bw="$bw" -v pp="$pp_s" -v tg="$tg_s" 'BEGIN {

@@ -17,6 +17,7 @@
 #include "accinf/model.h"
 
 typedef struct acc_engine acc_engine;
+struct acc_program_set; /* accinf/program.h */
 
 /* Precision of the weights the engine computes with.  Either way the
  * kernels accumulate in f32.  STORED keeps f16/bf16 matmul weights and
@@ -43,8 +44,29 @@ typedef struct acc_engine_options {
     int max_context;     /* tokens per sequence; 0: the model's max_position */
     int max_sequences;   /* concurrent sequences; 0: 1 */
     int max_batch_tokens;/* tokens per backend step (larger forwards run in chunks);
-                            0: min(max_context, 512) */
-    acc_weights_precision weights_precision; /* default (0): ACC_WEIGHTS_STORED */
+                            0: min(max_context, 512), or the largest step the
+                            programs are planned for */
+    /* Compiled programs (accinf/program.h), not owned: every step runs the
+     * program whose bucket fits it (decode: batch x tkv by the AIU mapping;
+     * prefill: token bucket) and a step that no program fits is refused.
+     * NULL: steps of any shape. */
+    const struct acc_program_set *programs;
+    /* Debug (validate's deliberately broken candidate): when debug_perturb
+     * is set, the output projection of layer debug_perturb_layer (the first
+     * matmul after its attention) is multiplied elementwise by
+     * 1 + debug_perturb_scale * u, u fixed pseudo-random in [-1, 1].  Done
+     * once on a private copy of the weight; the forward path is untouched. */
+    int debug_perturb;
+    int debug_perturb_layer;
+    float debug_perturb_scale; /* 0: 20 (broken for sure) */
+    /* Debug (validate's calibration): every matmul weight is quantized to
+     * this ggml type ("f16", "q8_0", "q4_K" ..) and back to f32, once, on
+     * private copies; rows whose length is not a multiple of the type's
+     * block fall back to q8_0.  Emulates weight quantization with f32
+     * compute.  NULL: off. */
+    const char *debug_weight_type;
+    acc_weights_precision weights_precision; /* default (0): ACC_WEIGHTS_STORED; the
+                                                debug options imply ACC_WEIGHTS_F32 */
 } acc_engine_options;
 
 acc_status acc_engine_create(const acc_model *model, const acc_engine_options *options,
@@ -88,5 +110,8 @@ const acc_model *acc_engine_model(const acc_engine *engine);
 int acc_engine_max_context(const acc_engine *engine);
 /* Worker threads the CPU backend runs with. */
 int acc_engine_threads(const acc_engine *engine);
+/* Index (in the program set) of the program the last step ran; -1 without
+ * programs or before the first step. */
+int acc_engine_last_program(const acc_engine *engine);
 
 #endif

@@ -15,6 +15,7 @@
 #include "accinf/base.h"
 
 #include <stddef.h>
+#include <stdio.h>
 
 /* Defect fixes relative to reallm v1 (docs/EXPLORE.md, "Defects fixed"). */
 enum {
@@ -65,5 +66,35 @@ acc_status acc_explore_check_text(const char *hw, size_t hw_size, const char *mo
                                   size_t model_size, const char *constants,
                                   size_t constants_size, const char *system, size_t system_size,
                                   double max_points, acc_error *err);
+
+/* ---- calibration (`accinf explore calibrate`) ------------------------------ */
+
+#define ACC_EXPLORE_CALIBRATE_MAX_HW 16
+#define ACC_EXPLORE_CALIBRATE_FACTORS 9 /* in the order docs/EXPLORE.md lists them */
+
+typedef struct acc_explore_calibrate_options {
+    const char *measured_path;     /* required: points JSON (docs/EXPLORE.md, "Calibration") */
+    const char *const *hw_paths;   /* hardware YAML files points may name (may be 0) */
+    size_t n_hw;
+    const char *fit;               /* "compute,bandwidth,..."; NULL: the file's "fit", else all */
+    int no_fit;                    /* predict with the files' factors, fit nothing */
+    int json;                      /* report as JSON */
+} acc_explore_calibrate_options;
+
+typedef struct acc_explore_calibration {
+    size_t n_calibrate, n_test;
+    double mape_calibrate, mape_test, mape_all; /* percent; NAN without points */
+    double max_test_error;                      /* largest |error| of a test point, percent */
+    size_t n_hardware;
+    char hardware[ACC_EXPLORE_CALIBRATE_MAX_HW][64];
+    double factors[ACC_EXPLORE_CALIBRATE_MAX_HW][ACC_EXPLORE_CALIBRATE_FACTORS];
+} acc_explore_calibration;
+
+void acc_explore_calibrate_options_init(acc_explore_calibrate_options *opts);
+
+/* Fits each hardware's efficiency factors on the points of the "calibrate"
+ * split, predicts every point and writes the report to out (may be NULL). */
+acc_status acc_explore_calibrate(const acc_explore_calibrate_options *opts, FILE *out,
+                                 acc_explore_calibration *res, acc_error *err);
 
 #endif

@@ -17,6 +17,8 @@ static const char USAGE[] =
     "usage: accinf explore -hw HW.yaml -m MODEL.yaml [-c CONSTANTS.yaml] [-s SYSTEM.yaml]\n"
     "                      [-o OUTDIR] [--max-points N] [--threads T] [--json]\n"
     "                      [--reallm-compat] [--no-plots]\n"
+    "       accinf explore calibrate --measured FILE.json [-hw HW.yaml ...] [--fit LIST]\n"
+    "                      [--no-fit] [--json] [--max-test-mape PCT]\n"
     "\n"
     "Explores chip -> package -> server -> system designs described in reallm v1's\n"
     "input format (a list is a sweep; associated_explore zips lists) and evaluates\n"
@@ -65,8 +67,98 @@ static int print_file(const char *path)
     return 0;
 }
 
+static const char CALIBRATE_USAGE[] =
+    "usage: accinf explore calibrate --measured FILE.json [-hw HW.yaml ...] [--fit LIST]\n"
+    "                                [--no-fit] [--json] [--max-test-mape PCT]\n"
+    "\n"
+    "Fits each hardware's efficiency factors (the hardware file's Efficiency section)\n"
+    "to the measured points of the \"calibrate\" split by least squares on relative\n"
+    "errors, then prints every point's prediction and error and the MAPE of the\n"
+    "calibrate and test splits.  FILE.json is a list of points, {\"points\": [...]},\n"
+    "or the output of `accinf bench --json` with \"hardware\" and \"model_config\"\n"
+    "added (docs/EXPLORE.md, \"Calibration\").\n"
+    "\n"
+    "  -hw FILE             a hardware file points may name by its Name (repeatable)\n"
+    "  --fit LIST           factors to fit: compute, bandwidth, kv_bandwidth, io,\n"
+    "                       softness, layer, prefill, decode, collective, all\n"
+    "                       (default: the file's \"fit\" object, else all)\n"
+    "  --no-fit             predict with the hardware files' factors as they are\n"
+    "  --json               print the report as JSON\n"
+    "  --max-test-mape PCT  exit 1 when the test split's MAPE is above PCT\n";
+
+static int calibrate_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "accinf: error: explore calibrate: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n%s", CALIBRATE_USAGE);
+    return 2;
+}
+
+static int cli_explore_calibrate(int argc, char **argv)
+{
+    acc_explore_calibrate_options opts;
+    acc_explore_calibrate_options_init(&opts);
+    const char *hw[ACC_EXPLORE_CALIBRATE_MAX_HW];
+    size_t n_hw = 0;
+    double max_mape = -1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *next = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(CALIBRATE_USAGE, stdout);
+            return 0;
+        } else if (!strcmp(a, "--json")) {
+            opts.json = 1;
+        } else if (!strcmp(a, "--no-fit")) {
+            opts.no_fit = 1;
+        } else if (!strcmp(a, "--measured") || !strcmp(a, "-hw") || !strcmp(a, "--hw") ||
+                   !strcmp(a, "--fit") || !strcmp(a, "--max-test-mape")) {
+            if (!next)
+                return calibrate_error("%s needs a value", a);
+            i++;
+            if (!strcmp(a, "--measured")) {
+                opts.measured_path = next;
+            } else if (!strcmp(a, "--fit")) {
+                opts.fit = next;
+            } else if (!strcmp(a, "--max-test-mape")) {
+                char *end = NULL;
+                errno = 0;
+                max_mape = strtod(next, &end);
+                if (errno || !end || *end || end == next || !(max_mape >= 0))
+                    return calibrate_error("--max-test-mape: expected a percentage, got '%s'",
+                                           next);
+            } else {
+                if (n_hw == ACC_EXPLORE_CALIBRATE_MAX_HW)
+                    return calibrate_error("%s", "too many -hw files");
+                hw[n_hw++] = next;
+            }
+        } else {
+            return calibrate_error("unknown argument '%s'", a);
+        }
+    }
+    if (!opts.measured_path)
+        return calibrate_error("%s", "--measured FILE.json is required");
+    opts.hw_paths = hw;
+    opts.n_hw = n_hw;
+    acc_explore_calibration res;
+    acc_error err = {0};
+    acc_status status = acc_explore_calibrate(&opts, stdout, &res, &err);
+    if (status) {
+        fprintf(stderr, "accinf: error: %s\n", err.message);
+        return (int)status;
+    }
+    if (max_mape >= 0 && res.n_test > 0 && !(res.mape_test <= max_mape)) {
+        fprintf(stderr, "accinf: error: test MAPE %.2f%% is above --max-test-mape %g%%\n",
+                res.mape_test, max_mape);
+        return 1;
+    }
+    return 0;
+}
+
 int cli_explore_main(int argc, char **argv)
 {
+    if (argc > 1 && !strcmp(argv[1], "calibrate"))
+        return cli_explore_calibrate(argc - 1, argv + 1);
     acc_explore_options opts;
     acc_explore_options_init(&opts);
     int json = 0;

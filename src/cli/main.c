@@ -5,6 +5,8 @@
  */
 #include "accinf/base.h"
 #include "cli_verbs.h"
+#include "cli_compile.h"
+#include "cli_validate.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -22,6 +24,8 @@ static const cli_verb cli_verbs[] = {
     {"run", cli_run_main, "generate text from a prompt"},
     {"bench", cli_bench_main, "prompt-processing and generation speed (llama-bench style)"},
     {"explore", cli_explore_main, "analytical performance and TCO of LLM inference on described hardware"},
+    {"compile", cli_compile, "shape-bucketed programs with memory plans, cached by content hash"},
+    {"validate", cli_validate, "validate a path program by program against the fp32 reference"},
 };
 
 static void cli_print_main_help(FILE *out)

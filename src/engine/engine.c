@@ -9,6 +9,8 @@
  * step leaves every sequence as it was.
  */
 #include "accinf/engine.h"
+#include "accinf/program.h"
+#include "accinf/quant.h"
 
 #include "backend/backend.h"
 #include "engine/kv_cache.h"
@@ -33,6 +35,8 @@ struct acc_engine {
     const int32_t **block_tables;
     acc_kv_copy *copies;
     float *own_logits; /* when the caller passes no logits buffer */
+    const acc_program_set *programs; /* may be NULL */
+    int last_program;
 };
 
 static acc_status engine_resolve_options(const acc_model *model, const acc_engine_options *o,
@@ -75,6 +79,14 @@ static acc_status engine_resolve_options(const acc_model *model, const acc_engin
     engine->max_batch_tokens = o && o->max_batch_tokens > 0 ? o->max_batch_tokens
                                : limit < DEFAULT_BATCH_TOKENS ? limit
                                                               : DEFAULT_BATCH_TOKENS;
+    if (o && o->programs && o->max_batch_tokens <= 0) {
+        /* the arena is the largest program's plan */
+        int64_t planned = acc_program_set_max_step_tokens(o->programs);
+        if (planned > 0 && planned < (1 << 24))
+            engine->max_batch_tokens = (int)planned;
+    }
+    engine->programs = o ? o->programs : NULL;
+    engine->last_program = -1;
     if (engine->max_sequences > 65536 || engine->max_batch_tokens > (1 << 24))
         return acc_error_set(err, ACC_ERR_INPUT, "max_sequences or max_batch_tokens too large");
     engine->vocab_size = hp->vocab_size;
@@ -105,6 +117,8 @@ static acc_status engine_prepare_weights(const acc_model *model, const acc_engin
                                          acc_model_backend_weights *weights, acc_error *err)
 {
     acc_weights_precision p = o ? o->weights_precision : ACC_WEIGHTS_STORED;
+    if (o && (o->debug_weight_type || o->debug_perturb))
+        p = ACC_WEIGHTS_F32; /* the debug rewrites work on contiguous f32 copies */
     acc_weight_type quantize_to = p == ACC_WEIGHTS_Q8_0   ? ACC_WEIGHT_Q8_0
                                   : p == ACC_WEIGHTS_Q4_0 ? ACC_WEIGHT_Q4_0
                                   : p == ACC_WEIGHTS_Q4_K ? ACC_WEIGHT_Q4_K
@@ -114,6 +128,101 @@ static acc_status engine_prepare_weights(const acc_model *model, const acc_engin
         return acc_error_set(err, ACC_ERR_INPUT, "weights_precision: unknown value %d", (int)p);
     return acc_model_backend_weights_prepare(model, p != ACC_WEIGHTS_F32, quantize_to, weights,
                                              err);
+}
+
+static uint64_t engine_splitmix64(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* Debug: a perturbed private copy of one layer's output projection, so a
+ * candidate that must fail validation can be built without touching the
+ * forward path. */
+static acc_status engine_perturb_layer(acc_engine *e, int layer, float scale, acc_error *err)
+{
+    const acc_graph *g = e->graph;
+    if (layer < 0 || layer >= g->n_layers)
+        return acc_error_set(err, ACC_ERR_INPUT, "perturb layer: %d (the model has layers 0 to %d)",
+                             layer, g->n_layers - 1);
+    int attention = -1, weight = -1;
+    for (int i = 0; i < g->n_nodes && weight < 0; i++) {
+        if (g->nodes[i].op == ACC_OP_ATTENTION && g->nodes[i].layer == layer)
+            attention = i;
+        else if (attention >= 0 && g->nodes[i].op == ACC_OP_MATMUL)
+            weight = g->nodes[g->nodes[i].src[1]].weight;
+    }
+    if (weight < 0)
+        return acc_error_set(err, ACC_ERR_INPUT, "perturb layer: %d has no output projection",
+                             layer);
+    const acc_weight_source *w = &g->weights[weight];
+    size_t n = (size_t)(w->rows * w->cols);
+    float *copy = acc_malloc(n * sizeof *copy, err);
+    if (!copy)
+        return ACC_ERR_RUNTIME;
+    uint64_t state = 0x5eed0000u + (uint64_t)layer;
+    for (size_t i = 0; i < n; i++) {
+        double u = (double)(engine_splitmix64(&state) >> 11) * (2.0 / 9007199254740992.0) - 1.0;
+        copy[i] = ((const float *)e->weights.data[weight].data)[i] * (float)(1.0 + scale * u);
+    }
+    free(e->weights.owned[weight]);
+    e->weights.owned[weight] = copy;
+    e->weights.data[weight] =
+        (acc_backend_weight){ACC_WEIGHT_F32, copy, (size_t)w->cols * sizeof(float)};
+    return ACC_OK;
+}
+
+/* Debug: round-trips every matmul weight through a ggml type (see
+ * acc_engine_options.debug_weight_type). */
+static acc_status engine_emulate_weight_type(acc_engine *e, const char *name, acc_error *err)
+{
+    acc_ggml_type type, fallback = ACC_GGML_Q8_0;
+    if (acc_ggml_type_from_name(name, &type) != 0 || !acc_ggml_type_quantizable(type))
+        return acc_error_set(err, ACC_ERR_INPUT, "weight type: '%s' cannot be emulated", name);
+    const acc_graph *g = e->graph;
+    char *done = acc_calloc((size_t)g->n_weights, 1, err);
+    if (!done)
+        return ACC_ERR_RUNTIME;
+    acc_status status = ACC_OK;
+    for (int i = 0; i < g->n_nodes && status == ACC_OK; i++) {
+        if (g->nodes[i].op != ACC_OP_MATMUL)
+            continue;
+        int w = g->nodes[g->nodes[i].src[1]].weight;
+        if (done[w])
+            continue;
+        done[w] = 1;
+        const acc_weight_source *src = &g->weights[w];
+        acc_ggml_type t = src->cols % acc_ggml_block_size(type) == 0 ? type : fallback;
+        uint64_t row_bytes = 0;
+        size_t n = (size_t)(src->rows * src->cols);
+        float *copy = acc_malloc(n * sizeof *copy, err);
+        void *packed = NULL;
+        if (!copy || acc_ggml_row_bytes(t, src->cols, &row_bytes) != 0 ||
+            !(packed = acc_malloc((size_t)row_bytes * (size_t)src->rows, err))) {
+            free(copy);
+            status = err && err->status != ACC_OK ? err->status
+                                                  : acc_error_set(err, ACC_ERR_INPUT,
+                                                                  "weight type: '%s': row of %lld",
+                                                                  name, (long long)src->cols);
+            break;
+        }
+        status = acc_quantize(t, e->weights.data[w].data, packed, (int64_t)n, err);
+        if (status == ACC_OK)
+            status = acc_dequantize(t, packed, copy, (int64_t)n, err);
+        free(packed);
+        if (status != ACC_OK) {
+            free(copy);
+            break;
+        }
+        free(e->weights.owned[w]);
+        e->weights.owned[w] = copy;
+        e->weights.data[w] =
+            (acc_backend_weight){ACC_WEIGHT_F32, copy, (size_t)src->cols * sizeof(float)};
+    }
+    free(done);
+    return status;
 }
 
 acc_status acc_engine_create(const acc_model *model, const acc_engine_options *options,
@@ -138,6 +247,14 @@ acc_status acc_engine_create(const acc_model *model, const acc_engine_options *o
         status = acc_plan_memory(e->graph, e->max_batch_tokens, e->max_batch_tokens, &e->plan, err);
     if (status == ACC_OK)
         status = engine_prepare_weights(model, options, &e->weights, err);
+    if (status == ACC_OK && options && options->debug_weight_type)
+        status = engine_emulate_weight_type(e, options->debug_weight_type, err);
+    if (status == ACC_OK && options && options->debug_perturb)
+        status = engine_perturb_layer(e, options->debug_perturb_layer,
+                                      options->debug_perturb_scale > 0
+                                          ? options->debug_perturb_scale
+                                          : 20.0f,
+                                      err);
     const acc_backend_ops *ops = acc_backend_find(options && options->device ? options->device
                                                                              : "cpu");
     if (status == ACC_OK) {
@@ -243,6 +360,24 @@ static acc_status engine_check_batch(const acc_engine *e, const acc_batch *batch
 static acc_status engine_step(acc_engine *e, const acc_batch *batch, int total, float *logits,
                               int all_logits, acc_error *err)
 {
+    /* the program whose bucket fits the step, before any change */
+    if (e->programs) {
+        int is_decode = 1, tkv = 0;
+        for (int i = 0; i < batch->n_seqs; i++) {
+            int after = acc_kv_seq_length(e->kv, batch->seq_ids[i]) + batch->n_tokens[i];
+            if (after > tkv)
+                tkv = after;
+            if (batch->n_tokens[i] != 1)
+                is_decode = 0;
+        }
+        int program = acc_program_set_pick(e->programs, is_decode, batch->n_seqs, total, tkv);
+        if (program < 0)
+            return acc_error_set(err, ACC_ERR_INPUT,
+                                 "no compiled program fits a %s step of %d sequences, %d "
+                                 "tokens, tkv %d",
+                                 is_decode ? "decode" : "prefill", batch->n_seqs, total, tkv);
+        e->last_program = program;
+    }
     /* KV blocks for every sequence first; undo on failure */
     acc_status status = ACC_OK;
     for (int i = 0; i < batch->n_seqs && status == ACC_OK; i++) {
@@ -339,3 +474,4 @@ acc_status acc_engine_forward_one(acc_engine *engine, int seq_id, const int32_t 
 const acc_model *acc_engine_model(const acc_engine *engine) { return engine->model; }
 int acc_engine_max_context(const acc_engine *engine) { return engine->max_context; }
 int acc_engine_threads(const acc_engine *engine) { return engine->threads; }
+int acc_engine_last_program(const acc_engine *engine) { return engine->last_program; }

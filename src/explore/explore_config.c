@@ -420,6 +420,8 @@ static const xfield model_fields[] = {
     INT(xllm, experts_per_token),
     POS(xllm, weight_bits),
     POS(xllm, kv_bits),
+    POSINT(xllm, vocab_size),
+    BOOL(xllm, tied_embeddings),
 };
 
 acc_status xconfig_model(const xnode *map, xllm *m, acc_error *err)
@@ -480,7 +482,60 @@ static const xfield sys_fields[] = {
     POS(xsysconf, weight_bandwidth_efficiency),
     NUM(xsysconf, prefill_overhead_sec),
     NUM(xsysconf, decode_overhead_sec),
+    POS(xsysconf, kv_bandwidth_efficiency),
+    NUM(xsysconf, roofline_softness),
+    NUM(xsysconf, layer_overhead_sec),
+    NUM(xsysconf, collective_overhead_sec),
 };
+
+/* The efficiency factors, in xeff_param order: system-file key, --fit name,
+ * reallm's default, fit bounds and a typical magnitude (the fit's scale). */
+static const struct {
+    xeff_info info;
+    size_t offset;
+} eff_table[XEFF_COUNT] = {
+    {{"compute_perf_efficiency", "compute", 1, 0.05, 1, 0.1},
+     offsetof(xsysconf, compute_perf_efficiency)},
+    {{"weight_bandwidth_efficiency", "bandwidth", 1, 0.05, 1, 0.1},
+     offsetof(xsysconf, weight_bandwidth_efficiency)},
+    {{"kv_bandwidth_efficiency", "kv_bandwidth", NAN, 0.05, 1, 0.1},
+     offsetof(xsysconf, kv_bandwidth_efficiency)},
+    {{"io_bandwidth_efficiency", "io", 1, 0.01, 1, 0.1},
+     offsetof(xsysconf, io_bandwidth_efficiency)},
+    {{"roofline_softness", "softness", 0, 0, 1, 0.1}, offsetof(xsysconf, roofline_softness)},
+    {{"layer_overhead_sec", "layer", 0, 0, 1e-3, 1e-5}, offsetof(xsysconf, layer_overhead_sec)},
+    {{"prefill_overhead_sec", "prefill", 0, 0, 1, 1e-3}, offsetof(xsysconf, prefill_overhead_sec)},
+    {{"decode_overhead_sec", "decode", 0, 0, 0.1, 1e-4}, offsetof(xsysconf, decode_overhead_sec)},
+    {{"collective_overhead_sec", "collective", 0, 0, 1e-3, 1e-5},
+     offsetof(xsysconf, collective_overhead_sec)},
+};
+
+const xeff_info *xeff_info_get(xeff_param p)
+{
+    return &eff_table[p].info;
+}
+
+double *xsysconf_eff(xsysconf *s, xeff_param p)
+{
+    return (double *)((unsigned char *)s + eff_table[p].offset);
+}
+
+void xsysconf_resolve(xsysconf *s, const xsysconf *hw_eff)
+{
+    for (int p = 0; p < XEFF_COUNT; p++) {
+        double *v = xsysconf_eff(s, (xeff_param)p);
+        if (!isnan(*v))
+            continue;
+        if (hw_eff)
+            *v = *xsysconf_eff((xsysconf *)hw_eff, (xeff_param)p);
+        if (isnan(*v))
+            *v = eff_table[p].info.def;
+    }
+    if (!s->has_allreduce_algo && hw_eff && hw_eff->has_allreduce_algo) {
+        s->allreduce_algo = hw_eff->allreduce_algo;
+        s->has_allreduce_algo = 1;
+    }
+}
 
 static const struct {
     const char *name;
@@ -493,7 +548,27 @@ static const struct {
     {"local_2d_16", XAR_LOCAL_2D_16},
     {"local_ring_16", XAR_LOCAL_RING_16},
     {"local_ring_8", XAR_LOCAL_RING_8},
+    {"direct", XAR_DIRECT},
 };
+
+static acc_status read_algo(const xnode *node, xsysconf *s, acc_error *err)
+{
+    char text[32];
+    acc_status status = xnode_string(node, "allreduce_algo", text, sizeof text, err);
+    if (status)
+        return status;
+    size_t i = 0;
+    while (i < COUNT(algos) && strcmp(algos[i].name, text) != 0)
+        i++;
+    if (i == COUNT(algos))
+        return xnode_error(err, node,
+                           "allreduce_algo: unknown algorithm '%.40s' (ring, 2d_ring, 3d_ring, "
+                           "local_4d_16, local_2d_16, local_ring_16, local_ring_8, direct)",
+                           text);
+    s->allreduce_algo = algos[i].algo;
+    s->has_allreduce_algo = 1;
+    return ACC_OK;
+}
 
 acc_status xconfig_sys(const xnode *map, xsysconf *s, acc_error *err)
 {
@@ -503,27 +578,16 @@ acc_status xconfig_sys(const xnode *map, xsysconf *s, acc_error *err)
     s->eval_len[0] = 128;
     s->eval_len[1] = 129;
     s->energy_model = 1;
-    s->compute_perf_efficiency = s->io_bandwidth_efficiency = s->weight_bandwidth_efficiency = 1;
+    for (int p = 0; p < XEFF_COUNT; p++)
+        *xsysconf_eff(s, (xeff_param)p) = NAN; /* xsysconf_resolve fills them */
     s->allreduce_algo = XAR_RING;
     const xnode *custom[COUNT(sys_fields)] = {0};
     acc_status status =
         xfields_read(map, "system", sys_fields, COUNT(sys_fields), s, custom, err);
     if (status)
         return status;
-    if (custom[SYS_ALGO]) {
-        char text[32];
-        if ((status = xnode_string(custom[SYS_ALGO], "allreduce_algo", text, sizeof text, err)))
-            return status;
-        size_t i = 0;
-        while (i < COUNT(algos) && strcmp(algos[i].name, text) != 0)
-            i++;
-        if (i == COUNT(algos))
-            return xnode_error(err, custom[SYS_ALGO],
-                               "allreduce_algo: unknown algorithm '%.40s' (ring, 2d_ring, 3d_ring, "
-                               "local_4d_16, local_2d_16, local_ring_16, local_ring_8)",
-                               text);
-        s->allreduce_algo = algos[i].algo;
-    }
+    if (custom[SYS_ALGO] && (status = read_algo(custom[SYS_ALGO], s, err)))
+        return status;
     const xnode *eval = custom[SYS_EVAL];
     if (eval) {
         if (eval->kind != XNODE_SEQ || eval->count != 2)
@@ -569,6 +633,26 @@ acc_status xconfig_sys(const xnode *map, xsysconf *s, acc_error *err)
                            "system: give one of num_servers, kv_cache_ratio, "
                            "max_ctx_len_batch_1 or max_tco");
     return ACC_OK;
+}
+
+/* The hardware file's Efficiency section: the system file's efficiency keys
+ * and allreduce_algo, as defaults for every system on this hardware. */
+acc_status xconfig_efficiency(const xnode *map, xsysconf *s, acc_error *err)
+{
+    xfield fields[XEFF_COUNT + 1];
+    for (int p = 0; p < XEFF_COUNT; p++) {
+        xfield_type type = eff_table[p].info.def == 0 ? XF_NUM : XF_POS;
+        fields[p] = (xfield){eff_table[p].info.key, type, eff_table[p].offset, 0};
+    }
+    fields[XEFF_COUNT] = (xfield)CUSTOM("allreduce_algo");
+    memset(s, 0, sizeof *s);
+    for (int p = 0; p < XEFF_COUNT; p++)
+        *xsysconf_eff(s, (xeff_param)p) = NAN;
+    const xnode *custom[XEFF_COUNT + 1] = {0};
+    acc_status status = xfields_read(map, "Efficiency", fields, XEFF_COUNT + 1, s, custom, err);
+    if (status || !custom[XEFF_COUNT])
+        return status;
+    return read_algo(custom[XEFF_COUNT], s, err);
 }
 
 /* ---- constants ----------------------------------------------------------- */

@@ -36,5 +36,6 @@ acc_status xconfig_pkg(const xnode *map, xpkg *pkg, acc_error *err);
 acc_status xconfig_srv(const xnode *map, xserver *srv, acc_error *err);
 acc_status xconfig_model(const xnode *map, xllm *m, acc_error *err);
 acc_status xconfig_sys(const xnode *map, xsysconf *s, acc_error *err);
+acc_status xconfig_efficiency(const xnode *map, xsysconf *s, acc_error *err);
 
 #endif

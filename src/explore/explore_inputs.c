@@ -115,11 +115,18 @@ acc_status xinputs_load(xinputs *in, const xinput_text *hw, const xinput_text *m
         return status;
     for (size_t i = 0; i < hw_root->count; i++) {
         const char *k = hw_root->keys[i]->text;
-        if (strcmp(k, "Name") && strcmp(k, "Chip") && strcmp(k, "Package") && strcmp(k, "Server"))
+        if (strcmp(k, "Name") && strcmp(k, "Chip") && strcmp(k, "Package") &&
+            strcmp(k, "Server") && strcmp(k, "Efficiency"))
             return xnode_error(err, hw_root->keys[i],
                                "unknown key '%s' at the top of the hardware file (Name, Chip, "
-                               "Package, Server)",
+                               "Package, Server, Efficiency)",
                                k);
+    }
+    const xnode *eff = xnode_get(hw_root, "Efficiency");
+    if (eff) {
+        if ((status = xconfig_efficiency(eff, &in->hw_eff, err)))
+            return status;
+        in->has_hw_eff = 1;
     }
     const xnode *name = xnode_get(hw_root, "Name");
     if (name && (status = xnode_string(name, "Name", in->hw_name, sizeof in->hw_name, err)))
@@ -222,11 +229,39 @@ acc_status xinputs_load(xinputs *in, const xinput_text *hw, const xinput_text *m
     in->sysconfs = xarena_alloc(&in->arena, n * sizeof *in->sysconfs, err);
     if (!in->sysconfs)
         return err ? err->status : ACC_ERR_RUNTIME;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         if ((status = xconfig_sys(variants[i], &in->sysconfs[i], err)))
             return status;
+        xsysconf_resolve(&in->sysconfs[i], in->has_hw_eff ? &in->hw_eff : NULL);
+    }
     in->n_sysconfs = n;
     return ACC_OK;
+}
+
+acc_status xmodel_load_text(const char *name, const char *text, size_t size, xllm *out,
+                            acc_error *err)
+{
+    xarena arena;
+    memset(&arena, 0, sizeof arena);
+    arena.limit_bytes = (size_t)1 << 26;
+    xnode *root;
+    const xnode *sec;
+    double count;
+    acc_status status = xyaml_parse(&arena, name, text, size, &root, err);
+    if (!status && root->kind != XNODE_MAP)
+        status = xnode_error(err, root, "expected a mapping at the top of the file");
+    if (!status)
+        status = section(root, "Model", &sec, err);
+    if (!status)
+        status = xsweep_count(sec, &count, err);
+    if (!status && count != 1)
+        status = xnode_error(err, xsweep_first_list(sec) ? xsweep_first_list(sec) : sec,
+                             "Model: a measured point needs one model, not a sweep of %.0f",
+                             count);
+    if (!status)
+        status = xconfig_model(sec, out, err);
+    xarena_free(&arena);
+    return status;
 }
 
 void xinputs_free(xinputs *in)

@@ -195,10 +195,13 @@ typedef struct xllm {
     double num_layers, d, num_heads, d_head, d_ff, heads_per_kv_cache, bytes_per_number;
     /* beyond reallm */
     double num_experts, experts_per_token; /* MoE: 0/0 = dense */
+    double vocab_size;                     /* 0: no embedding / LM head (reallm) */
+    int tied_embeddings;                   /* LM head shares the embedding table */
     double weight_bits, kv_bits;           /* NAN = bytes_per_number * 8 */
     /* derived */
     int glu;
     double q_size, kv_size, o_size, atten_size, ffn_size, glu_size;
+    double embed_size; /* embedding + LM-head weights (vocab x d, once if tied) */
     double model_size, model_size_byte, kv_per_token, kv_per_token_byte;
     double weight_bytes, kv_bytes; /* bytes per weight / per cached value */
 } xllm;
@@ -212,7 +215,8 @@ double xllm_generate_flops(const xllm *m, double ctx, unsigned fixes);
 
 typedef enum xallreduce {
     XAR_RING = 0, XAR_2D_RING, XAR_3D_RING, XAR_LOCAL_4D_16, XAR_LOCAL_2D_16,
-    XAR_LOCAL_RING_16, XAR_LOCAL_RING_8
+    XAR_LOCAL_RING_16, XAR_LOCAL_RING_8,
+    XAR_DIRECT /* beyond reallm: all-to-all switch (NVSwitch): reduce-scatter + all-gather in 2 hops */
 } xallreduce;
 
 typedef struct xmapping {
@@ -227,7 +231,15 @@ typedef struct xsysconf {
     int energy_model;
     double compute_perf_efficiency, io_bandwidth_efficiency, weight_bandwidth_efficiency;
     double prefill_overhead_sec, decode_overhead_sec; /* beyond reallm: fixed costs */
+    /* beyond reallm (0 or NAN = off): KV-cache reads at their own achieved
+     * bandwidth (else the weights'), the softness s of the roofline that
+     * combines a product's compute and memory time as (c^(1/s) + m^(1/s))^s
+     * (0: max, 1: sum), a fixed cost per layer per forward pass (kernel launches)
+     * and per collective (launch and synchronisation) */
+    double kv_bandwidth_efficiency, roofline_softness;
+    double layer_overhead_sec, collective_overhead_sec;
     xallreduce allreduce_algo;
+    int has_allreduce_algo; /* given in the file (else the hardware's, else ring) */
     int has_default_mapping;
     xmapping default_mapping;
 } xsysconf;
@@ -265,6 +277,11 @@ typedef struct xperf {
 void xperf_eval(const xsystem *sys, const xmapping *mapping, double batch, double prefill_len,
                 double generate_len, xperf *out);
 
+/* A product's time from its compute and memory times: max (s <= 0 or NAN:
+ * the plain roofline), the smooth roofline (c^(1/s) + m^(1/s))^s for
+ * kernels that overlap loads and math only partly, c + m at s >= 1. */
+double xroofline_time(double comp, double mem, double s);
+
 /* All-reduce time of num_bytes over num_nodes through the slowest link. */
 double xallreduce_time(double num_nodes, double num_bytes, const xio *const *links,
                        size_t nlinks, double io_efficiency, xallreduce algo);
@@ -290,6 +307,8 @@ typedef struct xinputs {
     size_t n_models;
     xsysconf *sysconfs;
     size_t n_sysconfs;
+    int has_hw_eff;   /* the hardware file has an Efficiency section */
+    xsysconf hw_eff;  /* its factors (unset ones NAN) and allreduce_algo */
 } xinputs;
 
 typedef struct xinput_text {
@@ -305,6 +324,31 @@ acc_status xinputs_load(xinputs *in, const xinput_text *hw, const xinput_text *m
                         const xinput_text *constants, const xinput_text *system,
                         double max_points, acc_error *err);
 void xinputs_free(xinputs *in);
+
+/* Efficiency factors: keys of the system file, of the hardware file's
+ * optional Efficiency section (defaults for every system on that hardware)
+ * and the parameters `explore calibrate` fits. */
+typedef enum xeff_param {
+    XEFF_COMPUTE = 0, XEFF_BANDWIDTH, XEFF_KV_BANDWIDTH, XEFF_IO, XEFF_SOFTNESS, XEFF_LAYER,
+    XEFF_PREFILL, XEFF_DECODE, XEFF_COLLECTIVE, XEFF_COUNT
+} xeff_param;
+
+typedef struct xeff_info {
+    const char *key;   /* system / Efficiency key */
+    const char *short_name; /* --fit name */
+    double def, lo, hi, scale; /* reallm default, fit bounds, typical size */
+} xeff_info;
+
+const xeff_info *xeff_info_get(xeff_param p);
+double *xsysconf_eff(xsysconf *s, xeff_param p);
+/* Fills the efficiency fields a system file left unset (NAN) from the
+ * hardware's Efficiency section (hw_eff, may be NULL), then from reallm's
+ * defaults (efficiencies 1, overheads 0, plain roofline). */
+void xsysconf_resolve(xsysconf *s, const xsysconf *hw_eff);
+
+/* Reads one un-swept Model section (for calibration points). */
+acc_status xmodel_load_text(const char *name, const char *text, size_t size, xllm *out,
+                            acc_error *err);
 
 /* Individual section parsers (exposed for tests). */
 acc_status xconstants_parse(const xnode *root, xconstants *c, acc_error *err);

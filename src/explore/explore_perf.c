@@ -37,6 +37,10 @@ double xallreduce_time(double num_nodes, double num_bytes, const xio *const *lin
     double p = num_nodes, n = num_bytes;
     double local_bc = 16 * alpha + beta * n + 2 * sqrt(alpha * beta * n);
     switch (algo) {
+    case XAR_DIRECT:
+        /* every node reaches every other through the switch: one hop for the
+         * reduce-scatter, one for the all-gather, each moving (p-1)/p of n */
+        return 2 * (alpha + beta * n * (p - 1) / p);
     case XAR_RING:
         return 2 * (p - 1) * (alpha + beta * n / p);
     case XAR_2D_RING: {
@@ -63,6 +67,30 @@ double xallreduce_time(double num_nodes, double num_bytes, const xio *const *lin
     }
     }
     return 0;
+}
+
+double xroofline_time(double comp, double mem, double s)
+{
+    if (!(s > 0))
+        return fmax(comp, mem);
+    if (s >= 1)
+        return comp + mem;
+    /* scaled by the larger term so that a large 1/s cannot overflow */
+    double top = fmax(comp, mem);
+    if (top <= 0)
+        return 0;
+    return top * pow(pow(comp / top, 1 / s) + pow(mem / top, 1 / s), s);
+}
+
+/* An all-reduce plus its fixed launch and synchronisation cost. */
+static double collective(double num_nodes, double num_bytes, const xio *const *links, size_t nlinks,
+                         const xsysconf *conf)
+{
+    double time = xallreduce_time(num_nodes, num_bytes, links, nlinks,
+                                  conf->io_bandwidth_efficiency, conf->allreduce_algo);
+    if (num_nodes > 1 && nlinks > 0 && conf->collective_overhead_sec > 0)
+        time += conf->collective_overhead_sec;
+    return time;
 }
 
 /* [stacks] x (I x J) * (J x K): ops and the bytes of the right operand,
@@ -151,15 +179,13 @@ static void micro_batch_latency(const xsystem *sys, const xmapping *mp, int pref
     if (t > heads) {
         /* a head split over several chips needs its scores reduced */
         double chips_per_head = floor(t / heads);
-        lat->comm1 = xallreduce_time(chips_per_head, ctx * data_bytes, links, nlinks, io_eff,
-                                     conf->allreduce_algo);
+        lat->comm1 = collective(chips_per_head, ctx * data_bytes, links, nlinks, conf);
     }
     lat->mm[MM_SV] = matmul(chip, cpe, micro_batch, prefill ? L : 1, ctx, d_atten_t, kvbw,
                             kv_bytes, causal, 1 / gqa);
     lat->mm[MM_OUT] = matmul(chip, cpe, 1, rows, d_atten_t, d, wbw, w_bytes, 1, 1);
 
-    double all_reduce = xallreduce_time(t, rows * d * data_bytes, links, nlinks, io_eff,
-                                        conf->allreduce_algo);
+    double all_reduce = collective(t, rows * d * data_bytes, links, nlinks, conf);
     if (!(fixes & ACC_EXPLORE_FIX_D_HACK) && (d == 18432 || d == 8192)) {
         /* reallm special-cases PaLM and Llama by their model width */
         double all_to_all =
@@ -181,17 +207,34 @@ static void micro_batch_latency(const xsystem *sys, const xmapping *mp, int pref
     }
     lat->mm[MM_FC1] = matmul(chip, cpe, ffn_stacks, rows, d, dff_t, wbw, w_bytes, ffn_ops, ffn_load);
     lat->mm[MM_FC2] = matmul(chip, cpe, 1, rows, dff_t, d, wbw, w_bytes, ffn_ops, ffn_load);
-    lat->fc_comm = xallreduce_time(t, act_size * data_bytes, links, nlinks, io_eff,
-                                   conf->allreduce_algo);
+    lat->fc_comm = collective(t, act_size * data_bytes, links, nlinks, conf);
 
+    double k = conf->roofline_softness; /* roofline softness */
+    if (chip->dataflow != XDF_WS && k > 0)
+        for (int i = 0; i < MM_COUNT; i++)
+            lat->mm[i].time = xroofline_time(lat->mm[i].comp, lat->mm[i].ldst, k);
     double layer_compute = 0;
     for (int i = 0; i < MM_COUNT; i++)
         layer_compute += lat->mm[i].time;
+    if (conf->layer_overhead_sec > 0)
+        layer_compute += conf->layer_overhead_sec;
     double layer_comm = lat->comm1 + lat->comm2 + lat->fc_comm;
     double layers_per_stage = ceil(m->num_layers / mp->p);
-    lat->pipeline_stage = (layer_compute + layer_comm) * layers_per_stage + lat->stage2stage;
-    lat->total = lat->pipeline_stage * mp->p;
-    lat->compute = layer_compute * layers_per_stage * mp->p;
+
+    /* embedding lookup (first stage) and LM head (last stage) of the
+     * positions whose logits are needed: the last one of each sequence */
+    double head = 0;
+    if (m->vocab_size > 0) {
+        double seqs = micro_batch;
+        mm_time lm = matmul(chip, cpe, 1, seqs, d, ceil(m->vocab_size / t), wbw, w_bytes, 1, 1);
+        if (chip->dataflow != XDF_WS && k > 0)
+            lm.time = xroofline_time(lm.comp, lm.ldst, k);
+        head = lm.time + rows * d * w_bytes / wbw;
+    }
+    double stage = (layer_compute + layer_comm) * layers_per_stage + lat->stage2stage;
+    lat->pipeline_stage = stage + head;
+    lat->total = stage * mp->p + head;
+    lat->compute = layer_compute * layers_per_stage * mp->p + head;
     lat->communication = lat->total - lat->compute;
 }
 
@@ -236,6 +279,7 @@ static double core_energy(const xsystem *sys, const xmapping *mp, int prefill, d
     double ctx = prefill ? L : L + G / 2;
 
     double weights = layers * 12 * d * d;
+    double head = m->embed_size > 0 ? m->vocab_size * d : 0; /* the LM head's matrix */
     double d_kv = d, d_qk = d;
     double w_bytes = bytes, kv_bytes = bytes;
     if (fixes & ACC_EXPLORE_FIX_GLU) {
@@ -244,6 +288,7 @@ static double core_energy(const xsystem *sys, const xmapping *mp, int prefill, d
             ffn *= 1 - pow(1 - m->experts_per_token / m->num_experts, rows);
         weights = layers * (m->atten_size + ffn);
     }
+    weights += head;
     if (fixes & ACC_EXPLORE_FIX_GQA) {
         d_qk = m->num_heads * m->d_head;
         d_kv = d_qk / m->heads_per_kv_cache;

@@ -27,7 +27,8 @@ acc_status xllm_update(xllm *m, acc_error *err)
     m->atten_size = m->q_size + 2 * m->kv_size + m->o_size;
     m->ffn_size = 2 * m->d * m->d_ff * experts;
     m->glu_size = m->glu ? m->d * m->d_ff * experts : 0;
-    m->model_size = m->num_layers * (m->atten_size + m->ffn_size + m->glu_size);
+    m->embed_size = m->vocab_size > 0 ? m->vocab_size * m->d * (m->tied_embeddings ? 1 : 2) : 0;
+    m->model_size = m->num_layers * (m->atten_size + m->ffn_size + m->glu_size) + m->embed_size;
     m->weight_bytes = isnan(m->weight_bits) ? m->bytes_per_number : m->weight_bits / 8;
     m->kv_bytes = isnan(m->kv_bits) ? m->bytes_per_number : m->kv_bits / 8;
     m->model_size_byte = m->model_size * m->weight_bytes;
@@ -51,13 +52,14 @@ double xllm_prefill_flops(const xllm *m, double ctx, unsigned fixes)
     double atten = m->num_layers * 2 * m->num_heads * m->d_head * ctx * ctx * 2;
     if (fixes & ACC_EXPLORE_FIX_CAUSAL)
         atten *= (ctx + 1) / (2 * ctx);
-    return fc + atten;
+    /* the LM head runs on the last position only (the logits that are sampled) */
+    return fc + atten + 2 * m->d * m->vocab_size;
 }
 
 double xllm_generate_flops(const xllm *m, double ctx, unsigned fixes)
 {
     double fc = m->num_layers * (m->atten_size * 2 + active_ffn(m, fixes) * 2);
-    return fc + m->num_layers * 2 * m->num_heads * m->d_head * ctx * 2;
+    return fc + m->num_layers * 2 * m->num_heads * m->d_head * ctx * 2 + 2 * m->d * m->vocab_size;
 }
 
 static void sys_invalid(xsystem *sys, const char *fmt, double a, double b)
@@ -137,8 +139,11 @@ void xsystem_update(xsystem *sys)
     } else {
         sys->weight_bw_per_chip = chip->sram_bw;
     }
+    /* flash-decoding style KV reads reach their own share of the peak */
+    double kv_eff = c->kv_bandwidth_efficiency > 0 ? c->kv_bandwidth_efficiency
+                                                   : c->weight_bandwidth_efficiency;
+    sys->kv_bw_per_chip = sys->weight_bw_per_chip * kv_eff;
     sys->weight_bw_per_chip *= c->weight_bandwidth_efficiency;
-    sys->kv_bw_per_chip = sys->weight_bw_per_chip;
     if (!(sys->weight_bw_per_chip > 0)) {
         sys_invalid(sys, "chips have no memory bandwidth (%g, %g)", sys->weight_bw_per_chip, 0);
         return;

@@ -57,4 +57,34 @@ rc=$?
 set -e
 [ $rc -eq 2 ] || fail "max-points: exit $rc"
 grep -q "sweep_example_system.yaml:2:14: sweep of 1280 design points" "$work/err" || fail "max-points message: $(cat "$work/err")"
+
+# calibrate: the validation set in one command, test-split MAPE within 10%
+"$accinf" explore calibrate --measured "$examples/hw/validation.json" --max-test-mape 10 \
+  > "$work/calib.txt" || fail "calibrate: $(tail -3 "$work/calib.txt")"
+grep -q "^MAPE: calibrate .* test .*(15 points" "$work/calib.txt" || fail "calibrate report: $(tail -2 "$work/calib.txt")"
+grep -q "Llama-2-70B bf16 decode TP8 .* test " "$work/calib.txt" || fail "calibrate table"
+"$accinf" explore calibrate --measured "$examples/hw/validation.json" --json > "$work/calib.json"
+grep -q '"mape_test_pct": [0-9]' "$work/calib.json" || fail "calibrate --json"
+# an impossible bound fails with exit 1
+set +e
+"$accinf" explore calibrate --measured "$examples/hw/validation.json" --max-test-mape 0.01 > /dev/null 2> "$work/err"
+rc=$?
+set -e
+[ $rc -eq 1 ] || fail "max-test-mape: exit $rc"
+# accinf bench --json plus an envelope naming the hardware and model
+printf '{"model": "demo", "pp": 512, "tg": 128, "pp_tok_s": 9000, "tg_tok_s": 100, "hardware": "%s", "model_config": "%s"}\n' \
+  "$(cd "$examples" && pwd)/hw/a100-80gb-sxm.yaml" "$(cd "$examples" && pwd)/hw/model-llama2-7b.yaml" \
+  > "$work/bench.json"
+"$accinf" explore calibrate --measured "$work/bench.json" --fit bandwidth,compute > "$work/b.txt" \
+  || fail "bench envelope"
+grep -q "demo pp512 .*prefill_tok_s" "$work/b.txt" && grep -q "demo tg128 .*decode_tok_s" "$work/b.txt" \
+  || fail "bench points: $(cat "$work/b.txt")"
+# a malformed measured file: exit 2 naming the file and position
+printf '{"points": [{"model": "m.yaml", "metric": "speed"}]}' > "$work/badm.json"
+set +e
+"$accinf" explore calibrate --measured "$work/badm.json" 2> "$work/err"
+rc=$?
+set -e
+[ $rc -eq 2 ] || fail "bad measured: exit $rc"
+grep -q "badm.json: points\[0\]" "$work/err" || fail "bad measured message: $(cat "$work/err")"
 echo "explore_cli: ok"
