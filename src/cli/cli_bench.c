@@ -107,12 +107,15 @@ int cli_bench_main(int argc, char **argv)
 {
     int pp = 512, tg = 128, threads = 0, reps = 5, json = 0;
     const char *device = NULL;
+    const char *weights = NULL;
+    acc_weights_precision precision = ACC_WEIGHTS_STORED;
     const cli_option options[] = {
         {"pp", 0, CLI_INT, &pp, "N", "prompt-processing test: one forward of N tokens (512; 0 skips)",
          NULL},
         {"tg", 0, CLI_INT, &tg, "N", "generation test: N single-token decode steps (128; 0 skips)",
          NULL},
         {"threads", 't', CLI_INT, &threads, "N", "CPU threads (0: all cores; default 0)", NULL},
+        {"weights", 0, CLI_STRING, &weights, "TYPE", CLI_WEIGHTS_HELP, NULL},
         {"device", 0, CLI_STRING, &device, "NAME",
          "backend: cpu (default), or cuda / cuda-f32 when built with CUDA", NULL},
         {"reps", 'r', CLI_INT, &reps, "R", "timed repetitions of each test (5)", NULL},
@@ -141,6 +144,8 @@ int cli_bench_main(int argc, char **argv)
     float *logits = NULL;
     bench_stats pp_stats = {0}, tg_stats = {0};
     acc_status st = cli_parse(&cmd, argc, argv, &path, &help, &err);
+    if (st == ACC_OK && !help)
+        st = cli_weights_precision(weights, &precision, &err);
     if (st != ACC_OK || help)
         goto done;
     if (pp < 0)
@@ -167,7 +172,8 @@ int cli_bench_main(int argc, char **argv)
                            pp >= tg_context ? "--pp" : "--tg", context, hp->max_position);
         goto done;
     }
-    acc_engine_options eo = {.device = device,
+    acc_engine_options eo = {.weights_precision = precision,
+                             .device = device,
                              .threads = threads, .max_context = context, .max_sequences = 1};
     st = acc_engine_create(model, &eo, &engine, &err);
     if (st != ACC_OK)

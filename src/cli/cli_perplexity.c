@@ -57,12 +57,15 @@ int cli_perplexity_main(int argc, char **argv)
 {
     const char *file = NULL, *argmax_out = NULL, *argmax_ref = NULL;
     int ctx = 512, batch = 0, threads = 0, chunks = -1, json = 0;
+    const char *weights = NULL;
+    acc_weights_precision precision = ACC_WEIGHTS_STORED;
     const cli_option options[] = {
         {"file", 'f', CLI_STRING, &file, "TEXT", "UTF-8 text file to score", NULL},
         {"ctx", 'c', CLI_INT, &ctx, "N", "window length in tokens (default 512)", NULL},
         {"batch", 'b', CLI_INT, &batch, "N", "tokens per forward step (default: --ctx)", NULL},
         {"chunks", 0, CLI_INT, &chunks, "N", "score at most N windows (default: all)", NULL},
         {"threads", 0, CLI_INT, &threads, "N", "CPU threads (default: online cores)", NULL},
+        {"weights", 0, CLI_STRING, &weights, "TYPE", CLI_WEIGHTS_HELP, NULL},
         {"argmax-out", 0, CLI_STRING, &argmax_out, "PATH",
          "write the argmax token id at every scored position (comma-separated)", NULL},
         {"argmax-ref", 0, CLI_STRING, &argmax_ref, "PATH",
@@ -94,6 +97,8 @@ int cli_perplexity_main(int argc, char **argv)
     size_t n_ids = 0, n_plain = 0, n_ref = 0;
     float *logits = NULL;
     acc_status st = cli_parse(&cmd, argc, argv, &path, &help, &err);
+    if (st == ACC_OK && !help)
+        st = cli_weights_precision(weights, &precision, &err);
     if (st != ACC_OK || help)
         goto done;
     if (!path) {
@@ -152,7 +157,8 @@ int cli_perplexity_main(int argc, char **argv)
     if (chunks >= 0 && chunks < n_chunk)
         n_chunk = chunks;
     int first = ctx / 2, per_chunk = ctx - 1 - first;
-    acc_engine_options eo = {.threads = threads, .max_context = ctx, .max_sequences = 1,
+    acc_engine_options eo = {.weights_precision = precision,
+                             .threads = threads, .max_context = ctx, .max_sequences = 1,
                              .max_batch_tokens = batch};
     st = acc_engine_create(model, &eo, &engine, &err);
     if (st != ACC_OK)

@@ -4,8 +4,11 @@
  * architecture builders expect (llama.cpp's q/k row permutation undone,
  * GPT-2's Conv1D layout restored), and the tokenizer comes from the
  * tokenizer.ggml.* keys.  f32/f16/bf16 tensors in HF layout are used in
- * place (mmapped); every other tensor becomes an f32 copy made here at load
- * (quantized weights are dequantized until the engine computes with them).
+ * place (mmapped).  q8_0, q4_0, q4_K and q6_K matrices, which the kernels
+ * compute with, stay in their block format: in place when the HF layout is
+ * the GGUF one or its transpose (the view says so; a transposed leaf of it
+ * is then plain GGUF rows), as a row-permuted copy for llama's q/k.  Every
+ * other tensor (the remaining block types) becomes an f32 copy made here.
  */
 #include "model/gguf_model.h"
 
@@ -230,6 +233,18 @@ static int plain_dtype(acc_ggml_type type, acc_dtype *out)
     }
 }
 
+/* The block types the kernels use as they are stored. */
+static int kept_block_dtype(acc_ggml_type type, acc_dtype *out)
+{
+    switch (type) {
+    case ACC_GGML_Q8_0: *out = ACC_DTYPE_Q8_0; return 1;
+    case ACC_GGML_Q4_0: *out = ACC_DTYPE_Q4_0; return 1;
+    case ACC_GGML_Q4_K: *out = ACC_DTYPE_Q4_K; return 1;
+    case ACC_GGML_Q6_K: *out = ACC_DTYPE_Q6_K; return 1;
+    default: return 0;
+    }
+}
+
 /* One GGUF tensor as the HF-layout view the builders expect. */
 static acc_status make_view(acc_gguf_model *gm, const acc_hparams *hp, const acc_gguf_tensor *t,
                             const char *hf_name, acc_gguf_layout layout, acc_error *err)
@@ -263,6 +278,19 @@ static acc_status make_view(acc_gguf_model *gm, const acc_hparams *hp, const acc
         v->nbytes = t->nbytes;
         return ACC_OK;
     }
+    acc_dtype block;
+    if (v->n_dims == 2 && kept_block_dtype(t->type, &block) &&
+        (layout == ACC_GGUF_LAYOUT_SAME || layout == ACC_GGUF_LAYOUT_TRANSPOSE)) {
+        v->dtype = block;
+        v->data = t->data;
+        v->nbytes = t->nbytes;
+        if (layout == ACC_GGUF_LAYOUT_TRANSPOSE) {
+            v->shape[0] = cols;
+            v->shape[1] = rows;
+            v->transposed = 1;
+        }
+        return ACC_OK;
+    }
     /* Permuting needs whole heads: check before touching rows. */
     int n_heads = layout == ACC_GGUF_LAYOUT_PERMUTE_Q ? hp->n_heads : hp->n_kv_heads;
     int64_t head_rows = (int64_t)n_heads * hp->head_dim;
@@ -274,6 +302,19 @@ static acc_status make_view(acc_gguf_model *gm, const acc_hparams *hp, const acc
                              t->name, (long long)perm_rows, n_heads, hp->head_dim,
                              (long long)head_rows);
     int64_t n = rows * cols;
+    if (v->n_dims == 2 && perm_rows == head_rows && kept_block_dtype(t->type, &block)) {
+        /* q/k rows permuted back, still in blocks: whole rows move */
+        size_t row_bytes = (size_t)(t->nbytes / (uint64_t)rows);
+        uint8_t *perm = acc_malloc((size_t)t->nbytes, err);
+        if (!perm)
+            return acc_error_wrap(err, "%s: tensor '%s'", file, t->name);
+        acc_gguf_permute_rows(t->data, perm, n_heads, hp->head_dim, row_bytes, 1);
+        gm->owned[k] = perm;
+        v->dtype = block;
+        v->data = perm;
+        v->nbytes = t->nbytes;
+        return ACC_OK;
+    }
     size_t elem = plain ? acc_dtype_size(dtype) : sizeof(float);
     uint8_t *flat = acc_malloc((size_t)n * elem, err);
     uint8_t *out = acc_malloc((size_t)n * elem, err);

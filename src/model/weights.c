@@ -8,7 +8,10 @@
  * Conv1D), cut (fused tensors) and, for f32 leaves, converted exactly.
  * On request matmul weights and embedding tables are quantized at load to
  * a ggml block format (rows whose length is not a whole number of blocks
- * stay as they are).
+ * stay as they are).  Tensors stored in a block format (GGUF) are used in
+ * place when the leaf is a window of whole stored rows starting on a block
+ * boundary (row_bytes is the stored row's); otherwise, or when another
+ * precision is asked for, they are dequantized to f32 first.
  */
 #include "model/model_internal.h"
 
@@ -44,6 +47,85 @@ static int weight_typed_uses_only(const acc_graph *g, int index)
                 return 0;
         }
     }
+    return 1;
+}
+
+static acc_weight_type block_weight_type(acc_dtype dtype)
+{
+    switch (dtype) {
+    case ACC_DTYPE_Q8_0: return ACC_WEIGHT_Q8_0;
+    case ACC_DTYPE_Q4_0: return ACC_WEIGHT_Q4_0;
+    case ACC_DTYPE_Q4_K: return ACC_WEIGHT_Q4_K;
+    default: return ACC_WEIGHT_Q6_K;
+    }
+}
+
+static acc_ggml_type ggml_type_of(acc_weight_type type)
+{
+    return type == ACC_WEIGHT_Q8_0   ? ACC_GGML_Q8_0
+           : type == ACC_WEIGHT_Q4_0 ? ACC_GGML_Q4_0
+           : type == ACC_WEIGHT_Q4_K ? ACC_GGML_Q4_K
+                                     : ACC_GGML_Q6_K;
+}
+
+/* The whole block-format tensor dequantized to f32 in its HF layout, as a
+ * temporary view for the element-wise path (*flat is the copy to free). */
+static acc_status dequantize_view(const acc_tensor_view *view, acc_tensor_view *out, float **flat,
+                                  acc_error *err)
+{
+    int64_t n = acc_tensor_view_elements(view);
+    float *stored = acc_malloc((size_t)n * sizeof(float), err);
+    if (!stored)
+        return acc_error_wrap(err, "tensor '%s'", view->name);
+    acc_status status =
+        acc_dequantize(ggml_type_of(block_weight_type(view->dtype)), view->data, stored, n, err);
+    if (status != ACC_OK) {
+        free(stored);
+        return acc_error_wrap(err, "tensor '%s'", view->name);
+    }
+    if (view->transposed) {
+        /* stored: shape[1] rows of shape[0]; HF: shape[0] rows of shape[1] */
+        float *hf = acc_malloc((size_t)n * sizeof(float), err);
+        if (!hf) {
+            free(stored);
+            return acc_error_wrap(err, "tensor '%s'", view->name);
+        }
+        int64_t rows = view->shape[0], cols = view->shape[1];
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t c = 0; c < cols; c++)
+                hf[r * cols + c] = stored[c * rows + r];
+        free(stored);
+        stored = hf;
+    }
+    *out = *view;
+    out->dtype = ACC_DTYPE_F32;
+    out->transposed = 0;
+    out->data = stored;
+    out->nbytes = (uint64_t)n * sizeof(float);
+    *flat = stored;
+    return ACC_OK;
+}
+
+/* A block-format leaf straight from the stored rows, if its window allows:
+ * returns 1 and fills out, else 0. */
+static int block_direct(const acc_weight_source *w, const acc_tensor_view *view,
+                        acc_backend_weight *out)
+{
+    acc_weight_type type = block_weight_type(view->dtype);
+    /* stored as rows x cols; the leaf reads it untransposed when its own
+     * transpose cancels the stored one */
+    int64_t rows = view->transposed ? view->shape[1] : view->shape[0];
+    int64_t cols = view->transposed ? view->shape[0] : view->shape[1];
+    int64_t block = acc_weight_type_block(type);
+    size_t row_bytes = acc_weight_row_bytes(type, cols);
+    if (view->n_dims != 2 || w->transpose != view->transposed || row_bytes == 0 ||
+        w->col_begin % block != 0 || w->cols % block != 0 || w->col_begin + w->cols > cols ||
+        w->row_begin + w->rows > rows)
+        return 0;
+    out->type = type;
+    out->data = (const char *)view->data + (size_t)w->row_begin * row_bytes +
+                (size_t)(w->col_begin / block) * acc_weight_row_bytes(type, block);
+    out->row_bytes = row_bytes;
     return 1;
 }
 
@@ -104,10 +186,7 @@ static acc_status quantize_one(const acc_weight_source *w, acc_weight_type type,
     char *copy = acc_malloc((size_t)w->rows * row_bytes, err);
     if (!copy)
         return acc_error_wrap(err, "tensor '%s'", w->name);
-    acc_ggml_type ggml = type == ACC_WEIGHT_Q8_0   ? ACC_GGML_Q8_0
-                         : type == ACC_WEIGHT_Q4_0 ? ACC_GGML_Q4_0
-                         : type == ACC_WEIGHT_Q4_K ? ACC_GGML_Q4_K
-                                                   : ACC_GGML_Q6_K;
+    acc_ggml_type ggml = ggml_type_of(type);
     for (int64_t r = 0; r < w->rows; r++) {
         const float *row = (const float *)((const char *)weight->data + (size_t)r * weight->row_bytes);
         acc_status status = acc_quantize(ggml, row, copy + (size_t)r * row_bytes, w->cols, err);
@@ -150,9 +229,40 @@ acc_status acc_model_backend_weights_prepare(const acc_model *model, int keep_st
         int quantize = typed_uses && acc_weight_type_is_quantized(quantize_to) &&
                        acc_weight_row_bytes(quantize_to, w->cols) > 0;
         int typed = keep_stored && typed_uses && !quantize;
-        acc_status status = prepare_one(w, view, typed, &out->data[i], &out->owned[i], err);
+        acc_weight_type target = quantize_to;
+        acc_status status = ACC_OK;
+        acc_tensor_view flat_view;
+        float *flat = NULL;
+        if (acc_dtype_is_block(view->dtype)) {
+            acc_weight_type stored = block_weight_type(view->dtype);
+            /* kept as stored unless another precision is asked for */
+            if (quantize && target == stored) {
+                quantize = 0;
+                typed = 1;
+            }
+            if (typed && block_direct(w, view, &out->data[i]))
+                continue;
+            status = dequantize_view(view, &flat_view, &flat, err);
+            if (typed && !quantize && acc_weight_row_bytes(stored, w->cols) > 0) {
+                /* a window the stored rows cannot serve: the f32 copy is
+                 * quantized back to the stored type (ggml's quantizers) */
+                quantize = 1;
+                target = stored;
+            }
+            view = &flat_view;
+        }
+        if (status == ACC_OK)
+            status = prepare_one(w, view, typed && !quantize, &out->data[i], &out->owned[i], err);
+        if (flat) {
+            /* a leaf read in place from the f32 copy keeps it; else it was
+             * only a step */
+            if (status == ACC_OK && !out->owned[i])
+                out->owned[i] = flat;
+            else
+                free(flat);
+        }
         if (status == ACC_OK && quantize)
-            status = quantize_one(w, quantize_to, &out->data[i], &out->owned[i], err);
+            status = quantize_one(w, target, &out->data[i], &out->owned[i], err);
         if (status != ACC_OK) {
             acc_model_backend_weights_free(out);
             return status;
