@@ -17,8 +17,9 @@
 typedef struct acc_model acc_model;
 
 /* path: an HF model directory (config.json + safetensors [+ tokenizer.json])
- * or a GGUF file (metadata, tensors and tokenizer.ggml.*; quantized tensors
- * are dequantized to f32 views at open). */
+ * or a GGUF file (metadata, tensors and tokenizer.ggml.*; q8_0/q4_0/q4_K/q6_K
+ * tensors are views of dtype ACC_DTYPE_Q*, other block types are dequantized
+ * to f32 views at open). */
 acc_status acc_model_open(const char *path, acc_model **out, acc_error *err);
 void acc_model_close(acc_model *model);
 
