@@ -184,16 +184,13 @@ static acc_status reference_read_body(json_t *body, const char *path, int batch,
     return ACC_OK;
 }
 
-acc_status acc_reference_load(const char *path, const char *key, int batch, int new_tokens,
-                              int top_k, acc_reference *out, acc_error *err)
+acc_status acc_reference_parse(const char *text, size_t size, const char *path, const char *key,
+                               int batch, int new_tokens, int top_k, acc_reference *out,
+                               acc_error *err)
 {
     memset(out, 0, sizeof *out);
-    char *text = NULL;
-    size_t size = 0;
-    acc_status status = acc_read_file(path, &text, &size, err);
-    if (status != ACC_OK)
-        return status;
-    char *nl = memchr(text, '\n', size);
+    acc_status status = ACC_OK;
+    const char *nl = memchr(text, '\n', size);
     json_t *header = NULL, *body = NULL;
     json_error_t jerr;
     if (nl)
@@ -231,8 +228,21 @@ acc_status acc_reference_load(const char *path, const char *key, int batch, int 
     }
     json_decref(header);
     json_decref(body);
-    free(text);
     if (status != ACC_OK)
         acc_reference_free(out);
+    return status;
+}
+
+acc_status acc_reference_load(const char *path, const char *key, int batch, int new_tokens,
+                              int top_k, acc_reference *out, acc_error *err)
+{
+    memset(out, 0, sizeof *out);
+    char *text = NULL;
+    size_t size = 0;
+    acc_status status = acc_read_file(path, &text, &size, err);
+    if (status != ACC_OK)
+        return status;
+    status = acc_reference_parse(text, size, path, key, batch, new_tokens, top_k, out, err);
+    free(text);
     return status;
 }
