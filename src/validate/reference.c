@@ -14,6 +14,7 @@
 #include "accinf/validate.h"
 
 #include <jansson.h>
+#include <float.h>
 #include <math.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -178,8 +179,15 @@ static acc_status reference_read_body(json_t *body, const char *path, int batch,
         if (!json_is_integer(id) || json_integer_value(id) < 0 ||
             json_integer_value(id) > 0x7FFFFFFF || !json_is_number(lv))
             return acc_error_set(err, ACC_ERR_INPUT, "%s: corrupt reference: entry %zu", path, i);
+        /* save refuses non-finite logits; one here (1e39 overflows a float)
+         * would turn every cross entropy against it into NaN */
+        double logit = json_number_value(lv);
+        if (!isfinite(logit) || fabs(logit) > FLT_MAX)
+            return acc_error_set(err, ACC_ERR_INPUT,
+                                 "%s: corrupt reference: top_logits[%zu] is not a finite float",
+                                 path, i);
         out->top_ids[i] = (int32_t)json_integer_value(id);
-        out->top_logits[i] = (float)json_number_value(lv);
+        out->top_logits[i] = (float)logit;
     }
     return ACC_OK;
 }

@@ -4,9 +4,10 @@
  * expected batch / new_tokens / top_k (1..4, 1..4, 1..2) and whether the
  * rest is taken as a whole file or as the body under a generated, valid
  * header line (right key, right checksum), so the fuzzer reaches the body
- * reader past the SHA-256 check.  A loaded reference is saved-shape-exact;
- * a failure is ACC_ERR_INPUT with a message — never a crash, leak or UB.
+ * reader past the SHA-256 check.  A loaded reference has the asked-for
+ * shape, non-negative ids and finite logits; a failure is ACC_ERR_INPUT with a message — never a crash, leak or UB.
  */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +40,7 @@ static void check(const char *text, size_t size, int batch, int new_tokens, int 
         if (ref.tokens[i] < 0)
             abort();
     for (size_t i = 0; i < n * (size_t)top_k; i++)
-        if (ref.top_ids[i] < 0)
+        if (ref.top_ids[i] < 0 || !isfinite(ref.top_logits[i]))
             abort();
     acc_reference_free(&ref);
 }
