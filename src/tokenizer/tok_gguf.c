@@ -435,6 +435,20 @@ acc_status acc_tokenizer_load_gguf(const acc_gguf *g, acc_tokenizer **out, acc_e
         st = tok_load_root(root, v.file, &tok, err);
     if (st == ACC_OK && v.spm && !v.merges)
         st = spm_merges_from_scores(&v, tok, err);
+    /* a BOS/EOS the post-processor adds must be a token the tokenizer has:
+     * a normal-type token whose text repeats an earlier one's is not (the
+     * first id of a text wins), and encode would emit an id it cannot
+     * decode (found by fuzz_tokenizer_gguf) */
+    for (int k = 0; k < 2 && st == ACC_OK; k++) {
+        int64_t id = k == 0 ? v.bos : v.eos;
+        int added = k == 0 ? v.add_bos : v.add_eos;
+        if (added && id >= 0 && (uint64_t)id < v.n &&
+            ((size_t)id >= tok->n_entries || !tok->entries[id].text))
+            st = acc_error_set(err, ACC_ERR_INPUT,
+                               "%s: tokenizer.ggml.%s_token_id: token %lld repeats the text of "
+                               "an earlier token",
+                               v.file, k == 0 ? "bos" : "eos", (long long)id);
+    }
     if (st == ACC_OK) {
         if (v.bos >= 0 && (size_t)v.bos < tok->n_entries)
             tok->bos_id = (int32_t)v.bos;
