@@ -368,14 +368,14 @@ static acc_ggml_type ggml_of(acc_weight_type t)
 
 /* Every table against the scalar one (ggml's reference dot products):
  * k-quants bit for bit, q8_0/q4_0 up to float reassociation; any split of
- * rows and columns bit-identical within a table; and the result close to
- * f32 math on the dequantized values. */
+ * rows and columns (decode row by row vs the prefill GEMM tiles)
+ * bit-identical within a table. */
 static void test_quantized_matmul(void **state)
 {
     (void)state;
     const acc_cpu_kernels *tables[ACC_CPU_ISA_COUNT + 1];
     available_tables(tables);
-    /* up to 15 rows: int8 dot products; from 16 (SIMD tables): dequantized f32 */
+    /* int8 activations at every row count (tiled GEMM from 2 rows on) */
     static const int64_t shapes[][3] = {{1, 256, 9}, {5, 512, 7}, {4, 768, 4}, {11, 256, 13},
                                         {16, 256, 21}, {37, 512, 35}};
     for (int t = ACC_WEIGHT_Q8_0; t <= ACC_WEIGHT_Q6_K; t++) {
@@ -427,28 +427,6 @@ static void test_quantized_matmul(void **state)
                 acc_cpu_matmul_fn fn = acc_cpu_matmul_for(tables[n], type);
                 a.y = y;
                 fn(&a, 0, rows, 0, out);
-                if (rows >= 16 && tables[n]->isa != ACC_CPU_ISA_SCALAR) {
-                    /* prefill path: exactly the table's f32 matmul on dequantized weights */
-                    run_matmul(tables[n], x, rows, in, wd, ACC_WEIGHT_F32, bias, y_part, out);
-                    assert_memory_equal(y, y_part, (size_t)(rows * out) * sizeof *y);
-                    for (int64_t r = 0; r < rows; r++) {
-                        for (int64_t j = 0; j < out; j++) {
-                            double ref = bias[j], mag = fabs(bias[j]);
-                            for (int64_t i = 0; i < in; i++) {
-                                ref += (double)x[r * in + i] * wd[j * in + i];
-                                mag += fabs((double)x[r * in + i] * wd[j * in + i]);
-                            }
-                            assert_true(fabs(y[r * out + j] - ref) <= 1e-5 * mag);
-                        }
-                    }
-                    /* ragged column pieces: the same bits */
-                    a.y = y_part;
-                    fn(&a, 0, rows, 0, out / 3);
-                    fn(&a, 0, rows, out / 3, out);
-                    assert_memory_equal(y, y_part, (size_t)(rows * out) * sizeof *y);
-                    a.y = y_ref;
-                    continue;
-                }
                 for (int64_t i = 0; i < rows * out; i++) {
                     if (type == ACC_WEIGHT_Q4_K || type == ACC_WEIGHT_Q6_K) {
                         if (y[i] != y_ref[i])
@@ -595,7 +573,9 @@ static void check_model_paths(const char *name)
 }
 
 /* Quantized at load: any thread count gives the same bits, and the logits
- * stay close to the f32 model's (relative to their spread). */
+ * stay close to the f32 model's (relative to their spread).  Every row
+ * count takes int8 activations (as ggml does), which on the random tiny
+ * llama adds about as much error as the q8_0 weights themselves. */
 static void check_model_quantized(const char *name, acc_weights_precision precision, float tol)
 {
     char dir[512];
@@ -630,7 +610,7 @@ static void test_models_quantized_at_load(void **state)
 {
     (void)state;
     check_model_quantized("gpt2-tiny", ACC_WEIGHTS_Q8_0, 0.05f);
-    check_model_quantized("llama-tiny", ACC_WEIGHTS_Q8_0, 0.05f);
+    check_model_quantized("llama-tiny", ACC_WEIGHTS_Q8_0, 0.1f);
     check_model_quantized("llama-tiny", ACC_WEIGHTS_Q4_0, 0.5f);
 }
 

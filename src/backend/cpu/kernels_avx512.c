@@ -26,6 +26,10 @@
 
 /* Sums of four adjacent u8 x s8 products, as eight int32 lanes. */
 #define QUANT_DOT_U8S8(u8, s8) _mm256_dpbusd_epi32(_mm256_setzero_si256(), (u8), (s8))
+#define QUANT_HAVE_VNNI 1
+/* GEMM tile: 4 tokens x 4 weight rows (16 accumulators of the 32 ymm). */
+#define QUANT_GEMM_NT 4
+#define QUANT_GEMM_NW 4
 #include "backend/cpu/kernels_quant_x86.h"
 
 /* x tile budget: TILE_BYTES of f32 token rows stay in L2 across a pass
@@ -269,7 +273,7 @@ const acc_cpu_kernels acc_cpu_kernels_avx512 = {
     .dot = dot_avx512,
     .axpy = axpy_avx512,
     .attend = attend_avx512,
-    .quant_gemm_min_rows = QUANT_GEMM_MIN_ROWS,
+    .quant_gemm_min_rows = 0,
 };
 
 #endif
