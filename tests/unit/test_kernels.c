@@ -366,6 +366,55 @@ static acc_ggml_type ggml_of(acc_weight_type t)
                                   : ACC_GGML_Q6_K;
 }
 
+/* The tables' vectorized activation quantizers give the scalar bytes:
+ * random rows, rows with exact rounding ties (x * id = k + 0.5), repeated
+ * magnitudes of both signs (the first one sets the q8_K scale), zeros. */
+static void test_quantize_act(void **state)
+{
+    (void)state;
+    const acc_cpu_kernels *tables[ACC_CPU_ISA_COUNT + 1];
+    available_tables(tables);
+    enum { IN = 1024 };
+    static float x[IN];
+    static char want[IN * 2], got[IN * 2];
+    for (int pattern = 0; pattern < 5; pattern++) {
+        for (int i = 0; i < IN; i++) {
+            switch (pattern) {
+            case 0:
+                x[i] = rand_float() * 3.0f;
+                break;
+            case 1: /* amax 127 per block: x * id hits halves exactly */
+                x[i] = (i % 32 == 0) ? 127.0f : (float)((i * 7) % 253 - 126) * 0.5f;
+                break;
+            case 2: /* equal magnitudes, mixed signs */
+                x[i] = (i % 3 == 0) ? -2.0f : (i % 5 == 0 ? 2.0f : rand_float());
+                break;
+            case 3:
+                x[i] = (i < 300) ? 0.0f : rand_float() * 1e-3f;
+                break;
+            default:
+                x[i] = (float)(i % 17) - 8.5f;
+                break;
+            }
+        }
+        for (int t = ACC_WEIGHT_Q8_0; t <= ACC_WEIGHT_Q6_K; t++) {
+            acc_weight_type type = (acc_weight_type)t;
+            size_t bytes = acc_cpu_act_row_bytes(type, IN);
+            memset(want, 0x5A, sizeof want);
+            acc_cpu_quantize_act_row(type, x, want, IN);
+            for (int n = 0; tables[n]; n++) {
+                if (!tables[n]->quantize_act)
+                    continue;
+                memset(got, 0x5A, sizeof got);
+                tables[n]->quantize_act(type, x, got, IN);
+                if (memcmp(want, got, bytes) != 0)
+                    fail_msg("%s quantize_act for %s, pattern %d differs", tables[n]->name,
+                             acc_weight_type_name(type), pattern);
+            }
+        }
+    }
+}
+
 /* Every table against the scalar one (ggml's reference dot products):
  * k-quants bit for bit, q8_0/q4_0 up to float reassociation; any split of
  * rows and columns (decode row by row vs the prefill GEMM tiles)
@@ -630,6 +679,7 @@ int main(void)
         cmocka_unit_test(test_f16_gemv_gemm_close_to_f32),
         cmocka_unit_test(test_dot_and_axpy),
         cmocka_unit_test(test_attention_paths),
+        cmocka_unit_test(test_quantize_act),
         cmocka_unit_test(test_quantized_matmul),
         cmocka_unit_test(test_thread_pool_runs_every_worker),
         cmocka_unit_test(test_models_agree_across_paths),

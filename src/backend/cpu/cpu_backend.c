@@ -166,9 +166,10 @@ static void task_quantize_act(void *context, int worker, int n_workers)
     int64_t in = g->nodes[t->node->src[0]].cols, r0, r1;
     size_t row_bytes = acc_cpu_act_row_bytes(type, in);
     split_range(t->rows, worker, n_workers, &r0, &r1);
+    void (*quantize)(acc_weight_type, const float *, void *, int64_t) =
+        t->cpu->kernels->quantize_act ? t->cpu->kernels->quantize_act : acc_cpu_quantize_act_row;
     for (int64_t r = r0; r < r1; r++)
-        acc_cpu_quantize_act_row(type, t->in[0] + r * in,
-                                 (char *)t->cpu->act + (size_t)r * row_bytes, in);
+        quantize(type, t->in[0] + r * in, (char *)t->cpu->act + (size_t)r * row_bytes, in);
 }
 
 static void task_attention(void *context, int worker, int n_workers)

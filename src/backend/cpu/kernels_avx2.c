@@ -196,6 +196,7 @@ const acc_cpu_kernels acc_cpu_kernels_avx2 = {
                [ACC_WEIGHT_Q6_K] = quant_matmul_q6_K},
     .dot = dot_avx2,
     .axpy = axpy_avx2,
+    .quantize_act = quant_quantize_act,
     .quant_gemm_min_rows = 0,
 };
 

@@ -273,6 +273,7 @@ const acc_cpu_kernels acc_cpu_kernels_avx512 = {
     .dot = dot_avx512,
     .axpy = axpy_avx512,
     .attend = attend_avx512,
+    .quantize_act = quant_quantize_act,
     .quant_gemm_min_rows = 0,
 };
 

@@ -18,10 +18,12 @@
 #define ACCINF_KERNELS_QUANT_X86_H
 
 #include "accinf/quant.h"
+#include "accinf/tensor.h"
 #include "backend/cpu/kernels.h"
 
 #include <immintrin.h>
 #include <stdlib.h>
+#include <string.h>
 
 #ifndef QUANT_DOT_U8S8
 #error "define QUANT_DOT_U8S8(u8, s8) before including kernels_quant_x86.h"
@@ -401,6 +403,105 @@ static QUANT_INLINE void quant_matmul_generic(const acc_cpu_matmul_args *A, int6
                 quant_block(A, r, 1, j, t);
         }
     }
+}
+
+/* ---- activation quantization ----------------------------------------------- */
+
+/* 32 int32 lanes (four vectors, in order) narrowed to 32 int8 in order. */
+static QUANT_INLINE __m256i quant_pack_i8(__m256i a, __m256i b, __m256i c, __m256i d)
+{
+    __m256i ab = _mm256_packs_epi32(a, b), cd = _mm256_packs_epi32(c, d);
+    return _mm256_permutevar8x32_epi32(_mm256_packs_epi16(ab, cd),
+                                       _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+static QUANT_INLINE float quant_hmax8(__m256 v)
+{
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    return _mm_cvtss_f32(m);
+}
+
+/* acc_quantize_row_q8_0 with vectors, bit for bit: the same amax, scale
+ * and products; roundf (ties away from zero) as trunc plus a sign step
+ * where the exact fraction is at least one half. */
+static void quant_act_q8_0(const float *x, acc_block_q8_0 *y, int64_t in)
+{
+    const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+    const __m256 half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
+    for (int64_t b = 0; b < in / 32; b++, x += 32) {
+        __m256 v[4], amax = _mm256_setzero_ps();
+        for (int i = 0; i < 4; i++) {
+            v[i] = _mm256_loadu_ps(x + 8 * i);
+            amax = _mm256_max_ps(_mm256_and_ps(v[i], abs_mask), amax); /* NaN keeps amax */
+        }
+        const float d = quant_hmax8(amax) / 127;
+        const float id = d != 0 ? 1.0f / d : 0.0f;
+        y[b].d = acc_f32_to_f16(d);
+        __m256i q[4];
+        for (int i = 0; i < 4; i++) {
+            __m256 p = _mm256_mul_ps(v[i], _mm256_set1_ps(id));
+            __m256 t = _mm256_round_ps(p, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+            __m256 frac = _mm256_and_ps(_mm256_sub_ps(p, t), abs_mask);
+            __m256 step = _mm256_or_ps(_mm256_and_ps(p, _mm256_castsi256_ps(_mm256_set1_epi32(
+                                                            (int)0x80000000u))),
+                                       one);
+            t = _mm256_add_ps(t, _mm256_and_ps(_mm256_cmp_ps(frac, half, _CMP_GE_OQ), step));
+            q[i] = _mm256_cvttps_epi32(t);
+        }
+        _mm256_storeu_si256((__m256i *)y[b].qs, quant_pack_i8(q[0], q[1], q[2], q[3]));
+    }
+}
+
+/* acc_quantize_row_q8_K with vectors, bit for bit: the first element of
+ * largest magnitude sets the scale, rounding to nearest even (the default
+ * MXCSR mode, as the scalar magic-number trick), clamp at 127. */
+static void quant_act_q8_K(const float *x, acc_block_q8_K *y, int64_t in)
+{
+    const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+    for (int64_t b = 0; b < in / ACC_QK_K; b++, x += ACC_QK_K) {
+        __m256 amaxv = _mm256_setzero_ps();
+        for (int i = 0; i < 32; i++)
+            amaxv = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(x + 8 * i), abs_mask), amaxv);
+        float amax = quant_hmax8(amaxv), max = 0;
+        if (amax == 0) {
+            memset(&y[b], 0, sizeof y[b]);
+            continue;
+        }
+        for (int i = 0; i < 32; i++) {
+            int m = _mm256_movemask_ps(_mm256_cmp_ps(
+                _mm256_and_ps(_mm256_loadu_ps(x + 8 * i), abs_mask), _mm256_set1_ps(amax),
+                _CMP_EQ_OQ));
+            if (m) {
+                max = x[8 * i + __builtin_ctz((unsigned)m)];
+                break;
+            }
+        }
+        const float iscale = -127.f / max;
+        for (int g = 0; g < 8; g++) {
+            __m256i q[4];
+            for (int i = 0; i < 4; i++)
+                q[i] = _mm256_min_epi32(
+                    _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_set1_ps(iscale),
+                                                     _mm256_loadu_ps(x + 32 * g + 8 * i))),
+                    _mm256_set1_epi32(127));
+            _mm256_storeu_si256((__m256i *)(y[b].qs + 32 * g),
+                                quant_pack_i8(q[0], q[1], q[2], q[3]));
+            y[b].bsums[2 * g] = (int16_t)quant_hsum_i32(_mm256_add_epi32(q[0], q[1]));
+            y[b].bsums[2 * g + 1] = (int16_t)quant_hsum_i32(_mm256_add_epi32(q[2], q[3]));
+        }
+        y[b].d = 1 / iscale;
+    }
+}
+
+/* The table's quantize_act: acc_cpu_quantize_act_row's bits, faster. */
+static void quant_quantize_act(acc_weight_type type, const float *x, void *out, int64_t in)
+{
+    if (type == ACC_WEIGHT_Q8_0 || type == ACC_WEIGHT_Q4_0)
+        quant_act_q8_0(x, out, in);
+    else if (type == ACC_WEIGHT_Q4_K || type == ACC_WEIGHT_Q6_K)
+        quant_act_q8_K(x, out, in);
 }
 
 static void quant_matmul_q8_0(const acc_cpu_matmul_args *A, int64_t r0, int64_t r1, int64_t j0,
