@@ -86,7 +86,10 @@ static void task_elementwise(void *context, int worker, int n_workers)
         acc_cpu_scale(t->in[0], t->node->scale, t->out, i0, i1);
         break;
     case ACC_OP_GELU_TANH:
-        acc_cpu_gelu_tanh(t->in[0], t->out, i0, i1);
+        if (t->cpu->kernels->gelu)
+            t->cpu->kernels->gelu(t->in[0], t->out, i0, i1);
+        else
+            acc_cpu_gelu_tanh(t->in[0], t->out, i0, i1);
         break;
     case ACC_OP_SWIGLU:
         acc_cpu_swiglu(t->in[0], t->in[1], t->out, i0, i1);
