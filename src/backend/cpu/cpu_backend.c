@@ -293,9 +293,7 @@ static acc_status cpu_run(acc_backend *backend, const acc_step *step, float *out
             break;
         case ACC_OP_MATMUL: {
             int64_t in = g->nodes[node->src[0]].cols;
-            int64_t gemm_rows = cpu->kernels->quant_gemm_min_rows;
-            if (acc_weight_type_is_quantized(cpu->weights[g->nodes[node->src[1]].weight].type) &&
-                (gemm_rows == 0 || t.rows < gemm_rows))
+            if (acc_weight_type_is_quantized(cpu->weights[g->nodes[node->src[1]].weight].type))
                 acc_thread_pool_run(cpu->pool, task_quantize_act, &t, t.rows * in < SMALL_WORK);
             acc_thread_pool_run(cpu->pool, task_matmul, &t, work * in < SMALL_WORK);
             break;

@@ -72,9 +72,6 @@ typedef struct acc_cpu_kernels {
     /* acc_cpu_quantize_act_row with the same bits, vectorized; NULL: that
      * scalar function. */
     void (*quantize_act)(acc_weight_type type, const float *x, void *out, int64_t in);
-    /* Block-format matmuls over at least this many rows compute f32 math on
-     * dequantized weights and do not read int8 activations (0: never). */
-    int64_t quant_gemm_min_rows;
 } acc_cpu_kernels;
 
 /* The matmul for weights of `type`: the table's own, else the scalar one

@@ -197,7 +197,6 @@ const acc_cpu_kernels acc_cpu_kernels_avx2 = {
     .dot = dot_avx2,
     .axpy = axpy_avx2,
     .quantize_act = quant_quantize_act,
-    .quant_gemm_min_rows = 0,
 };
 
 #endif

@@ -318,7 +318,6 @@ const acc_cpu_kernels acc_cpu_kernels_avx512 = {
     .attend = attend_avx512,
     .gelu = gelu_avx512,
     .quantize_act = quant_quantize_act,
-    .quant_gemm_min_rows = 0,
 };
 
 #endif

@@ -5,14 +5,14 @@
  * u8 x s8 dot instruction they define as QUANT_DOT_U8S8 (AVX2: maddubs +
  * madd; AVX-512 VNNI: vpdpbusd).  Not a public header.
  *
- * q8_0/q4_0: per 32-block an exact integer dot (signs moved onto the
- * activations so the weights can be the unsigned operand), scaled by
- * d_w * d_x into 8 float lanes, reduced at the end, as ggml's SIMD paths do
+ * Every row count (decode and prefill) uses int8 activations, quantized
+ * once per step (quant_quantize_act, the scalar quantizers' bytes).
+ * q8_0/q4_0: a tiled GEMM, per 32-block an exact integer dot scaled by
+ * d_w * d_x into float lanes, reduced at the end, as ggml's SIMD paths do
  * (equal to the scalar dot up to float reassociation).  q4_K/q6_K: exact
  * integer sums per 256-block, then the scalar kernel's own float formula in
- * the same order, so these match the scalar dot products bit for bit.  Up
- * to four token rows share each unpacked weight block.  Batches of 16 or
- * more rows (prefill) take the dequantize-to-f32 path below instead.
+ * the same order, so these match the scalar dot products bit for bit; eight
+ * token rows share each unpacked weight block.
  */
 #ifndef ACCINF_KERNELS_QUANT_X86_H
 #define ACCINF_KERNELS_QUANT_X86_H
