@@ -366,16 +366,97 @@ static acc_ggml_type ggml_of(acc_weight_type t)
                                   : ACC_GGML_Q6_K;
 }
 
+/* The tables' vectorized gelu stays within a few ulp of the scalar one
+ * over [-20, 20] (and saturates like it beyond), any split the same bits. */
+static void test_gelu(void **state)
+{
+    (void)state;
+    const acc_cpu_kernels *tables[ACC_CPU_ISA_COUNT + 1];
+    available_tables(tables);
+    enum { N = 4099 };
+    static float x[N], want[N], got[N], part[N];
+    for (int i = 0; i < N; i++)
+        x[i] = -20.0f + 40.0f * (float)i / (N - 1);
+    x[0] = -1e30f;
+    x[1] = 1e30f;
+    x[2] = 0.0f;
+    x[3] = 1e-30f;
+    acc_cpu_gelu_tanh(x, want, 0, N);
+    for (int n = 0; tables[n]; n++) {
+        if (!tables[n]->gelu)
+            continue;
+        tables[n]->gelu(x, got, 0, N);
+        tables[n]->gelu(x, part, 0, 1001);
+        tables[n]->gelu(x, part, 1001, N);
+        assert_memory_equal(got, part, sizeof got);
+        for (int i = 0; i < N; i++) {
+            float tol = 4e-6f * fabsf(x[i]) + 1e-30f;
+            if (!(fabsf(got[i] - want[i]) <= tol))
+                fail_msg("%s gelu(%.9g) = %.9g, scalar %.9g", tables[n]->name, x[i], got[i],
+                         want[i]);
+        }
+    }
+}
+
+/* The tables' vectorized activation quantizers give the scalar bytes:
+ * random rows, rows with exact rounding ties (x * id = k + 0.5), repeated
+ * magnitudes of both signs (the first one sets the q8_K scale), zeros. */
+static void test_quantize_act(void **state)
+{
+    (void)state;
+    const acc_cpu_kernels *tables[ACC_CPU_ISA_COUNT + 1];
+    available_tables(tables);
+    enum { IN = 1024 };
+    static float x[IN];
+    static char want[IN * 2], got[IN * 2];
+    for (int pattern = 0; pattern < 5; pattern++) {
+        for (int i = 0; i < IN; i++) {
+            switch (pattern) {
+            case 0:
+                x[i] = rand_float() * 3.0f;
+                break;
+            case 1: /* amax 127 per block: x * id hits halves exactly */
+                x[i] = (i % 32 == 0) ? 127.0f : (float)((i * 7) % 253 - 126) * 0.5f;
+                break;
+            case 2: /* equal magnitudes, mixed signs */
+                x[i] = (i % 3 == 0) ? -2.0f : (i % 5 == 0 ? 2.0f : rand_float());
+                break;
+            case 3:
+                x[i] = (i < 300) ? 0.0f : rand_float() * 1e-3f;
+                break;
+            default:
+                x[i] = (float)(i % 17) - 8.5f;
+                break;
+            }
+        }
+        for (int t = ACC_WEIGHT_Q8_0; t <= ACC_WEIGHT_Q6_K; t++) {
+            acc_weight_type type = (acc_weight_type)t;
+            size_t bytes = acc_cpu_act_row_bytes(type, IN);
+            memset(want, 0x5A, sizeof want);
+            acc_cpu_quantize_act_row(type, x, want, IN);
+            for (int n = 0; tables[n]; n++) {
+                if (!tables[n]->quantize_act)
+                    continue;
+                memset(got, 0x5A, sizeof got);
+                tables[n]->quantize_act(type, x, got, IN);
+                if (memcmp(want, got, bytes) != 0)
+                    fail_msg("%s quantize_act for %s, pattern %d differs", tables[n]->name,
+                             acc_weight_type_name(type), pattern);
+            }
+        }
+    }
+}
+
 /* Every table against the scalar one (ggml's reference dot products):
  * k-quants bit for bit, q8_0/q4_0 up to float reassociation; any split of
- * rows and columns bit-identical within a table; and the result close to
- * f32 math on the dequantized values. */
+ * rows and columns (decode row by row vs the prefill GEMM tiles)
+ * bit-identical within a table. */
 static void test_quantized_matmul(void **state)
 {
     (void)state;
     const acc_cpu_kernels *tables[ACC_CPU_ISA_COUNT + 1];
     available_tables(tables);
-    /* up to 15 rows: int8 dot products; from 16 (SIMD tables): dequantized f32 */
+    /* int8 activations at every row count (tiled GEMM from 2 rows on) */
     static const int64_t shapes[][3] = {{1, 256, 9}, {5, 512, 7}, {4, 768, 4}, {11, 256, 13},
                                         {16, 256, 21}, {37, 512, 35}};
     for (int t = ACC_WEIGHT_Q8_0; t <= ACC_WEIGHT_Q6_K; t++) {
@@ -427,28 +508,6 @@ static void test_quantized_matmul(void **state)
                 acc_cpu_matmul_fn fn = acc_cpu_matmul_for(tables[n], type);
                 a.y = y;
                 fn(&a, 0, rows, 0, out);
-                if (rows >= 16 && tables[n]->isa != ACC_CPU_ISA_SCALAR) {
-                    /* prefill path: exactly the table's f32 matmul on dequantized weights */
-                    run_matmul(tables[n], x, rows, in, wd, ACC_WEIGHT_F32, bias, y_part, out);
-                    assert_memory_equal(y, y_part, (size_t)(rows * out) * sizeof *y);
-                    for (int64_t r = 0; r < rows; r++) {
-                        for (int64_t j = 0; j < out; j++) {
-                            double ref = bias[j], mag = fabs(bias[j]);
-                            for (int64_t i = 0; i < in; i++) {
-                                ref += (double)x[r * in + i] * wd[j * in + i];
-                                mag += fabs((double)x[r * in + i] * wd[j * in + i]);
-                            }
-                            assert_true(fabs(y[r * out + j] - ref) <= 1e-5 * mag);
-                        }
-                    }
-                    /* ragged column pieces: the same bits */
-                    a.y = y_part;
-                    fn(&a, 0, rows, 0, out / 3);
-                    fn(&a, 0, rows, out / 3, out);
-                    assert_memory_equal(y, y_part, (size_t)(rows * out) * sizeof *y);
-                    a.y = y_ref;
-                    continue;
-                }
                 for (int64_t i = 0; i < rows * out; i++) {
                     if (type == ACC_WEIGHT_Q4_K || type == ACC_WEIGHT_Q6_K) {
                         if (y[i] != y_ref[i])
@@ -595,7 +654,9 @@ static void check_model_paths(const char *name)
 }
 
 /* Quantized at load: any thread count gives the same bits, and the logits
- * stay close to the f32 model's (relative to their spread). */
+ * stay close to the f32 model's (relative to their spread).  Every row
+ * count takes int8 activations (as ggml does), which on the random tiny
+ * llama adds about as much error as the q8_0 weights themselves. */
 static void check_model_quantized(const char *name, acc_weights_precision precision, float tol)
 {
     char dir[512];
@@ -630,7 +691,7 @@ static void test_models_quantized_at_load(void **state)
 {
     (void)state;
     check_model_quantized("gpt2-tiny", ACC_WEIGHTS_Q8_0, 0.05f);
-    check_model_quantized("llama-tiny", ACC_WEIGHTS_Q8_0, 0.05f);
+    check_model_quantized("llama-tiny", ACC_WEIGHTS_Q8_0, 0.1f);
     check_model_quantized("llama-tiny", ACC_WEIGHTS_Q4_0, 0.5f);
 }
 
@@ -650,6 +711,8 @@ int main(void)
         cmocka_unit_test(test_f16_gemv_gemm_close_to_f32),
         cmocka_unit_test(test_dot_and_axpy),
         cmocka_unit_test(test_attention_paths),
+        cmocka_unit_test(test_gelu),
+        cmocka_unit_test(test_quantize_act),
         cmocka_unit_test(test_quantized_matmul),
         cmocka_unit_test(test_thread_pool_runs_every_worker),
         cmocka_unit_test(test_models_agree_across_paths),

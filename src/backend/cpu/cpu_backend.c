@@ -86,7 +86,10 @@ static void task_elementwise(void *context, int worker, int n_workers)
         acc_cpu_scale(t->in[0], t->node->scale, t->out, i0, i1);
         break;
     case ACC_OP_GELU_TANH:
-        acc_cpu_gelu_tanh(t->in[0], t->out, i0, i1);
+        if (t->cpu->kernels->gelu)
+            t->cpu->kernels->gelu(t->in[0], t->out, i0, i1);
+        else
+            acc_cpu_gelu_tanh(t->in[0], t->out, i0, i1);
         break;
     case ACC_OP_SWIGLU:
         acc_cpu_swiglu(t->in[0], t->in[1], t->out, i0, i1);
@@ -166,9 +169,10 @@ static void task_quantize_act(void *context, int worker, int n_workers)
     int64_t in = g->nodes[t->node->src[0]].cols, r0, r1;
     size_t row_bytes = acc_cpu_act_row_bytes(type, in);
     split_range(t->rows, worker, n_workers, &r0, &r1);
+    void (*quantize)(acc_weight_type, const float *, void *, int64_t) =
+        t->cpu->kernels->quantize_act ? t->cpu->kernels->quantize_act : acc_cpu_quantize_act_row;
     for (int64_t r = r0; r < r1; r++)
-        acc_cpu_quantize_act_row(type, t->in[0] + r * in,
-                                 (char *)t->cpu->act + (size_t)r * row_bytes, in);
+        quantize(type, t->in[0] + r * in, (char *)t->cpu->act + (size_t)r * row_bytes, in);
 }
 
 static void task_attention(void *context, int worker, int n_workers)
@@ -289,9 +293,7 @@ static acc_status cpu_run(acc_backend *backend, const acc_step *step, float *out
             break;
         case ACC_OP_MATMUL: {
             int64_t in = g->nodes[node->src[0]].cols;
-            int64_t gemm_rows = cpu->kernels->quant_gemm_min_rows;
-            if (acc_weight_type_is_quantized(cpu->weights[g->nodes[node->src[1]].weight].type) &&
-                (gemm_rows == 0 || t.rows < gemm_rows))
+            if (acc_weight_type_is_quantized(cpu->weights[g->nodes[node->src[1]].weight].type))
                 acc_thread_pool_run(cpu->pool, task_quantize_act, &t, t.rows * in < SMALL_WORK);
             acc_thread_pool_run(cpu->pool, task_matmul, &t, work * in < SMALL_WORK);
             break;

@@ -66,9 +66,12 @@ typedef struct acc_cpu_kernels {
     void (*attend)(const float *q, const float *k_cache, const float *v_cache, int64_t kv_dim,
                    int64_t kv_off, int head_dim, const int32_t *table, int block_size, int n_ctx,
                    float scale, float *scores, float *out);
-    /* Block-format matmuls over at least this many rows compute f32 math on
-     * dequantized weights and do not read int8 activations (0: never). */
-    int64_t quant_gemm_min_rows;
+    /* Optional gelu_tanh over [i0, i1) (elementwise, within a few ulp of
+     * acc_cpu_gelu_tanh); NULL: that scalar function. */
+    void (*gelu)(const float *a, float *y, int64_t i0, int64_t i1);
+    /* acc_cpu_quantize_act_row with the same bits, vectorized; NULL: that
+     * scalar function. */
+    void (*quantize_act)(acc_weight_type type, const float *x, void *out, int64_t in);
 } acc_cpu_kernels;
 
 /* The matmul for weights of `type`: the table's own, else the scalar one

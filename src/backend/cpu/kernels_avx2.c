@@ -25,6 +25,9 @@
 
 /* Sums of four adjacent u8 x s8 products, as eight int32 lanes. */
 #define QUANT_DOT_U8S8(u8, s8) _mm256_madd_epi16(_mm256_maddubs_epi16((u8), (s8)), _mm256_set1_epi16(1))
+/* GEMM tile: 2 tokens x 4 weight rows (8 accumulators of the 16 ymm). */
+#define QUANT_GEMM_NT 2
+#define QUANT_GEMM_NW 4
 #include "backend/cpu/kernels_quant_x86.h"
 
 #define TILE_BYTES (512 * 1024)
@@ -193,7 +196,7 @@ const acc_cpu_kernels acc_cpu_kernels_avx2 = {
                [ACC_WEIGHT_Q6_K] = quant_matmul_q6_K},
     .dot = dot_avx2,
     .axpy = axpy_avx2,
-    .quant_gemm_min_rows = QUANT_GEMM_MIN_ROWS,
+    .quantize_act = quant_quantize_act,
 };
 
 #endif

@@ -26,6 +26,10 @@
 
 /* Sums of four adjacent u8 x s8 products, as eight int32 lanes. */
 #define QUANT_DOT_U8S8(u8, s8) _mm256_dpbusd_epi32(_mm256_setzero_si256(), (u8), (s8))
+#define QUANT_HAVE_VNNI 1
+/* GEMM tile: 4 tokens x 4 weight rows (16 accumulators of the 32 ymm). */
+#define QUANT_GEMM_NT 4
+#define QUANT_GEMM_NW 4
 #include "backend/cpu/kernels_quant_x86.h"
 
 /* x tile budget: TILE_BYTES of f32 token rows stay in L2 across a pass
@@ -256,6 +260,49 @@ static void attend_avx512(const float *q, const float *k_cache, const float *v_c
     }
 }
 
+/* e^v: v = n ln2 + r (ln2 split in two), Cephes' degree-6 polynomial for
+ * e^r on |r| <= ln2 / 2, times 2^n by vscalefps (which saturates to 0 or
+ * inf by itself); about 1 ulp, NaN in gives NaN. */
+static ALWAYS_INLINE __m512 exp_avx512(__m512 v)
+{
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(v, _mm512_set1_ps(1.44269504088896341f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), v);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    __m512 e = _mm512_add_ps(_mm512_fmadd_ps(p, _mm512_mul_ps(r, r), r), _mm512_set1_ps(1.0f));
+    return _mm512_scalef_ps(e, n);
+}
+
+/* gelu_tanh as x * sigmoid(2u) = x / (1 + e^(-2u)), u = sqrt(2/pi) (x +
+ * 0.044715 x^3): the same function as 0.5 x (1 + tanh u) without the
+ * libm call per element (within a few ulp of it, elementwise, so any
+ * split gives the same bits). */
+static ALWAYS_INLINE __m512 gelu16(__m512 x)
+{
+    __m512 x3 = _mm512_mul_ps(_mm512_mul_ps(x, x), x);
+    __m512 u = _mm512_mul_ps(_mm512_set1_ps(0.7978845608028654f),
+                             _mm512_fmadd_ps(_mm512_set1_ps(0.044715f), x3, x));
+    __m512 e = exp_avx512(_mm512_mul_ps(u, _mm512_set1_ps(-2.0f)));
+    return _mm512_div_ps(x, _mm512_add_ps(e, _mm512_set1_ps(1.0f)));
+}
+
+static void gelu_avx512(const float *a, float *y, int64_t i0, int64_t i1)
+{
+    int64_t i = i0;
+    for (; i + 16 <= i1; i += 16)
+        _mm512_storeu_ps(y + i, gelu16(_mm512_loadu_ps(a + i)));
+    if (i < i1) {
+        __mmask16 m = (__mmask16)((1u << (i1 - i)) - 1u);
+        _mm512_mask_storeu_ps(y + i, m, gelu16(_mm512_maskz_loadu_ps(m, a + i)));
+    }
+}
+
 const acc_cpu_kernels acc_cpu_kernels_avx512 = {
     .isa = ACC_CPU_ISA_AVX512,
     .name = "avx512",
@@ -269,7 +316,8 @@ const acc_cpu_kernels acc_cpu_kernels_avx512 = {
     .dot = dot_avx512,
     .axpy = axpy_avx512,
     .attend = attend_avx512,
-    .quant_gemm_min_rows = QUANT_GEMM_MIN_ROWS,
+    .gelu = gelu_avx512,
+    .quantize_act = quant_quantize_act,
 };
 
 #endif
