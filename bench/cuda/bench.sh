@@ -6,11 +6,13 @@
 # bandwidth) and the dense bf16 peak, and Hugging Face transformers on the
 # same GPU (eager, and static cache + torch.compile for batch 1).
 # usage: bench/cuda/bench.sh ACCINF OUTDIR [PART...]   (run on the GPU machine)
-#   PART: demo 1b 8b hf1b hf8b (default: all)
+#   PART: demo 1b 8b profile1b profile8b hf1b hf8b (default: all); hf1bc and
+#   hf8bc: transformers' prefill 2048, batch-1 eager and compiled decode only
+#   (profileNB: per-operation GPU times, ACCINF_CUDA_PROFILE, on stderr)
 set -u
 ACCINF=$1 OUTDIR=$2
 shift 2
-parts=${*:-demo 1b 8b hf1b hf8b}
+parts=${*:-demo 1b 8b profile1b profile8b hf1b hf8b}
 cd "$(dirname "$0")/../.."
 gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1)
 echo "gpu: $gpu; commit: $(git rev-parse --short HEAD 2>/dev/null || cat .commit 2>/dev/null || echo unknown)"
@@ -51,8 +53,17 @@ for p in $parts; do
     8b)
         bench "$(model llama-3.1-8b)" cuda --pp 512,2048 --ubatch 2048 --tg 128 \
             --batch 1,8,32,128 --reps 3 ;;
+    profile1b | profile8b)
+        m=$(model "$([ $p = profile1b ] && echo llama-3.2-1b || echo llama-3.1-8b)")
+        ACCINF_CUDA_PROFILE=1 "$ACCINF" bench "$m" --device cuda --pp 2048 --ubatch 2048 --tg 64 \
+            --reps 1 >/dev/null 2>"$OUTDIR/$p.txt"
+        cat "$OUTDIR/$p.txt" ;;
     hf1b)
         hf 1b "$(model llama-3.2-1b)" 150 --pp 512,2048 --batch 1,8,32,128 --tg 64 --compile ;;
+    hf1bc)
+        hf 1bc "$(model llama-3.2-1b)" 150 --pp 2048 --batch 1 --tg 64 --compile ;;
+    hf8bc)
+        hf 8bc "$(model llama-3.1-8b)" 200 --pp 2048 --batch 1 --tg 32 --compile ;;
     hf8b)
         hf 8b "$(model llama-3.1-8b)" 200 --pp 512,2048 --batch 1,8,32,128 --tg 32 --compile ;;
     esac

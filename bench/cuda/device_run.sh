@@ -59,7 +59,7 @@ stage_memcheck() {
 
 stage_gemv() {
     nvcc -std=c++17 -O3 -arch=sm_90 -I src -I include bench/cuda/gemv_bench.cu \
-        src/backend/cuda/cuda_gemv.cu -o build-cuda/gemv_bench >"$OUT/gemv.log" 2>&1 &&
+        src/backend/cuda/cuda_gemv.cu -lcublas -o build-cuda/gemv_bench >"$OUT/gemv.log" 2>&1 &&
         timeout 120 build-cuda/gemv_bench >>"$OUT/gemv.log" 2>&1
     local rc=$?
     grep -E "^\||check|CHECK|device" "$OUT/gemv.log" | head -60

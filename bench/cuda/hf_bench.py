@@ -69,8 +69,17 @@ def main():
         if args.compile:
             try:
                 t0 = time.perf_counter()
-                model.forward = torch.compile(model.forward, mode="reduce-overhead",
-                                              fullgraph=True)
+                compiled = torch.compile(model.forward, mode="reduce-overhead", fullgraph=True)
+
+                def forward(*a, **k):
+                    # CUDA-graph outputs are overwritten by the next replay:
+                    # mark each step and keep a copy of the logits
+                    torch.compiler.cudagraph_mark_step_begin()
+                    result = compiled(*a, **k)
+                    result.logits = result.logits.clone()
+                    return result
+
+                model.forward = forward
                 ids = torch.randint(0, vocab, (1, 16), generator=gen).cuda()
 
                 def run():

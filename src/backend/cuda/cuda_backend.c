@@ -23,6 +23,7 @@
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,7 +37,7 @@ typedef struct step_layout {
     size_t tokens, positions, slots, token_seq, output_rows, tables, tiles, total;
     int n_tiles;   /* prefill attention tiles (flash steps only) */
     int flash;     /* attention runs tiled on the tensor cores */
-    int split_key; /* ceil(longest context / 256), capped: how far decode attention splits */
+    int split_key; /* ceil(longest context / SPLIT_KEYS), capped: how far decode attention splits */
 } step_layout;
 
 /* Decode steps are launch-bound: their kernels are captured once per shape
@@ -46,7 +47,7 @@ typedef struct step_layout {
  * uploaded before the replay.  Prefill (tiled attention) is not captured. */
 #define GRAPH_MAX_TOKENS 256
 #define GRAPH_CACHE 64
-#define SPLIT_KEYS 256 /* keys per split of decode attention, before capping */
+#define SPLIT_KEYS 64 /* keys per split of decode attention, before capping */
 #define SPLIT_MAX 32
 #define FLASH_TILE 64 /* query rows per tile of the tiled attention */
 
@@ -54,6 +55,29 @@ typedef struct step_graph {
     int n_tokens, n_outputs, n_seqs, split_key;
     cudaGraphExec_t exec;
 } step_graph;
+
+/* ACCINF_CUDA_PROFILE set: every operation is timed with events (graphs
+ * off) and the totals per kind go to stderr when the backend is destroyed. */
+enum {
+    PROF_GEMV,
+    PROF_GEMM,
+    PROF_ATTN_TILED,
+    PROF_ATTN_DECODE,
+    PROF_ADD_NORM,
+    PROF_NODE, /* + acc_op */
+    PROF_KINDS = PROF_NODE + ACC_OP_COUNT,
+};
+
+typedef struct cuda_profile {
+    int on;
+    cudaEvent_t *events; /* n_ops + 1 */
+    int *kind;           /* per op, this step */
+    int phase;           /* this step: 0 prefill (tiled attention), 1 other */
+    double ms[2][PROF_KINDS];
+    long calls[2][PROF_KINDS];
+    double step_ms[2];
+    long steps[2];
+} cuda_profile;
 
 typedef struct cuda_backend {
     acc_backend base;
@@ -87,6 +111,7 @@ typedef struct cuda_backend {
     step_graph graphs[GRAPH_CACHE];
     int n_graphs;
     int graphs_off; /* a capture failed: run small steps directly */
+    cuda_profile prof;
 } cuda_backend;
 
 static acc_status cuda_fail(acc_error *err, const char *what, cudaError_t code)
@@ -127,6 +152,43 @@ static int cuda_mul_size(uint64_t a, uint64_t b, uint64_t c, size_t *out)
     return 0;
 }
 
+static const char *profile_name(int kind)
+{
+    static const char *names[PROF_NODE] = {"matmul (GEMV)", "matmul (cuBLAS)", "attention (tiled)",
+                                           "attention (per token)", "add + rms_norm"};
+    return kind < PROF_NODE ? names[kind] : acc_op_name((acc_op)(kind - PROF_NODE));
+}
+
+static void profile_report(cuda_backend *cb)
+{
+    cuda_profile *p = &cb->prof;
+    for (int ph = 0; ph < 2 && p->on; ph++) {
+        if (!p->steps[ph])
+            continue;
+        double total = 0.0;
+        for (int k = 0; k < PROF_KINDS; k++)
+            total += p->ms[ph][k];
+        fprintf(stderr,
+                "cuda profile (%s, %s steps): %ld steps, %.3f ms in operations, %.3f ms from "
+                "the first event to the last\n",
+                cb->exact ? "cuda-f32" : "cuda", ph == 0 ? "prefill" : "decode", p->steps[ph],
+                total, p->step_ms[ph]);
+        for (int k = 0; k < PROF_KINDS; k++)
+            if (p->calls[ph][k])
+                fprintf(stderr, "  %-22s %7ld calls %10.3f ms %5.1f%%\n", profile_name(k),
+                        p->calls[ph][k], p->ms[ph][k],
+                        total > 0 ? 100.0 * p->ms[ph][k] / total : 0.0);
+    }
+    if (p->events) {
+        for (int i = 0; i <= cb->schedule.n_ops; i++)
+            if (p->events[i])
+                cudaEventDestroy(p->events[i]);
+    }
+    free(p->events);
+    free(p->kind);
+    p->events = NULL;
+}
+
 static void cuda_destroy(acc_backend *backend)
 {
     cuda_backend *cb = (cuda_backend *)backend;
@@ -136,6 +198,7 @@ static void cuda_destroy(acc_backend *backend)
         (void)cudaStreamSynchronize(cb->stream);
     for (int i = 0; i < cb->n_graphs; i++)
         cudaGraphExecDestroy(cb->graphs[i].exec);
+    profile_report(cb);
     if (cb->weights && cb->graph) {
         for (int i = 0; i < cb->graph->n_weights; i++)
             cudaFree(cb->weights[i].data);
@@ -184,6 +247,7 @@ static acc_status cuda_create_common(const acc_backend_config *config, int exact
     cb->base.ops = ops;
     cb->config = *config;
     cb->exact = exact;
+    cb->prof.on = getenv("ACCINF_CUDA_PROFILE") != NULL;
     acc_status status = ACC_OK;
     if ((code = cudaStreamCreateWithFlags(&cb->stream, cudaStreamNonBlocking)) != cudaSuccess)
         status = cuda_fail(err, "creating a stream", code);
@@ -930,15 +994,72 @@ static acc_status run_op(cuda_backend *cb, const cuda_op *op, const acc_step *st
     return acc_error_set(err, ACC_ERR_RUNTIME, "cuda backend: bad schedule entry");
 }
 
+static int profile_kind(const cuda_backend *cb, const cuda_op *op, const step_layout *lay,
+                        int64_t rows)
+{
+    const acc_node *node = &cb->graph->nodes[op->node];
+    switch (op->kind) {
+    case CUDA_OP_MATMULS:
+        return !cb->exact && rows <= ACC_CUDA_GEMV_MAX_ROWS ? PROF_GEMV : PROF_GEMM;
+    case CUDA_OP_ATTENTION:
+        return lay->flash && acc_cuda_attention_tiled_supported(node->head_dim) ? PROF_ATTN_TILED
+                                                                                : PROF_ATTN_DECODE;
+    case CUDA_OP_ADD_NORM:
+        return PROF_ADD_NORM;
+    default:
+        return PROF_NODE + (int)node->op;
+    }
+}
+
 static acc_status run_nodes(cuda_backend *cb, const acc_step *step, const step_layout *lay,
                             acc_error *err)
 {
     acc_status status = ACC_OK;
+    cuda_profile *p = &cb->prof;
+    int n_ops = cb->schedule.n_ops;
     cb->x16_node[0] = cb->x16_node[1] = -1;
     cb->x16_next = 0;
-    for (int i = 0; i < cb->schedule.n_ops && status == ACC_OK; i++)
-        status = run_op(cb, &cb->schedule.ops[i], step, lay, err);
+    if (p->on && !p->events) {
+        p->events = acc_calloc((size_t)n_ops + 1, sizeof *p->events, err);
+        p->kind = acc_calloc((size_t)n_ops + 1, sizeof *p->kind, err);
+        if (!p->events || !p->kind)
+            return ACC_ERR_RUNTIME;
+        for (int i = 0; i <= n_ops; i++)
+            if (cudaEventCreate(&p->events[i]) != cudaSuccess)
+                return acc_error_set(err, ACC_ERR_RUNTIME, "cuda backend: profile events");
+    }
+    for (int i = 0; i < n_ops && status == ACC_OK; i++) {
+        const cuda_op *op = &cb->schedule.ops[i];
+        if (p->on) {
+            const acc_node *node = &cb->graph->nodes[op->node];
+            p->kind[i] = profile_kind(cb, op, lay,
+                                      acc_graph_node_rows(node, step->n_tokens, step->n_outputs));
+            (void)cudaEventRecord(p->events[i], cb->stream);
+        }
+        status = run_op(cb, op, step, lay, err);
+    }
+    if (p->on) {
+        p->phase = lay->flash ? 0 : 1;
+        (void)cudaEventRecord(p->events[n_ops], cb->stream);
+    }
     return status;
+}
+
+/* After the step's synchronisation: the events' times into the totals. */
+static void profile_collect(cuda_backend *cb)
+{
+    cuda_profile *p = &cb->prof;
+    int n_ops = cb->schedule.n_ops;
+    float ms = 0.0f;
+    int ph = p->phase;
+    for (int i = 0; i < n_ops; i++)
+        if (cudaEventElapsedTime(&ms, p->events[i], p->events[i + 1]) == cudaSuccess) {
+            p->ms[ph][p->kind[i]] += ms;
+            p->calls[ph][p->kind[i]]++;
+        }
+    if (cudaEventElapsedTime(&ms, p->events[0], p->events[n_ops]) == cudaSuccess)
+        p->step_ms[ph] += ms;
+    p->steps[ph]++;
 }
 
 /* The graph for this step's shape, captured on first use.  A capture the
@@ -1019,7 +1140,7 @@ static acc_status cuda_run(acc_backend *backend, const acc_step *step, float *ou
     if (code != cudaSuccess)
         return cuda_fail(err, "uploading step inputs", code);
     const step_graph *graph = NULL;
-    if (step->n_tokens <= GRAPH_MAX_TOKENS && !lay.flash && !cb->graphs_off)
+    if (step->n_tokens <= GRAPH_MAX_TOKENS && !lay.flash && !cb->graphs_off && !cb->prof.on)
         status = find_or_capture_graph(cb, step, &lay, &graph, err);
     if (status == ACC_OK && graph) {
         if ((code = cudaGraphLaunch(graph->exec, cb->stream)) != cudaSuccess)
@@ -1036,6 +1157,8 @@ static acc_status cuda_run(acc_backend *backend, const acc_step *step, float *ou
     code = cudaStreamSynchronize(cb->stream);
     if (status == ACC_OK && code != cudaSuccess)
         status = cuda_fail(err, "running the step", code);
+    if (status == ACC_OK && cb->prof.on && cb->prof.events)
+        profile_collect(cb);
     return status;
 }
 

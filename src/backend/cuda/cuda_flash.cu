@@ -3,8 +3,9 @@
  * of FlashAttention: a block takes a tile of up to 64 query rows of one
  * sequence and one head, streams that sequence's keys and values through
  * shared memory 32 at a time (read through its block table from the f32
- * paged cache), and keeps an online softmax per row, so the work is
- * O(rows x context) with no context-sized scratch.
+ * paged cache; the next tile's loads are in flight while one is computed),
+ * and keeps an online softmax per row, so the work is O(rows x context)
+ * with no context-sized scratch.
  *
  * Q.K^T and P.V run on the tensor cores (wmma, TF32 inputs, fp32
  * accumulation): TF32 keeps f32's range, so unnormalised activations
@@ -102,24 +103,51 @@ template <int HD> __global__ void __launch_bounds__(kWarps * 32) flash_kernel(ac
     }
     __syncthreads();
     int n_keys = n_keys_sh;
+    /* this warp's Q rows as A fragments, kept in registers for every tile */
+    wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, wmma::row_major>
+        qf[HD / 8];
+#pragma unroll
+    for (int k = 0; k < HD / 8; k++)
+        wmma::load_matrix_sync(qf[k], qs + warp * 16 * LD + k * 8, LD);
     int my_row = warp * 16 + lane / 2, half = lane & 1;
     int my_pos = pos_sh[my_row];
     float m = -INFINITY, l = 0.0f;
 
+    /* K/V tiles are software-pipelined: each thread holds its share of the
+     * next tile in registers (all loads issued at once) while the current
+     * one is computed, then stores it to shared memory. */
+    constexpr int kLoads = kKeys * (HD / 4) / (kWarps * 32);
+    float4 kreg[kLoads], vreg[kLoads];
+#pragma unroll
+    for (int i = 0; i < kLoads; i++) {
+        int idx = threadIdx.x + i * kWarps * 32, r = idx / (HD / 4), c = 4 * (idx % (HD / 4));
+        kreg[i] = vreg[i] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+        if (r < n_keys) {
+            int64_t slot = (int64_t)table[r / bs] * bs + r % bs;
+            kreg[i] = *reinterpret_cast<const float4 *>(a.k_cache + slot * kv_dim + kv_off + c);
+            vreg[i] = *reinterpret_cast<const float4 *>(a.v_cache + slot * kv_dim + kv_off + c);
+        }
+    }
     for (int k0 = 0; k0 < n_keys; k0 += kKeys) {
-        for (int idx = threadIdx.x; idx < kKeys * (HD / 4); idx += blockDim.x) {
-            int r = idx / (HD / 4), c = 4 * (idx % (HD / 4));
-            int j = k0 + r;
-            float4 kv = make_float4(0.0f, 0.0f, 0.0f, 0.0f), vv = kv;
-            if (j < n_keys) {
-                int64_t slot = (int64_t)table[j / bs] * bs + j % bs;
-                kv = *reinterpret_cast<const float4 *>(a.k_cache + slot * kv_dim + kv_off + c);
-                vv = *reinterpret_cast<const float4 *>(a.v_cache + slot * kv_dim + kv_off + c);
-            }
-            store_tf32(ks + r * LD + c, kv);
-            store_tf32(vs + r * LD + c, vv);
+#pragma unroll
+        for (int i = 0; i < kLoads; i++) {
+            int idx = threadIdx.x + i * kWarps * 32, r = idx / (HD / 4), c = 4 * (idx % (HD / 4));
+            store_tf32(ks + r * LD + c, kreg[i]);
+            store_tf32(vs + r * LD + c, vreg[i]);
         }
         __syncthreads();
+        int next = k0 + kKeys;
+#pragma unroll
+        for (int i = 0; i < kLoads; i++) {
+            int idx = threadIdx.x + i * kWarps * 32, r = idx / (HD / 4), c = 4 * (idx % (HD / 4));
+            int j = next + r;
+            kreg[i] = vreg[i] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+            if (j < n_keys) {
+                int64_t slot = (int64_t)table[j / bs] * bs + j % bs;
+                kreg[i] = *reinterpret_cast<const float4 *>(a.k_cache + slot * kv_dim + kv_off + c);
+                vreg[i] = *reinterpret_cast<const float4 *>(a.v_cache + slot * kv_dim + kv_off + c);
+            }
+        }
 
         /* S = Q K^T for this warp's 16 rows */
         wmma::fragment<wmma::accumulator, 16, 16, 8, float> sacc[kKeys / 16];
@@ -127,15 +155,13 @@ template <int HD> __global__ void __launch_bounds__(kWarps * 32) flash_kernel(ac
         for (int n = 0; n < kKeys / 16; n++)
             wmma::fill_fragment(sacc[n], 0.0f);
 #pragma unroll
-        for (int kk = 0; kk < HD; kk += 8) {
-            wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, wmma::row_major> af;
-            wmma::load_matrix_sync(af, qs + warp * 16 * LD + kk, LD);
+        for (int k = 0; k < HD / 8; k++) {
 #pragma unroll
             for (int n = 0; n < kKeys / 16; n++) {
                 wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, wmma::col_major>
                     bf;
-                wmma::load_matrix_sync(bf, ks + n * 16 * LD + kk, LD);
-                wmma::mma_sync(sacc[n], af, bf, sacc[n]);
+                wmma::load_matrix_sync(bf, ks + n * 16 * LD + k * 8, LD);
+                wmma::mma_sync(sacc[n], qf[k], bf, sacc[n]);
             }
         }
 #pragma unroll
@@ -182,20 +208,22 @@ template <int HD> __global__ void __launch_bounds__(kWarps * 32) flash_kernel(ac
         }
         __syncwarp();
 
-        /* O += P V */
+        /* O += P V, P's fragments loaded once */
+        wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, wmma::row_major>
+            pf[kKeys / 8];
+#pragma unroll
+        for (int k = 0; k < kKeys / 8; k++)
+            wmma::load_matrix_sync(pf[k], ss + warp * 16 * LDS + k * 8, LDS);
 #pragma unroll
         for (int n = 0; n < HD / 16; n++) {
             wmma::fragment<wmma::accumulator, 16, 16, 8, float> oacc;
             wmma::load_matrix_sync(oacc, os + warp * 16 * LD + n * 16, LD, wmma::mem_row_major);
 #pragma unroll
-            for (int kk = 0; kk < kKeys; kk += 8) {
-                wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, wmma::row_major>
-                    af;
+            for (int k = 0; k < kKeys / 8; k++) {
                 wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, wmma::row_major>
                     bf;
-                wmma::load_matrix_sync(af, ss + warp * 16 * LDS + kk, LDS);
-                wmma::load_matrix_sync(bf, vs + kk * LD + n * 16, LD);
-                wmma::mma_sync(oacc, af, bf, oacc);
+                wmma::load_matrix_sync(bf, vs + k * 8 * LD + n * 16, LD);
+                wmma::mma_sync(oacc, pf[k], bf, oacc);
             }
             wmma::store_matrix_sync(os + warp * 16 * LD + n * 16, oacc, LD, wmma::mem_row_major);
         }

@@ -267,12 +267,20 @@ template <typename T> int launch_variant(const acc_cuda_gemv_args *a, int varian
         return launch_rows<T, 4, 2>(a, s);
     case 3:
         return launch_rows<T, 4, 4>(a, s);
-    default:
+    default: /* 4: the first tuning measured */
         return launch_rows<T, 2, 8>(a, s);
     }
 }
 
 } /* namespace */
+
+/* Variant 0 picks by shape from the H200 microbenchmark (docs/CUDA.md):
+ * 2 rows per warp with 4 loads each in flight for 1-2 rows, 4 rows per warp
+ * (x reused 4 times) for more rows or long inputs. */
+static int pick_variant(const acc_cuda_gemv_args *a)
+{
+    return a->rows >= 4 || a->in >= 8192 ? 2 : 1;
+}
 
 extern "C" int acc_cuda_gemv(const acc_cuda_gemv_args *args, int variant, acc_cuda_stream stream)
 {
@@ -280,6 +288,8 @@ extern "C" int acc_cuda_gemv(const acc_cuda_gemv_args *args, int variant, acc_cu
         args->n_segs > 3 || (args->swiglu && (args->n_segs != 2 || !args->swiglu_y ||
                                               args->seg[0].out != args->seg[1].out)))
         return (int)cudaErrorInvalidValue;
+    if (variant == 0)
+        variant = pick_variant(args);
     if (args->dtype == ACC_CUDA_BF16)
         return launch_variant<__nv_bfloat16>(args, variant, stream);
     if (args->dtype == ACC_CUDA_F16)

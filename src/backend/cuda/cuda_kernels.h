@@ -123,8 +123,8 @@ int acc_cuda_attention_tiled(const acc_cuda_attention_args *args, acc_cuda_strea
  * matrices W_s [out_s, in] (bf16 or f16, dtype) that read the same x
  * (rows x in, dtype).  With swiglu (two segments, gate then up, of equal
  * out) it writes swiglu_y = silu(gate) * up instead, and swiglu_y16 in
- * dtype when set.  variant picks a tuning (0 default; 1-3 for the
- * microbenchmark). */
+ * dtype when set.  variant picks a tuning (0: chosen by shape; 1-4 fixed,
+ * for the microbenchmark). */
 #define ACC_CUDA_GEMV_MAX_ROWS 8
 typedef struct acc_cuda_gemv_seg {
     const void *w;
