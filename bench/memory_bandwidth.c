@@ -17,14 +17,18 @@ typedef struct {
     double sum;
 } slice;
 
+/* 64 independent partial sums: with fewer, the chain of dependent adds,
+ * not memory, limits the loop (8 sums measured ~40% low on AVX-512). */
+#define SUMS 64
+
 static void *sum_slice(void *arg)
 {
     slice *s = arg;
-    float acc[8] = {0};
-    for (size_t i = 0; i + 8 <= s->count; i += 8)
-        for (int k = 0; k < 8; k++)
+    float acc[SUMS] = {0};
+    for (size_t i = 0; i + SUMS <= s->count; i += SUMS)
+        for (int k = 0; k < SUMS; k++)
             acc[k] += s->data[i + k];
-    for (int k = 0; k < 8; k++)
+    for (int k = 0; k < SUMS; k++)
         s->sum += acc[k];
     return NULL;
 }

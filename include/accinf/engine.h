@@ -19,6 +19,24 @@
 typedef struct acc_engine acc_engine;
 struct acc_program_set; /* accinf/program.h */
 
+/* Precision of the weights the engine computes with.  Either way the
+ * kernels accumulate in f32.  STORED keeps f16/bf16 matmul weights and
+ * embedding tables 16-bit in memory and widens them exactly inside the
+ * kernels: half the memory traffic of F32 and, because the widening is
+ * exact, the same results.  F32 converts every weight to f32 at load (the
+ * reference layout; more memory, no speed benefit). */
+typedef enum acc_weights_precision {
+    ACC_WEIGHTS_STORED = 0,
+    ACC_WEIGHTS_F32,
+    /* Quantize matmul weights and embedding tables at load to a ggml block
+     * format (activations are quantized to int8 per step, as in ggml);
+     * approximate, for speed and memory. */
+    ACC_WEIGHTS_Q8_0,
+    ACC_WEIGHTS_Q4_0,
+    ACC_WEIGHTS_Q4_K,
+    ACC_WEIGHTS_Q6_K,
+} acc_weights_precision;
+
 typedef struct acc_engine_options {
     const char *device;  /* "cpu" (default when NULL) */
     int threads;         /* 0: number of online cores */
@@ -47,6 +65,8 @@ typedef struct acc_engine_options {
      * block fall back to q8_0.  Emulates weight quantization with f32
      * compute.  NULL: off. */
     const char *debug_weight_type;
+    acc_weights_precision weights_precision; /* default (0): ACC_WEIGHTS_STORED; the
+                                                debug options imply ACC_WEIGHTS_F32 */
 } acc_engine_options;
 
 acc_status acc_engine_create(const acc_model *model, const acc_engine_options *options,

@@ -90,6 +90,10 @@ typedef struct acc_explore_calibration {
     size_t n_hardware;
     char hardware[ACC_EXPLORE_CALIBRATE_MAX_HW][64];
     double factors[ACC_EXPLORE_CALIBRATE_MAX_HW][ACC_EXPLORE_CALIBRATE_FACTORS];
+    /* per hardware (same index as `hardware`): points and MAPE of each split */
+    size_t n_calibrate_hw[ACC_EXPLORE_CALIBRATE_MAX_HW], n_test_hw[ACC_EXPLORE_CALIBRATE_MAX_HW];
+    double mape_calibrate_hw[ACC_EXPLORE_CALIBRATE_MAX_HW]; /* percent; NAN without points */
+    double mape_test_hw[ACC_EXPLORE_CALIBRATE_MAX_HW];
 } acc_explore_calibration;
 
 void acc_explore_calibrate_options_init(acc_explore_calibrate_options *opts);

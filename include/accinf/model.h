@@ -1,6 +1,6 @@
 /*
  * model.h — a loaded model: hyper-parameters, weights and (when present)
- * its tokenizer, from an HF directory (later also a GGUF file).
+ * its tokenizer, from an HF directory or a GGUF file (docs/CONVERT.md).
  *
  * Opening validates the whole model: config ranges, that every tensor the
  * architecture needs is present with the right shape and dtype, and that no
@@ -16,7 +16,10 @@
 
 typedef struct acc_model acc_model;
 
-/* path: an HF model directory (config.json + safetensors [+ tokenizer.json]). */
+/* path: an HF model directory (config.json + safetensors [+ tokenizer.json])
+ * or a GGUF file (metadata, tensors and tokenizer.ggml.*; q8_0/q4_0/q4_K/q6_K
+ * tensors are views of dtype ACC_DTYPE_Q*, other block types are dequantized
+ * to f32 views at open). */
 acc_status acc_model_open(const char *path, acc_model **out, acc_error *err);
 void acc_model_close(acc_model *model);
 

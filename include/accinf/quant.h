@@ -137,6 +137,14 @@ typedef struct acc_block_q6_K {
     uint16_t d;
 } acc_block_q6_K;
 
+/* IQ4_NL: 4-bit indices into a fixed non-linear table of 16 int8 levels.
+ * llama-quantize's fallback for q2_K/q3_K rows that are not a multiple of 256. */
+#define ACC_QK4_NL 32
+typedef struct acc_block_iq4_nl {
+    uint16_t d;
+    uint8_t qs[ACC_QK4_NL / 2]; /* element j low nibble of qs[j], j+16 high */
+} acc_block_iq4_nl;
+
 /* Activations for the k-quant dot products (never stored in files). */
 typedef struct acc_block_q8_K {
     float d;
@@ -160,6 +168,9 @@ void acc_quantize_row_q4_K(const float *x, acc_block_q4_K *y, int64_t k);
 void acc_quantize_row_q5_K(const float *x, acc_block_q5_K *y, int64_t k);
 void acc_quantize_row_q6_K(const float *x, acc_block_q6_K *y, int64_t k);
 void acc_quantize_row_q8_K(const float *x, acc_block_q8_K *y, int64_t k);
+/* ggml's quantize_iq4_nl without an importance matrix (what llama-quantize
+ * runs; ggml's quantize_row_iq4_nl_ref searches no scales and differs). */
+void acc_quantize_row_iq4_nl(const float *x, acc_block_iq4_nl *y, int64_t k);
 
 void acc_dequantize_row_q4_0(const acc_block_q4_0 *x, float *y, int64_t k);
 void acc_dequantize_row_q4_1(const acc_block_q4_1 *x, float *y, int64_t k);
@@ -172,6 +183,7 @@ void acc_dequantize_row_q4_K(const acc_block_q4_K *x, float *y, int64_t k);
 void acc_dequantize_row_q5_K(const acc_block_q5_K *x, float *y, int64_t k);
 void acc_dequantize_row_q6_K(const acc_block_q6_K *x, float *y, int64_t k);
 void acc_dequantize_row_q8_K(const acc_block_q8_K *x, float *y, int64_t k);
+void acc_dequantize_row_iq4_nl(const acc_block_iq4_nl *x, float *y, int64_t k);
 
 /* Type-generic forms over n elements (one or more whole rows), for f32, f16,
  * bf16 and every quantizable type.  ACC_ERR_INPUT when the type is not

@@ -35,6 +35,11 @@ acc_status acc_weight_set_open_file(const char *path, acc_weight_set **out, acc_
  * model.safetensors.index.json (each tensor must be in the file the index
  * names; a name in two shards is an error). */
 acc_status acc_weight_set_open_dir(const char *dir, acc_weight_set **out, acc_error *err);
+/* A set over tensors that live elsewhere (a GGUF model's converted views):
+ * the array is copied, names and data are borrowed and must outlive the
+ * set.  Duplicate names are refused. */
+acc_status acc_weight_set_from_views(const acc_tensor_view *views, size_t n, acc_weight_set **out,
+                                     acc_error *err);
 void acc_weight_set_close(acc_weight_set *set);
 
 size_t acc_weight_set_count(const acc_weight_set *set);

@@ -22,6 +22,12 @@ acc_status acc_tokenizer_load_json(const char *text, size_t size, const char *na
                                    acc_tokenizer **out, acc_error *err);
 void acc_tokenizer_free(acc_tokenizer *tok);
 
+/* From a GGUF file's tokenizer.ggml.* metadata (tok_gguf.c): model "gpt2"
+ * with pre-tokenizer gpt-2, llama-bpe or qwen2, and model "llama"
+ * (SentencePiece-style).  *out stays NULL when the file has no tokenizer. */
+typedef struct acc_gguf acc_gguf;
+acc_status acc_tokenizer_load_gguf(const acc_gguf *gguf, acc_tokenizer **out, acc_error *err);
+
 /* Encodes UTF-8 text (invalid UTF-8 is an error with the byte offset).
  * add_special applies the post-processor (BOS/EOS) as HF's
  * encode(add_special_tokens=True) does.  *ids is malloc'ed. */

@@ -127,6 +127,10 @@ acc_status acc_reference_save(const char *path, const char *key, const acc_refer
  * syntax, shapes), of another format version, or stale (another key). */
 acc_status acc_reference_load(const char *path, const char *key, int batch, int new_tokens,
                               int top_k, acc_reference *out, acc_error *err);
+/* The same from memory (`path` labels errors); the text need not end in NUL. */
+acc_status acc_reference_parse(const char *text, size_t size, const char *path, const char *key,
+                               int batch, int new_tokens, int top_k, acc_reference *out,
+                               acc_error *err);
 
 /* ---- metrics ---- */
 /* Indices of the k largest values (descending, ties to the lower index). */

@@ -15,6 +15,45 @@
 
 typedef struct acc_backend acc_backend;
 
+/* How one weight matrix is stored in host memory.  Matmul weights and
+ * embedding tables may stay in their stored precision (16-bit floats are
+ * widened exactly inside the kernels, which accumulate in f32); every other
+ * weight (biases, norm scales) is F32.  A backend that cannot use a type
+ * natively converts it at load. */
+typedef enum acc_weight_type {
+    ACC_WEIGHT_F32 = 0,
+    ACC_WEIGHT_F16,  /* IEEE binary16 */
+    ACC_WEIGHT_BF16, /* bfloat16 */
+    /* ggml block formats (accinf/quant.h); matmul weights and embedding
+     * tables only.  Matmuls quantize the activations to q8_0 (Q8_0, Q4_0)
+     * or q8_K (Q4_K, Q6_K) and take integer dot products, as ggml does. */
+    ACC_WEIGHT_Q8_0,
+    ACC_WEIGHT_Q4_0,
+    ACC_WEIGHT_Q4_K,
+    ACC_WEIGHT_Q6_K,
+    ACC_WEIGHT_TYPE_COUNT
+} acc_weight_type;
+
+/* Bytes of one element of a plain type (f32, f16, bf16); 0 for block types. */
+size_t acc_weight_type_size(acc_weight_type type);
+/* Bytes of a row of `cols` elements; 0 when cols is not a whole number of
+ * blocks or the type is unknown. */
+size_t acc_weight_row_bytes(acc_weight_type type, int64_t cols);
+/* Elements per block: 1 for plain types, 32 or 256 for block formats. */
+int64_t acc_weight_type_block(acc_weight_type type);
+int acc_weight_type_is_quantized(acc_weight_type type);
+const char *acc_weight_type_name(acc_weight_type type);
+/* Parses "f32", "f16", "bf16", "q8_0", "q4_0", "q4_K", "q6_K" (any case). */
+int acc_weight_type_from_name(const char *name, acc_weight_type *out);
+
+/* One graph weight: rows x cols (from the graph's acc_weight_source),
+ * row r at (const char *)data + r * row_bytes. */
+typedef struct acc_backend_weight {
+    acc_weight_type type;
+    const void *data;
+    size_t row_bytes;
+} acc_backend_weight;
+
 typedef struct acc_backend_config {
     int threads;          /* CPU worker threads (>= 1) */
     int n_kv_blocks;      /* KV blocks per layer */
@@ -44,11 +83,13 @@ typedef struct acc_backend_ops {
     const char *name;
     acc_status (*create)(const acc_backend_config *config, acc_backend **out, acc_error *err);
     void (*destroy)(acc_backend *backend);
-    /* Takes the graph, its memory plan and one f32 host array per graph
-     * weight (rows x cols, row-major).  The arrays must outlive the backend
-     * (the CPU backend uses them in place; a device backend uploads them). */
+    /* Takes the graph, its memory plan and one host matrix per graph weight
+     * (rows x cols, typed as described above).  The matrices must outlive
+     * the backend (the CPU backend uses them in place; a device backend
+     * uploads them).  A weight type the backend cannot use where the graph
+     * uses it is ACC_ERR_INPUT. */
     acc_status (*load)(acc_backend *backend, const acc_graph *graph, const acc_plan *plan,
-                       const float *const *weights, acc_error *err);
+                       const acc_backend_weight *weights, acc_error *err);
     /* Runs the graph for one step; writes n_outputs x cols floats of the
      * output node to `output` (host memory). */
     acc_status (*run)(acc_backend *backend, const acc_step *step, float *output, acc_error *err);

@@ -165,6 +165,8 @@ int cli_bench_main(int argc, char **argv)
 {
     int tg = 128, threads = 0, reps = 5, json = 0, ubatch = 0;
     const char *device = NULL, *pp_text = "512", *batch_text = "1";
+    const char *weights = NULL;
+    acc_weights_precision precision = ACC_WEIGHTS_STORED;
     const cli_option options[] = {
         {"pp", 0, CLI_STRING, &pp_text, "N[,N..]",
          "prompt-processing tests: one forward of N tokens each (512; 0 skips)", NULL},
@@ -175,6 +177,7 @@ int cli_bench_main(int argc, char **argv)
         {"ubatch", 0, CLI_INT, &ubatch, "N",
          "tokens per backend step (0: the engine's default, min(context, 512))", NULL},
         {"threads", 't', CLI_INT, &threads, "N", "CPU threads (0: all cores; default 0)", NULL},
+        {"weights", 0, CLI_STRING, &weights, "TYPE", CLI_WEIGHTS_HELP, NULL},
         {"device", 0, CLI_STRING, &device, "NAME",
          "backend: cpu (default), or cuda / cuda-f32 when built with CUDA", NULL},
         {"reps", 'r', CLI_INT, &reps, "R", "timed repetitions of each test (5)", NULL},
@@ -207,6 +210,8 @@ int cli_bench_main(int argc, char **argv)
     int pps[BENCH_MAX_LIST], batches[BENCH_MAX_LIST], n_pp = 0, n_batch = 0;
     bench_stats pp_stats[BENCH_MAX_LIST] = {{0}}, tg_stats[BENCH_MAX_LIST] = {{0}};
     acc_status st = cli_parse(&cmd, argc, argv, &path, &help, &err);
+    if (st == ACC_OK && !help)
+        st = cli_weights_precision(weights, &precision, &err);
     if (st != ACC_OK || help)
         goto done;
     st = bench_parse_list("--pp", pp_text, 0, pps, BENCH_MAX_LIST, &n_pp, &err);
@@ -248,7 +253,8 @@ int cli_bench_main(int argc, char **argv)
                            pp_max >= tg_context ? "--pp" : "--tg", context, hp->max_position);
         goto done;
     }
-    acc_engine_options eo = {.device = device,
+    acc_engine_options eo = {.weights_precision = precision,
+                             .device = device,
                              .threads = threads,
                              .max_context = context,
                              .max_sequences = n_batch ? batch_max : 1,

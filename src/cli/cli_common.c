@@ -12,6 +12,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 /* ---- option parsing ---- */
@@ -458,4 +459,26 @@ int cli_resolve_threads(int threads)
         return threads;
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (int)n : 1;
+}
+
+acc_status cli_weights_precision(const char *name, acc_weights_precision *out, acc_error *err)
+{
+    static const struct {
+        const char *name;
+        acc_weights_precision value;
+    } table[] = {
+        {"stored", ACC_WEIGHTS_STORED}, {"f32", ACC_WEIGHTS_F32},   {"q8_0", ACC_WEIGHTS_Q8_0},
+        {"q4_0", ACC_WEIGHTS_Q4_0},     {"q4_K", ACC_WEIGHTS_Q4_K}, {"q6_K", ACC_WEIGHTS_Q6_K},
+    };
+    *out = ACC_WEIGHTS_STORED;
+    if (!name)
+        return ACC_OK;
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
+        if (strcasecmp(name, table[i].name) == 0) {
+            *out = table[i].value;
+            return ACC_OK;
+        }
+    return acc_error_set(err, ACC_ERR_INPUT,
+                         "--weights: '%.64s' is not one of stored, f32, q8_0, q4_0, q4_K, q6_K",
+                         name);
 }

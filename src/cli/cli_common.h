@@ -8,6 +8,7 @@
 #define ACCINF_CLI_COMMON_H
 
 #include "accinf/base.h"
+#include "accinf/engine.h"
 #include "accinf/model.h"
 #include "accinf/tokenizer.h"
 
@@ -93,6 +94,13 @@ acc_status cli_parse_ids(const char *text, const char *where, int vocab, int32_t
  * special tokens as HF's tokenizer(prompt) does) or from --ids. */
 acc_status cli_prompt_ids(const acc_model *model, const char *prompt, size_t prompt_size,
                           const char *ids_text, int32_t **ids, size_t *n, acc_error *err);
+
+/* --weights NAME (f32, stored, q8_0, q4_0, q4_K, q6_K; any case; NULL:
+ * stored) -> the engine's weights_precision. */
+acc_status cli_weights_precision(const char *name, acc_weights_precision *out, acc_error *err);
+#define CLI_WEIGHTS_HELP                                                                  \
+    "weight precision: stored (default: as the model stores them), f32, or quantized at " \
+    "load to q8_0, q4_0, q4_K, q6_K"
 
 /* Online CPU count when threads == 0. */
 int cli_resolve_threads(int threads);

@@ -36,6 +36,8 @@ int cli_logits_main(int argc, char **argv)
     const char *prompt = NULL, *prompt_file = NULL, *ids_text = NULL;
     int threads = 0, json = 0, top_n = 10;
     const char *device = NULL;
+    const char *weights = NULL;
+    acc_weights_precision precision = ACC_WEIGHTS_STORED;
     const cli_option options[] = {
         {"prompt", 'p', CLI_STRING, &prompt, "TEXT", "prompt text (UTF-8)", NULL},
         {"prompt-file", 'f', CLI_STRING, &prompt_file, "PATH", "read the prompt from a file",
@@ -44,6 +46,7 @@ int cli_logits_main(int argc, char **argv)
          "comma-separated token ids instead of a prompt (no tokenizer involved)", NULL},
         {"top", 0, CLI_INT, &top_n, "N", "tokens shown in the human-readable output (10)", NULL},
         {"threads", 't', CLI_INT, &threads, "N", "CPU threads (0: all cores; default 0)", NULL},
+        {"weights", 0, CLI_STRING, &weights, "TYPE", CLI_WEIGHTS_HELP, NULL},
         {"device", 0, CLI_STRING, &device, "NAME",
          "backend: cpu (default), or cuda / cuda-f32 when built with CUDA", NULL},
         {"json", 0, CLI_FLAG, &json, NULL,
@@ -74,6 +77,8 @@ int cli_logits_main(int argc, char **argv)
     size_t n_ids = 0;
     int seq = -1;
     acc_status st = cli_parse(&cmd, argc, argv, &path, &help, &err);
+    if (st == ACC_OK && !help)
+        st = cli_weights_precision(weights, &precision, &err);
     if (st != ACC_OK || help)
         goto done;
     if (top_n < 1) {
@@ -113,7 +118,8 @@ int cli_logits_main(int argc, char **argv)
                            hp->max_position);
         goto done;
     }
-    acc_engine_options eo = {.device = device,
+    acc_engine_options eo = {.weights_precision = precision,
+                             .device = device,
                              .threads = threads, .max_context = (int)n_ids, .max_sequences = 1};
     st = acc_engine_create(model, &eo, &engine, &err);
     if (st != ACC_OK)

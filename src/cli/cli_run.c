@@ -58,6 +58,8 @@ int cli_run_main(int argc, char **argv)
     uint64_t seed = 0;
     cli_string_list stops = {0};
     const char *device = NULL;
+    const char *weights = NULL;
+    acc_weights_precision precision = ACC_WEIGHTS_STORED;
     const cli_option options[] = {
         {"prompt", 'p', CLI_STRING, &prompt, "TEXT", "prompt text (UTF-8)", NULL},
         {"prompt-file", 'f', CLI_STRING, &prompt_file, "PATH", "read the prompt from a file",
@@ -80,6 +82,7 @@ int cli_run_main(int argc, char **argv)
         {"ignore-eos", 0, CLI_FLAG, &ignore_eos, NULL, "keep generating after end-of-sequence",
          NULL},
         {"threads", 't', CLI_INT, &threads, "N", "CPU threads (0: all cores; default 0)", NULL},
+        {"weights", 0, CLI_STRING, &weights, "TYPE", CLI_WEIGHTS_HELP, NULL},
         {"device", 0, CLI_STRING, &device, "NAME",
          "backend: cpu (default), or cuda / cuda-f32 when built with CUDA", NULL},
         {"ctx", 'c', CLI_INT, &ctx, "N",
@@ -114,6 +117,8 @@ int cli_run_main(int argc, char **argv)
     size_t n_ids = 0;
     acc_generate_result result = {0};
     acc_status st = cli_parse(&cmd, argc, argv, &path, &help, &err);
+    if (st == ACC_OK && !help)
+        st = cli_weights_precision(weights, &precision, &err);
     if (st != ACC_OK || help)
         goto done;
 
@@ -184,7 +189,8 @@ int cli_run_main(int argc, char **argv)
         goto done;
     }
 
-    acc_engine_options eo = {.device = device,
+    acc_engine_options eo = {.weights_precision = precision,
+                             .device = device,
                              .threads = threads, .max_context = context, .max_sequences = 1};
     st = acc_engine_create(model, &eo, &engine, &err);
     if (st != ACC_OK)

@@ -2,10 +2,13 @@
  * cli_tokenize.c — `accinf tokenize`: text to token ids (and ids back to
  * text with --decode) through a tokenizer.json, exactly as HF tokenizers.
  * MODEL may be a model directory, a directory holding only tokenizer.json,
- * or the tokenizer.json file itself; the weights are never read.
+ * the tokenizer.json file itself, or a GGUF file (its tokenizer.ggml.*
+ * metadata); the weights are never read.
  */
 #include "cli_common.h"
 #include "cli_verbs.h"
+
+#include "accinf/gguf.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -14,8 +17,24 @@ static acc_status tokenize_load(const char *path, acc_tokenizer **tok, acc_error
 {
     if (!acc_path_exists(path))
         return acc_error_set(err, ACC_ERR_INPUT, "%s: no such file or directory", path);
-    if (!acc_path_is_dir(path))
-        return acc_tokenizer_load(path, tok, err);
+    if (!acc_path_is_dir(path)) {
+        /* a GGUF model file carries its tokenizer in tokenizer.ggml.* */
+        FILE *f = fopen(path, "rb");
+        char magic[4] = {0};
+        int is_gguf = f && fread(magic, 1, 4, f) == 4 && memcmp(magic, "GGUF", 4) == 0;
+        if (f)
+            fclose(f);
+        if (!is_gguf)
+            return acc_tokenizer_load(path, tok, err);
+        acc_gguf *gguf = NULL;
+        acc_status st = acc_gguf_open(path, &gguf, err);
+        if (st == ACC_OK)
+            st = acc_tokenizer_load_gguf(gguf, tok, err);
+        if (st == ACC_OK && !*tok)
+            st = acc_error_set(err, ACC_ERR_INPUT, "%s: no tokenizer.ggml.* metadata", path);
+        acc_gguf_close(gguf);
+        return st;
+    }
     char *file = acc_path_join(path, "tokenizer.json", err);
     if (!file)
         return ACC_ERR_RUNTIME;
@@ -50,7 +69,8 @@ int cli_tokenize_main(int argc, char **argv)
         .usage = "MODEL (--text TEXT | --file PATH | --decode IDS) [options]",
         .summary = "Encode text to token ids, or decode ids to text, with the model's\n"
                    "tokenizer.json exactly as Hugging Face tokenizers does. MODEL is a model\n"
-                   "directory, a directory with a tokenizer.json, or a tokenizer.json file.",
+                   "directory, a directory with a tokenizer.json, a tokenizer.json file, or a\n"
+                   "GGUF file.",
         .positional = "MODEL",
         .options = options,
         .n_options = (int)(sizeof options / sizeof options[0]),

@@ -11,5 +11,7 @@ int cli_logits_main(int argc, char **argv);
 int cli_run_main(int argc, char **argv);
 int cli_bench_main(int argc, char **argv);
 int cli_explore_main(int argc, char **argv);
+int cli_convert_main(int argc, char **argv);
+int cli_perplexity_main(int argc, char **argv);
 
 #endif

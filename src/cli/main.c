@@ -23,6 +23,8 @@ static const cli_verb cli_verbs[] = {
     {"logits", cli_logits_main, "last-position logits of a prompt"},
     {"run", cli_run_main, "generate text from a prompt"},
     {"bench", cli_bench_main, "prompt-processing and generation speed (llama-bench style)"},
+    {"convert", cli_convert_main, "HF directory or GGUF -> GGUF (f32, f16, bf16, ggml quantization)"},
+    {"perplexity", cli_perplexity_main, "perplexity of a text, as llama-perplexity computes it"},
     {"explore", cli_explore_main, "analytical performance and TCO of LLM inference on described hardware"},
     {"compile", cli_compile, "shape-bucketed programs with memory plans, cached by content hash"},
     {"validate", cli_validate, "validate a path program by program against the fp32 reference"},
@@ -36,7 +38,7 @@ static void cli_print_main_help(FILE *out)
             "       accinf --version\n\n"
             "accinf %s: LLM inference from a Hugging Face checkpoint.\n"
             "MODEL is a Hugging Face model directory (config.json, *.safetensors,\n"
-            "tokenizer.json).\n\nverbs:\n",
+            "tokenizer.json) or a GGUF file.\n\nverbs:\n",
             ACC_VERSION);
     for (size_t i = 0; i < sizeof cli_verbs / sizeof cli_verbs[0]; i++)
         fprintf(out, "  %-10s %s\n", cli_verbs[i].name, cli_verbs[i].summary);

@@ -26,7 +26,7 @@ struct acc_engine {
     const acc_model *model;
     const acc_graph *graph;
     acc_plan plan;
-    acc_model_f32_weights weights;
+    acc_model_backend_weights weights;
     acc_backend *backend;
     acc_kv_cache *kv;
     int threads, block_size, max_context, max_sequences, max_batch_tokens, vocab_size;
@@ -112,6 +112,24 @@ static acc_status engine_alloc_scratch(acc_engine *e, acc_error *err)
     return ACC_OK;
 }
 
+/* Weights in the precision the options ask for (see acc_weights_precision). */
+static acc_status engine_prepare_weights(const acc_model *model, const acc_engine_options *o,
+                                         acc_model_backend_weights *weights, acc_error *err)
+{
+    acc_weights_precision p = o ? o->weights_precision : ACC_WEIGHTS_STORED;
+    if (o && (o->debug_weight_type || o->debug_perturb))
+        p = ACC_WEIGHTS_F32; /* the debug rewrites work on contiguous f32 copies */
+    acc_weight_type quantize_to = p == ACC_WEIGHTS_Q8_0   ? ACC_WEIGHT_Q8_0
+                                  : p == ACC_WEIGHTS_Q4_0 ? ACC_WEIGHT_Q4_0
+                                  : p == ACC_WEIGHTS_Q4_K ? ACC_WEIGHT_Q4_K
+                                  : p == ACC_WEIGHTS_Q6_K ? ACC_WEIGHT_Q6_K
+                                                          : ACC_WEIGHT_F32;
+    if ((unsigned)p > ACC_WEIGHTS_Q6_K)
+        return acc_error_set(err, ACC_ERR_INPUT, "weights_precision: unknown value %d", (int)p);
+    return acc_model_backend_weights_prepare(model, p != ACC_WEIGHTS_F32, quantize_to, weights,
+                                             err);
+}
+
 static uint64_t engine_splitmix64(uint64_t *state)
 {
     uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
@@ -147,11 +165,12 @@ static acc_status engine_perturb_layer(acc_engine *e, int layer, float scale, ac
     uint64_t state = 0x5eed0000u + (uint64_t)layer;
     for (size_t i = 0; i < n; i++) {
         double u = (double)(engine_splitmix64(&state) >> 11) * (2.0 / 9007199254740992.0) - 1.0;
-        copy[i] = e->weights.data[weight][i] * (float)(1.0 + scale * u);
+        copy[i] = ((const float *)e->weights.data[weight].data)[i] * (float)(1.0 + scale * u);
     }
     free(e->weights.owned[weight]);
     e->weights.owned[weight] = copy;
-    e->weights.data[weight] = copy;
+    e->weights.data[weight] =
+        (acc_backend_weight){ACC_WEIGHT_F32, copy, (size_t)w->cols * sizeof(float)};
     return ACC_OK;
 }
 
@@ -189,7 +208,7 @@ static acc_status engine_emulate_weight_type(acc_engine *e, const char *name, ac
                                                                   name, (long long)src->cols);
             break;
         }
-        status = acc_quantize(t, e->weights.data[w], packed, (int64_t)n, err);
+        status = acc_quantize(t, e->weights.data[w].data, packed, (int64_t)n, err);
         if (status == ACC_OK)
             status = acc_dequantize(t, packed, copy, (int64_t)n, err);
         free(packed);
@@ -199,7 +218,8 @@ static acc_status engine_emulate_weight_type(acc_engine *e, const char *name, ac
         }
         free(e->weights.owned[w]);
         e->weights.owned[w] = copy;
-        e->weights.data[w] = copy;
+        e->weights.data[w] =
+            (acc_backend_weight){ACC_WEIGHT_F32, copy, (size_t)src->cols * sizeof(float)};
     }
     free(done);
     return status;
@@ -228,7 +248,7 @@ acc_status acc_engine_create(const acc_model *model, const acc_engine_options *o
     if (status == ACC_OK)
         status = acc_plan_memory(e->graph, e->max_batch_tokens, e->max_batch_tokens, &e->plan, err);
     if (status == ACC_OK)
-        status = acc_model_f32_weights_prepare(model, &e->weights, err);
+        status = engine_prepare_weights(model, options, &e->weights, err);
     if (status == ACC_OK && options && options->debug_weight_type)
         status = engine_emulate_weight_type(e, options->debug_weight_type, err);
     if (status == ACC_OK && options && options->debug_perturb)
@@ -266,7 +286,7 @@ void acc_engine_destroy(acc_engine *e)
         e->backend->ops->destroy(e->backend);
     acc_kv_cache_destroy(e->kv);
     acc_plan_free(&e->plan);
-    acc_model_f32_weights_free(&e->weights);
+    acc_model_backend_weights_free(&e->weights);
     free(e->tokens);
     free(e->positions);
     free(e->slots);

@@ -285,6 +285,22 @@ static void summarize(const calib *c, acc_explore_calibration *res)
     res->mape_test = cnt[1] ? sum[1] / (double)cnt[1] : NAN;
     res->mape_all = (sum[0] + sum[1]) / (double)(cnt[0] + cnt[1]);
     res->max_test_error = worst;
+    /* per hardware: a chip's factors are judged on its own test points */
+    for (size_t h = 0; h < c->n_hws && h < ACC_EXPLORE_CALIBRATE_MAX_HW; h++) {
+        double hs[2] = {0, 0};
+        size_t hc[2] = {0, 0};
+        for (size_t i = 0; i < c->meas.n; i++) {
+            if (c->st[i].hw != h)
+                continue;
+            int t = c->meas.points[i].test;
+            hs[t] += fabs(c->st[i].error) * 100;
+            hc[t]++;
+        }
+        res->n_calibrate_hw[h] = hc[0];
+        res->n_test_hw[h] = hc[1];
+        res->mape_calibrate_hw[h] = hc[0] ? hs[0] / (double)hc[0] : NAN;
+        res->mape_test_hw[h] = hc[1] ? hs[1] / (double)hc[1] : NAN;
+    }
 }
 
 static void report_text(const calib *c, const acc_explore_calibration *res, FILE *out)
@@ -327,6 +343,16 @@ static void report_text(const calib *c, const acc_explore_calibration *res, FILE
             "all %.2f%%\n",
             res->mape_calibrate, res->n_calibrate, res->mape_test, res->n_test, res->max_test_error,
             res->mape_all);
+    fputs("MAPE per hardware:\n", out);
+    for (size_t h = 0; h < c->n_hws && h < ACC_EXPLORE_CALIBRATE_MAX_HW; h++) {
+        char cal[16] = "      -", tst[16] = "      -";
+        if (res->n_calibrate_hw[h])
+            snprintf(cal, sizeof cal, "%6.2f%%", res->mape_calibrate_hw[h]);
+        if (res->n_test_hw[h])
+            snprintf(tst, sizeof tst, "%6.2f%%", res->mape_test_hw[h]);
+        fprintf(out, "  %-16s calibrate %s (%zu points), test %s (%zu points)\n", c->hws[h].name,
+                cal, res->n_calibrate_hw[h], tst, res->n_test_hw[h]);
+    }
 }
 
 static void json_num(FILE *out, double v)
@@ -373,7 +399,12 @@ static void report_json(const calib *c, const acc_explore_calibration *res, FILE
             fprintf(out, "%s\"%s\": ", p ? ", " : "", xeff_info_get((xeff_param)p)->key);
             json_num(out, *xsysconf_eff((xsysconf *)&hw->eff, (xeff_param)p));
         }
-        fputs("}}", out);
+        fputs("}, \"mape_calibrate_pct\": ", out);
+        json_num(out, h < ACC_EXPLORE_CALIBRATE_MAX_HW ? res->mape_calibrate_hw[h] : NAN);
+        fputs(", \"mape_test_pct\": ", out);
+        json_num(out, h < ACC_EXPLORE_CALIBRATE_MAX_HW ? res->mape_test_hw[h] : NAN);
+        fprintf(out, ", \"test_points\": %zu}",
+                h < ACC_EXPLORE_CALIBRATE_MAX_HW ? res->n_test_hw[h] : (size_t)0);
     }
     fputs("],\n \"points\": [", out);
     for (size_t i = 0; i < c->meas.n; i++) {

@@ -65,6 +65,10 @@ typedef struct xmeasure {
     double value;
     double batch, input_len, output_len, t, p, devices;
     double weight_bits, kv_bits; /* NAN: the model file's */
+    /* precision of the matrix-product inputs (8: FP8 / int8 tensor cores);
+     * the peak scales as the chip's bytes_per_word * 8 / compute_bits.
+     * NAN: the chip's own word size */
+    double compute_bits;
     int has_allreduce;
     xallreduce allreduce;
 } xmeasure;

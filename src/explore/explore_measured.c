@@ -95,6 +95,7 @@ static const char *const POINT_KEYS[] = {
     "devices",
     "weight_bits",
     "kv_bits",
+    "compute_bits",
     "allreduce",
     "note",
     "bench",
@@ -128,7 +129,8 @@ static acc_status check_keys(const reader *rd, const json_t *obj, const char *wh
             snprintf(msg, sizeof msg,
                      "unknown key '%.60s' (known: name, source, hardware, model, model_config, "
                      "split, metric, value, batch, input_len, output_len, t, p, devices, "
-                     "weight_bits, kv_bits, allreduce, note, bench, and accinf bench's keys)",
+                     "weight_bits, kv_bits, compute_bits, allreduce, note, bench, and accinf "
+                     "bench's keys)",
                      key);
             return bad(rd, where, msg);
         }
@@ -168,7 +170,8 @@ static acc_status read_common(const reader *rd, const json_t *obj, const char *w
         (st = get_num(rd, obj, "p", where, 0, &pt->p)) ||
         (st = get_num(rd, obj, "devices", where, 0, &pt->devices)) ||
         (st = get_num(rd, obj, "weight_bits", where, 0, &pt->weight_bits)) ||
-        (st = get_num(rd, obj, "kv_bits", where, 0, &pt->kv_bits)))
+        (st = get_num(rd, obj, "kv_bits", where, 0, &pt->kv_bits)) ||
+        (st = get_num(rd, obj, "compute_bits", where, 0, &pt->compute_bits)))
         return st;
     if (!strcmp(split, "calibrate"))
         pt->test = 0;
@@ -218,7 +221,7 @@ static void point_defaults(xmeasure *pt)
     memset(pt, 0, sizeof *pt);
     pt->batch = 1;
     pt->input_len = pt->output_len = pt->t = pt->p = pt->devices = NAN;
-    pt->weight_bits = pt->kv_bits = NAN;
+    pt->weight_bits = pt->kv_bits = pt->compute_bits = NAN;
 }
 
 /* A bench object (keys pp_tok_s / tg_tok_s, possibly under "bench") gives up

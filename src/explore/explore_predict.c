@@ -87,9 +87,23 @@ acc_status xmeasure_predict(const xmeasure *pt, const xllm *model, const xhw *hw
     conf.has_default_mapping = 1;
     conf.default_mapping = (xmapping){
         .t = pt->t, .p = pt->p, .micro_batch = pt->batch, .prefill_micro_batch = pt->batch};
+    /* a point run at another precision than the chip's word (FP8 tensor
+     * cores on a chip described at BF16) sees the peak that precision has;
+     * copies, so that the loaded design stays as the file gives it */
+    xchip chip = hw->chip;
+    xpkg pkg = hw->pkg;
+    xserver srv = hw->srv;
+    if (pt->compute_bits > 0) {
+        double scale = chip.bytes_per_word * 8 / pt->compute_bits;
+        chip.perf *= scale;
+        pkg.perf *= scale;
+        srv.perf *= scale;
+    }
+    pkg.chip = &chip;
+    srv.pkg = &pkg;
     xsystem sys;
     memset(&sys, 0, sizeof sys);
-    sys.srv = &hw->srv;
+    sys.srv = &srv;
     sys.model = model;
     sys.conf = &conf;
     sys.fixes = ACC_EXPLORE_FIX_ALL;

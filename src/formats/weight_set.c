@@ -147,6 +147,44 @@ static acc_status weight_set_build(char **paths, size_t n_files, acc_weight_set 
     return ACC_OK;
 }
 
+acc_status acc_weight_set_from_views(const acc_tensor_view *views, size_t n, acc_weight_set **out,
+                                     acc_error *err)
+{
+    *out = NULL;
+    acc_weight_set *set = acc_calloc(1, sizeof *set, err);
+    if (!set)
+        return ACC_ERR_RUNTIME;
+    set->n_tensors = n;
+    set->tensors = acc_calloc(n ? n : 1, sizeof *set->tensors, err);
+    set->file_of = acc_calloc(n ? n : 1, sizeof *set->file_of, err);
+    set->by_name = acc_calloc(n ? n : 1, sizeof *set->by_name, err);
+    name_entry *entries = acc_calloc(n ? n : 1, sizeof *entries, err);
+    if (!set->tensors || !set->file_of || !set->by_name || !entries) {
+        free(entries);
+        acc_weight_set_close(set);
+        return ACC_ERR_RUNTIME;
+    }
+    for (size_t i = 0; i < n; i++) {
+        set->tensors[i] = views[i];
+        entries[i] = (name_entry){views[i].name, i};
+    }
+    qsort(entries, n, sizeof *entries, compare_name_entries);
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && strcmp(entries[i].name, entries[i - 1].name) == 0) {
+            acc_error_set(err, ACC_ERR_INPUT, "%s: tensor '%s': present twice",
+                          views[entries[i].index].file ? views[entries[i].index].file : "?",
+                          entries[i].name);
+            free(entries);
+            acc_weight_set_close(set);
+            return ACC_ERR_INPUT;
+        }
+        set->by_name[i] = entries[i].index;
+    }
+    free(entries);
+    *out = set;
+    return ACC_OK;
+}
+
 acc_status acc_weight_set_open_file(const char *path, acc_weight_set **out, acc_error *err)
 {
     *out = NULL;

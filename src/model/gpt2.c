@@ -116,7 +116,11 @@ static acc_status gpt2_build(const acc_hparams *hp, const acc_weight_set *stored
     int o = acc_graph_gather_outputs(g, x);
     o = acc_graph_layer_norm(g, o, model_vec(g, prefix, "ln_f.weight", 0, d),
                              model_vec(g, prefix, "ln_f.bias", 0, d), eps);
-    int logits = acc_graph_matmul(g, o, wte, -1);
+    /* A GGUF gpt2 file stores output.weight, possibly in another type than
+     * token_embd (llama-quantize gives the head more bits): then use it. */
+    int head = hp->tie_word_embeddings ? wte : acc_graph_weight(g, "lm_head.weight",
+                                                                hp->vocab_size, d);
+    int logits = acc_graph_matmul(g, o, head, -1);
     status = acc_graph_finish(g, logits, err);
     if (status != ACC_OK) {
         acc_graph_destroy(g);
@@ -140,7 +144,7 @@ static acc_status gpt2_check_unused(const acc_hparams *hp, const acc_tensor_view
         return ACC_OK;
     }
     /* the head is tied to wte; a stored copy must at least have its shape */
-    if (strcmp(view->name, "lm_head.weight") == 0) {
+    if (hp->tie_word_embeddings && strcmp(view->name, "lm_head.weight") == 0) {
         int64_t shape[2] = {hp->vocab_size, hp->hidden_size};
         if (!acc_arch_shape_is(view, 2, shape))
             return acc_arch_shape_error(view, 2, shape, err);

@@ -6,6 +6,7 @@
  * unexpected left over.  Errors name the file and the tensor.
  */
 #include "model/arch.h"
+#include "model/gguf_model.h"
 #include "model/model_internal.h"
 
 #include <stdio.h>
@@ -19,6 +20,7 @@ struct acc_model {
     acc_tokenizer *tokenizer;
     acc_graph *graph;
     int64_t n_parameters;
+    acc_gguf_model *gguf; /* set when opened from a GGUF file */
 };
 
 /* Every graph weight's source tensor exists with the shape the graph
@@ -64,9 +66,56 @@ static acc_status model_check_tensors(acc_model *model, const acc_arch_builder *
     return status;
 }
 
+/* The graph from the builder, checked against the stored tensors. */
+static acc_status model_build(acc_model *model, const acc_arch_builder *builder, acc_error *err)
+{
+    acc_status status = builder->build(&model->hparams, model->weights, &model->graph, err);
+    if (status != ACC_OK)
+        return acc_error_wrap(err, "%s", model->path);
+    status = model_check_tensors(model, builder, err);
+    if (status != ACC_OK)
+        return status;
+    for (size_t k = 0; k < acc_weight_set_count(model->weights); k++)
+        model->n_parameters += acc_tensor_view_elements(acc_weight_set_at(model->weights, k));
+    return ACC_OK;
+}
+
+/* A GGUF file: hparams and tokenizer from its metadata, tensors renamed. */
+static acc_status model_open_gguf(acc_model *model, acc_error *err)
+{
+    acc_status status = acc_gguf_model_open(model->path, &model->hparams, &model->gguf, err);
+    if (status != ACC_OK)
+        return status;
+    const acc_arch_builder *builder = acc_arch_builder_find(model->hparams.arch);
+    if (!builder)
+        return acc_error_set(err, ACC_ERR_INPUT, "%s: architecture not supported (supported: %s)",
+                             model->path, acc_arch_supported_list());
+    status = builder->check(&model->hparams, model->path, err);
+    if (status == ACC_OK)
+        status = acc_gguf_model_weights(model->gguf, &model->weights, err);
+    if (status == ACC_OK)
+        status = model_build(model, builder, err);
+    if (status == ACC_OK)
+        status = acc_tokenizer_load_gguf(acc_gguf_model_file(model->gguf), &model->tokenizer, err);
+    return status;
+}
+
 acc_status acc_model_open(const char *path, acc_model **out, acc_error *err)
 {
     *out = NULL;
+    if (acc_path_exists(path) && !acc_path_is_dir(path)) {
+        acc_model *model = acc_calloc(1, sizeof *model, err);
+        if (!model)
+            return ACC_ERR_RUNTIME;
+        model->path = acc_strdup(path, err);
+        acc_status status = model->path ? model_open_gguf(model, err) : ACC_ERR_RUNTIME;
+        if (status != ACC_OK) {
+            acc_model_close(model);
+            return status;
+        }
+        *out = model;
+        return ACC_OK;
+    }
     if (!acc_path_is_dir(path))
         return acc_error_set(err, ACC_ERR_INPUT,
                              "%s: not a model directory (expected config.json and "
@@ -97,16 +146,9 @@ acc_status acc_model_open(const char *path, acc_model **out, acc_error *err)
     status = acc_weight_set_open_dir(path, &model->weights, err);
     if (status != ACC_OK)
         goto fail;
-    status = builder->build(&model->hparams, model->weights, &model->graph, err);
-    if (status != ACC_OK) {
-        acc_error_wrap(err, "%s", path);
-        goto fail;
-    }
-    status = model_check_tensors(model, builder, err);
+    status = model_build(model, builder, err);
     if (status != ACC_OK)
         goto fail;
-    for (size_t k = 0; k < acc_weight_set_count(model->weights); k++)
-        model->n_parameters += acc_tensor_view_elements(acc_weight_set_at(model->weights, k));
     if (acc_path_exists(tokenizer_path)) {
         status = acc_tokenizer_load(tokenizer_path, &model->tokenizer, err);
         if (status != ACC_OK)
@@ -132,6 +174,7 @@ void acc_model_close(acc_model *model)
     if (model->weights)
         acc_weight_set_close(model->weights);
     acc_graph_destroy(model->graph);
+    acc_gguf_model_free(model->gguf);
     free(model->path);
     free(model);
 }

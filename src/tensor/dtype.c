@@ -13,6 +13,10 @@ static const struct {
     [ACC_DTYPE_F32] = {"F32", 4},
     [ACC_DTYPE_F16] = {"F16", 2},
     [ACC_DTYPE_BF16] = {"BF16", 2},
+    [ACC_DTYPE_Q8_0] = {"Q8_0", 0},
+    [ACC_DTYPE_Q4_0] = {"Q4_0", 0},
+    [ACC_DTYPE_Q4_K] = {"Q4_K", 0},
+    [ACC_DTYPE_Q6_K] = {"Q6_K", 0},
 };
 
 const char *acc_dtype_name(acc_dtype dtype)
@@ -23,7 +27,7 @@ const char *acc_dtype_name(acc_dtype dtype)
 int acc_dtype_from_name(const char *name, acc_dtype *out)
 {
     for (int i = 0; i < ACC_DTYPE_COUNT; i++) {
-        if (strcmp(name, dtype_table[i].name) == 0) {
+        if (dtype_table[i].size != 0 && strcmp(name, dtype_table[i].name) == 0) {
             *out = (acc_dtype)i;
             return 0;
         }
@@ -34,6 +38,11 @@ int acc_dtype_from_name(const char *name, acc_dtype *out)
 size_t acc_dtype_size(acc_dtype dtype)
 {
     return (unsigned)dtype < ACC_DTYPE_COUNT ? dtype_table[dtype].size : 0;
+}
+
+int acc_dtype_is_block(acc_dtype dtype)
+{
+    return (unsigned)dtype < ACC_DTYPE_COUNT && dtype_table[dtype].size == 0;
 }
 
 static float bits_to_f32(uint32_t bits)

@@ -115,7 +115,7 @@ int acc_ggml_type_quantizable(acc_ggml_type type)
     case ACC_GGML_F32: case ACC_GGML_F16: case ACC_GGML_BF16:
     case ACC_GGML_Q4_0: case ACC_GGML_Q4_1: case ACC_GGML_Q5_0: case ACC_GGML_Q5_1:
     case ACC_GGML_Q8_0: case ACC_GGML_Q2_K: case ACC_GGML_Q3_K: case ACC_GGML_Q4_K:
-    case ACC_GGML_Q5_K: case ACC_GGML_Q6_K: case ACC_GGML_Q8_K:
+    case ACC_GGML_Q5_K: case ACC_GGML_Q6_K: case ACC_GGML_Q8_K: case ACC_GGML_IQ4_NL:
         return 1;
     default:
         return 0;
@@ -163,6 +163,7 @@ acc_status acc_quantize(acc_ggml_type type, const float *src, void *dst, int64_t
     case ACC_GGML_Q5_K: acc_quantize_row_q5_K(src, dst, n); break;
     case ACC_GGML_Q6_K: acc_quantize_row_q6_K(src, dst, n); break;
     case ACC_GGML_Q8_K: acc_quantize_row_q8_K(src, dst, n); break;
+    case ACC_GGML_IQ4_NL: acc_quantize_row_iq4_nl(src, dst, n); break;
     default: break; /* excluded by check_count */
     }
     return ACC_OK;
@@ -195,6 +196,7 @@ acc_status acc_dequantize(acc_ggml_type type, const void *src, float *dst, int64
     case ACC_GGML_Q5_K: acc_dequantize_row_q5_K(src, dst, n); break;
     case ACC_GGML_Q6_K: acc_dequantize_row_q6_K(src, dst, n); break;
     case ACC_GGML_Q8_K: acc_dequantize_row_q8_K(src, dst, n); break;
+    case ACC_GGML_IQ4_NL: acc_dequantize_row_iq4_nl(src, dst, n); break;
     default: break;
     }
     return ACC_OK;

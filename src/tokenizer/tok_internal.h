@@ -333,4 +333,9 @@ struct acc_tokenizer {
     int32_t bos_id, eos_id;
 };
 
+/* Builds a tokenizer from an already parsed tokenizer.json document
+ * (tok_load.c); tok_gguf.c feeds it the document it derives from GGUF
+ * metadata.  root stays owned by the caller. */
+acc_status tok_load_root(json_t *root, const char *name, acc_tokenizer **out, acc_error *err);
+
 #endif

@@ -116,6 +116,23 @@ static acc_status load_root(const tok_ctx *ctx, json_t *root, acc_tokenizer *tok
     return st;
 }
 
+acc_status tok_load_root(json_t *root, const char *name, acc_tokenizer **out, acc_error *err)
+{
+    *out = NULL;
+    acc_tokenizer *tok = acc_calloc(1, sizeof *tok, err);
+    if (!tok)
+        return ACC_ERR_RUNTIME;
+    acc_error local = {0};
+    tok_ctx ctx = {.name = name, .err = err ? err : &local};
+    acc_status st = load_root(&ctx, root, tok);
+    if (st != ACC_OK) {
+        acc_tokenizer_free(tok);
+        return st;
+    }
+    *out = tok;
+    return ACC_OK;
+}
+
 acc_status acc_tokenizer_load_json(const char *text, size_t size, const char *name,
                                    acc_tokenizer **out, acc_error *err)
 {

@@ -14,6 +14,7 @@
 #include "accinf/validate.h"
 
 #include <jansson.h>
+#include <float.h>
 #include <math.h>
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -178,22 +179,26 @@ static acc_status reference_read_body(json_t *body, const char *path, int batch,
         if (!json_is_integer(id) || json_integer_value(id) < 0 ||
             json_integer_value(id) > 0x7FFFFFFF || !json_is_number(lv))
             return acc_error_set(err, ACC_ERR_INPUT, "%s: corrupt reference: entry %zu", path, i);
+        /* save refuses non-finite logits; one here (1e39 overflows a float)
+         * would turn every cross entropy against it into NaN */
+        double logit = json_number_value(lv);
+        if (!isfinite(logit) || fabs(logit) > FLT_MAX)
+            return acc_error_set(err, ACC_ERR_INPUT,
+                                 "%s: corrupt reference: top_logits[%zu] is not a finite float",
+                                 path, i);
         out->top_ids[i] = (int32_t)json_integer_value(id);
-        out->top_logits[i] = (float)json_number_value(lv);
+        out->top_logits[i] = (float)logit;
     }
     return ACC_OK;
 }
 
-acc_status acc_reference_load(const char *path, const char *key, int batch, int new_tokens,
-                              int top_k, acc_reference *out, acc_error *err)
+acc_status acc_reference_parse(const char *text, size_t size, const char *path, const char *key,
+                               int batch, int new_tokens, int top_k, acc_reference *out,
+                               acc_error *err)
 {
     memset(out, 0, sizeof *out);
-    char *text = NULL;
-    size_t size = 0;
-    acc_status status = acc_read_file(path, &text, &size, err);
-    if (status != ACC_OK)
-        return status;
-    char *nl = memchr(text, '\n', size);
+    acc_status status = ACC_OK;
+    const char *nl = memchr(text, '\n', size);
     json_t *header = NULL, *body = NULL;
     json_error_t jerr;
     if (nl)
@@ -231,8 +236,21 @@ acc_status acc_reference_load(const char *path, const char *key, int batch, int 
     }
     json_decref(header);
     json_decref(body);
-    free(text);
     if (status != ACC_OK)
         acc_reference_free(out);
+    return status;
+}
+
+acc_status acc_reference_load(const char *path, const char *key, int batch, int new_tokens,
+                              int top_k, acc_reference *out, acc_error *err)
+{
+    memset(out, 0, sizeof *out);
+    char *text = NULL;
+    size_t size = 0;
+    acc_status status = acc_read_file(path, &text, &size, err);
+    if (status != ACC_OK)
+        return status;
+    status = acc_reference_parse(text, size, path, key, batch, new_tokens, top_k, out, err);
+    free(text);
     return status;
 }

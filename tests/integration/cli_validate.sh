@@ -79,6 +79,25 @@ check "perturbed layer: passed false" test "$(jq .passed "$WORK/out")" = false
     >"$WORK/out" 2>"$WORK/err"
 check "perturbed layer 0: exit 1" test $? -eq 1
 check "perturbed layer: the table says FAIL" grep -q 'FAIL$' "$WORK/out"
+# ---- the optional argmax-agreement criterion --------------------------------
+# q2_K weights on the fixture keep every token's CE under the threshold but
+# change some greedy tokens (3/4 and 7/8): only --min-argmax-agreement sees it
+"$ACCINF" validate "$MODEL" "${COMMON[@]}" --emulate-weights q2_K --json \
+    --reference-dir "$REFS" >"$WORK/out" 2>"$WORK/err"
+check "q2_K weights: exit 0 on CE alone" test $? -eq 0
+check "q2_K weights: some argmax differs" \
+    test "$(jq '[.cases[] | .argmax_match < .tokens] | any' "$WORK/out")" = true
+"$ACCINF" validate "$MODEL" "${COMMON[@]}" --emulate-weights q2_K --json \
+    --min-argmax-agreement 0.9 --reference-dir "$REFS" >"$WORK/out" 2>"$WORK/err"
+check "q2_K weights, argmax agreement >= 0.9: exit 1" test $? -eq 1
+check "argmax agreement threshold in the JSON" \
+    test "$(jq '.thresholds.argmax_agreement * 100 | round' "$WORK/out")" = 90
+"$ACCINF" validate "$MODEL" "${COMMON[@]}" --min-argmax-agreement 1 --json \
+    --reference-dir "$REFS" >"$WORK/out" 2>"$WORK/err"
+check "self, argmax agreement >= 1: exit 0" test $? -eq 0
+expect_error 2 "--min-argmax-agreement in [0, 1]" "argmax agreement above 1" -- \
+    "$ACCINF" validate "$MODEL" "${COMMON[@]}" --min-argmax-agreement 1.5
+
 expect_error 2 "perturb layer: 5" "perturb a layer that does not exist" -- \
     "$ACCINF" validate "$MODEL" "${COMMON[@]}" --perturb-layer 5
 

@@ -245,7 +245,11 @@ static acc_backend *backend_new(block_model *m, int threads)
     acc_backend *backend;
     acc_error err;
     assert_int_equal(ops->create(&config, &backend, &err), ACC_OK);
-    assert_int_equal(ops->load(backend, m->graph, &m->plan, m->bound, &err), ACC_OK);
+    acc_backend_weight typed[16];
+    for (int i = 0; i < m->graph->n_weights; i++)
+        typed[i] = (acc_backend_weight){ACC_WEIGHT_F32, m->bound[i],
+                                        (size_t)m->graph->weights[i].cols * sizeof(float)};
+    assert_int_equal(ops->load(backend, m->graph, &m->plan, typed, &err), ACC_OK);
     return backend;
 }
 

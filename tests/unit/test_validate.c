@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "accinf/program.h"
 #include "accinf/validate.h"
 
 static void expect_message(const acc_error *err, const char *needle)
@@ -380,6 +381,39 @@ static void test_reference_store(void **state)
     acc_reference_free(&ref);
 }
 
+/* A checksum-valid file whose logit overflows a float is corrupt, not inf
+ * (the fuzz_reference finding); read from memory with acc_reference_parse. */
+static void test_reference_parse_overflow(void **state)
+{
+    (void)state;
+    const char *key = "1111111111111111111111111111111111111111111111111111111111111111";
+    const char *bodies[2] = {
+        "{\"batch\":1,\"new_tokens\":1,\"top_k\":1,\"tokens\":[[3]],\"top_ids\":[3],"
+        "\"top_logits\":[1.5]}",
+        "{\"batch\":1,\"new_tokens\":1,\"top_k\":1,\"tokens\":[[3]],\"top_ids\":[3],"
+        "\"top_logits\":[1e39]}"};
+    for (int b = 0; b < 2; b++) {
+        char checksum[65], file[512];
+        acc_sha256_hex(bodies[b], strlen(bodies[b]), checksum);
+        int n = snprintf(file, sizeof file,
+                         "{\"format\":\"accinf-reference\",\"version\":1,\"key\":\"%s\","
+                         "\"checksum\":\"%s\"}\n%s",
+                         key, checksum, bodies[b]);
+        acc_error err = {0};
+        acc_reference ref;
+        acc_status st = acc_reference_parse(file, (size_t)n, "mem", key, 1, 1, 1, &ref, &err);
+        if (b == 0) {
+            assert_int_equal(st, ACC_OK);
+            assert_true(ref.top_logits[0] == 1.5f);
+            acc_reference_free(&ref);
+        } else {
+            assert_int_equal(st, ACC_ERR_INPUT);
+            expect_message(&err, "mem: corrupt reference: top_logits[0] is not a finite float");
+            assert_null(ref.top_logits);
+        }
+    }
+}
+
 static void test_reference_key(void **state)
 {
     (void)state;
@@ -486,6 +520,7 @@ int main(void)
         cmocka_unit_test(test_custom_dir),        cmocka_unit_test(test_cases_each_program),
         cmocka_unit_test(test_cases_constraints), cmocka_unit_test(test_cases_homogeneous),
         cmocka_unit_test(test_cases_errors),      cmocka_unit_test(test_reference_store),
+        cmocka_unit_test(test_reference_parse_overflow),
         cmocka_unit_test(test_reference_key),     cmocka_unit_test(test_top_k),
         cmocka_unit_test(test_cross_entropy),     cmocka_unit_test(test_case_stats),
     };

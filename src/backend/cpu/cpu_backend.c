@@ -5,13 +5,17 @@
  *
  * Work splits: matmuls by output columns (each weight row is read by one
  * thread and reused across the step's tokens), attention by (token, head),
- * row ops by rows, elementwise ops by elements.  KV cache layout per layer:
+ * row ops by rows, elementwise ops by elements.  Matmuls and the inner
+ * loops of attention run through the kernel table chosen at create time
+ * (kernels_dispatch.c); matmul weights and embedding tables may be f16 or
+ * bf16, every other weight is f32.  KV cache layout per layer:
  * K and V each [n_blocks * block_size, kv_dim].
  */
 #include "backend/backend.h"
 #include "backend/cpu/kernels.h"
 #include "backend/cpu/thread_pool.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,11 +26,14 @@ typedef struct cpu_backend {
     const acc_graph *graph;
     size_t *offsets;          /* copy of the plan's offsets */
     int64_t max_tokens, max_outputs;
-    const float **weights;    /* per graph weight */
+    const acc_cpu_kernels *kernels; /* hot kernels for this CPU */
+    acc_backend_weight *weights;    /* per graph weight */
     float *arena;
     float *k_cache, *v_cache; /* n_layers x slots x kv_dim */
     size_t layer_stride;      /* floats per layer in k_cache / v_cache */
     float *scratch;           /* per worker: max_context floats */
+    void *act;                /* int8 activations for block-format matmuls */
+    size_t act_bytes;
     float **data;             /* per node, for the current step */
 } cpu_backend;
 
@@ -38,7 +45,26 @@ typedef struct node_task {
     const float *in[3];
     float *out;
     int64_t rows;
+    atomic_llong next_chunk; /* dynamic split: the next unclaimed chunk */
 } node_task;
+
+/* Claims the next of n_chunks chunks; -1 when none is left.  Matmul and
+ * attention hand out chunks dynamically so a worker the OS preempts (the
+ * machine may be shared) delays the step by one chunk, not by its share. */
+static int64_t claim_chunk(node_task *t, int64_t n_chunks)
+{
+    int64_t c = atomic_fetch_add_explicit(&t->next_chunk, 1, memory_order_relaxed);
+    return c < n_chunks ? c : -1;
+}
+
+/* Chunk count for n items split over n_workers: about 8 chunks per worker
+ * (fewer when items are few), each a multiple of `unit` items. */
+static int64_t chunk_items(int64_t n, int n_workers, int64_t unit)
+{
+    int64_t per = n / ((int64_t)n_workers * 8);
+    per = (per + unit - 1) / unit * unit;
+    return per < unit ? unit : per;
+}
 
 static void split_range(int64_t n, int worker, int n_workers, int64_t *begin, int64_t *end)
 {
@@ -60,7 +86,10 @@ static void task_elementwise(void *context, int worker, int n_workers)
         acc_cpu_scale(t->in[0], t->node->scale, t->out, i0, i1);
         break;
     case ACC_OP_GELU_TANH:
-        acc_cpu_gelu_tanh(t->in[0], t->out, i0, i1);
+        if (t->cpu->kernels->gelu)
+            t->cpu->kernels->gelu(t->in[0], t->out, i0, i1);
+        else
+            acc_cpu_gelu_tanh(t->in[0], t->out, i0, i1);
         break;
     case ACC_OP_SWIGLU:
         acc_cpu_swiglu(t->in[0], t->in[1], t->out, i0, i1);
@@ -93,7 +122,8 @@ static void task_rows(void *context, int worker, int n_workers)
         case ACC_OP_EMBED: {
             const int32_t *index = node->index_by == ACC_EMBED_BY_TOKEN ? t->step->tokens
                                                                         : t->step->positions;
-            memcpy(y, t->in[0] + (int64_t)index[r] * cols, (size_t)cols * sizeof *y);
+            const acc_node *table = &t->cpu->graph->nodes[node->src[0]];
+            acc_cpu_weight_row_f32(&t->cpu->weights[table->weight], index[r], cols, y);
             break;
         }
         case ACC_OP_GATHER_OUTPUTS:
@@ -106,12 +136,43 @@ static void task_rows(void *context, int worker, int n_workers)
     }
 }
 
+/* Output columns go to workers in units of MATMUL_COL_UNIT so each worker
+ * runs whole micro-kernel groups of weight rows. */
+#define MATMUL_COL_UNIT 16
+
 static void task_matmul(void *context, int worker, int n_workers)
 {
     node_task *t = context;
-    int64_t out = t->node->cols, in = t->cpu->graph->nodes[t->node->src[0]].cols, j0, j1;
-    split_range(out, worker, n_workers, &j0, &j1);
-    acc_cpu_matmul_cols(t->in[0], t->rows, in, t->in[1], t->in[2], t->out, out, j0, j1);
+    const acc_graph *g = t->cpu->graph;
+    const acc_backend_weight *w = &t->cpu->weights[g->nodes[t->node->src[1]].weight];
+    acc_cpu_matmul_args args = {
+        .x = t->in[0], .rows = t->rows, .in = g->nodes[t->node->src[0]].cols,
+        .w = w->data, .w_type = w->type, .w_row_bytes = w->row_bytes,
+        .bias = t->in[2], .y = t->out, .out = t->node->cols,
+        .xq = t->cpu->act, .xq_row_bytes = acc_cpu_act_row_bytes(w->type, args.in)};
+    (void)worker;
+    acc_cpu_matmul_fn matmul = acc_cpu_matmul_for(t->cpu->kernels, w->type);
+    int64_t per = chunk_items(args.out, n_workers, MATMUL_COL_UNIT);
+    int64_t n_chunks = (args.out + per - 1) / per;
+    for (int64_t c; (c = claim_chunk(t, n_chunks)) >= 0;) {
+        int64_t j0 = c * per, j1 = j0 + per < args.out ? j0 + per : args.out;
+        matmul(&args, 0, args.rows, j0, j1);
+    }
+}
+
+/* Quantizes the matmul's input rows for a block-format weight. */
+static void task_quantize_act(void *context, int worker, int n_workers)
+{
+    node_task *t = context;
+    const acc_graph *g = t->cpu->graph;
+    acc_weight_type type = t->cpu->weights[g->nodes[t->node->src[1]].weight].type;
+    int64_t in = g->nodes[t->node->src[0]].cols, r0, r1;
+    size_t row_bytes = acc_cpu_act_row_bytes(type, in);
+    split_range(t->rows, worker, n_workers, &r0, &r1);
+    void (*quantize)(acc_weight_type, const float *, void *, int64_t) =
+        t->cpu->kernels->quantize_act ? t->cpu->kernels->quantize_act : acc_cpu_quantize_act_row;
+    for (int64_t r = r0; r < r1; r++)
+        quantize(type, t->in[0] + r * in, (char *)t->cpu->act + (size_t)r * row_bytes, in);
 }
 
 static void task_attention(void *context, int worker, int n_workers)
@@ -124,17 +185,20 @@ static void task_attention(void *context, int worker, int n_workers)
     const float *v_cache = cpu->v_cache + (size_t)node->layer * cpu->layer_stride;
     float *scores = cpu->scratch + (size_t)worker * (size_t)cpu->config.max_context;
     int group = node->n_heads / node->n_kv_heads;
-    int64_t p0, p1;
-    split_range(t->rows * node->n_heads, worker, n_workers, &p0, &p1);
-    for (int64_t p = p0; p < p1; p++) {
-        int64_t token = p / node->n_heads;
-        int head = (int)(p % node->n_heads);
-        int64_t q_off = token * node->cols + (int64_t)head * node->head_dim;
-        int64_t kv_off = (int64_t)(head / group) * node->head_dim;
-        const int32_t *table = t->step->block_tables[t->step->token_seq[token]];
-        acc_cpu_attend_head(t->in[0] + q_off, k_cache, v_cache, kv_dim, kv_off, node->head_dim,
-                            table, cpu->config.kv_block_size, t->step->positions[token] + 1,
-                            node->scale, scores, t->out + q_off);
+    int64_t pairs = t->rows * node->n_heads, per = chunk_items(pairs, n_workers, 1);
+    for (int64_t c; (c = claim_chunk(t, (pairs + per - 1) / per)) >= 0;) {
+        int64_t p1 = (c + 1) * per < pairs ? (c + 1) * per : pairs;
+        for (int64_t p = c * per; p < p1; p++) {
+            int64_t token = p / node->n_heads;
+            int head = (int)(p % node->n_heads);
+            int64_t q_off = token * node->cols + (int64_t)head * node->head_dim;
+            int64_t kv_off = (int64_t)(head / group) * node->head_dim;
+            const int32_t *table = t->step->block_tables[t->step->token_seq[token]];
+            acc_cpu_attend_head(cpu->kernels, t->in[0] + q_off, k_cache, v_cache, kv_dim,
+                                kv_off, node->head_dim, table, cpu->config.kv_block_size,
+                                t->step->positions[token] + 1, node->scale, scores,
+                                t->out + q_off);
+        }
     }
 }
 
@@ -176,7 +240,7 @@ static acc_status cpu_run(acc_backend *backend, const acc_step *step, float *out
     for (int i = 0; i < g->n_nodes; i++) {
         const acc_node *node = &g->nodes[i];
         if (node->op == ACC_OP_WEIGHT)
-            cpu->data[i] = (float *)cpu->weights[node->weight];
+            cpu->data[i] = (float *)cpu->weights[node->weight].data;
         else if (i == g->output)
             cpu->data[i] = output;
         else
@@ -197,6 +261,7 @@ static acc_status cpu_run(acc_backend *backend, const acc_step *step, float *out
         if (node->op == ACC_OP_WEIGHT)
             continue;
         node_task t = {.cpu = cpu, .node = node, .step = step, .out = cpu->data[i]};
+        atomic_init(&t.next_chunk, 0);
         for (int s = 0; s < 3; s++)
             t.in[s] = node->src[s] >= 0 ? cpu->data[node->src[s]] : NULL;
         t.rows = acc_graph_node_rows(node, step->n_tokens, step->n_outputs);
@@ -226,10 +291,13 @@ static acc_status cpu_run(acc_backend *backend, const acc_step *step, float *out
         case ACC_OP_GATHER_OUTPUTS:
             acc_thread_pool_run(cpu->pool, task_rows, &t, work < SMALL_WORK);
             break;
-        case ACC_OP_MATMUL:
-            acc_thread_pool_run(cpu->pool, task_matmul, &t,
-                                work * g->nodes[node->src[0]].cols < SMALL_WORK);
+        case ACC_OP_MATMUL: {
+            int64_t in = g->nodes[node->src[0]].cols;
+            if (acc_weight_type_is_quantized(cpu->weights[g->nodes[node->src[1]].weight].type))
+                acc_thread_pool_run(cpu->pool, task_quantize_act, &t, t.rows * in < SMALL_WORK);
+            acc_thread_pool_run(cpu->pool, task_matmul, &t, work * in < SMALL_WORK);
             break;
+        }
         case ACC_OP_ATTENTION:
             attention_store_kv(cpu, &t);
             acc_thread_pool_run(cpu->pool, task_attention, &t, 0);
@@ -254,6 +322,7 @@ static void cpu_destroy(acc_backend *backend)
     free(cpu->k_cache);
     free(cpu->v_cache);
     free(cpu->scratch);
+    free(cpu->act);
     free(cpu->data);
     free(cpu);
 }
@@ -269,6 +338,7 @@ static acc_status cpu_create(const acc_backend_config *config, acc_backend **out
         return ACC_ERR_RUNTIME;
     cpu->base.ops = &acc_backend_cpu_ops;
     cpu->config = *config;
+    cpu->kernels = acc_cpu_kernels_select(acc_cpu_isa_cap_from_env());
     acc_status status = acc_thread_pool_create(config->threads, &cpu->pool, err);
     if (status != ACC_OK) {
         cpu_destroy(&cpu->base);
@@ -293,8 +363,39 @@ static float *alloc_floats(uint64_t count, const char *what, acc_error *err)
     return data;
 }
 
+/* Checks that every weight's type suits each of its uses: matmul weights
+ * (src 1 of MATMUL) and embedding tables (src 0 of EMBED) may be any type
+ * with a kernel; everything else is read as f32. */
+static acc_status check_weight_uses(const cpu_backend *cpu, const acc_graph *graph,
+                                    const acc_backend_weight *weights, acc_error *err)
+{
+    for (int i = 0; i < graph->n_nodes; i++) {
+        const acc_node *node = &graph->nodes[i];
+        for (int s = 0; s < 3; s++) {
+            if (node->src[s] < 0 || graph->nodes[node->src[s]].op != ACC_OP_WEIGHT)
+                continue;
+            int index = graph->nodes[node->src[s]].weight;
+            acc_weight_type type = weights[index].type;
+            int typed_use = (node->op == ACC_OP_MATMUL && s == 1) ||
+                            (node->op == ACC_OP_EMBED && s == 0);
+            int ok = type == ACC_WEIGHT_F32 ||
+                     (typed_use && (unsigned)type < ACC_WEIGHT_TYPE_COUNT &&
+                      (node->op == ACC_OP_EMBED || acc_cpu_matmul_for(cpu->kernels, type)));
+            if (!typed_use && graph->weights[index].rows > 1 &&
+                weights[index].row_bytes != (size_t)graph->weights[index].cols * sizeof(float))
+                ok = 0; /* row ops read weights as one contiguous f32 array */
+            if (!ok)
+                return acc_error_set(err, ACC_ERR_INPUT,
+                                     "cpu backend: weight '%s': type %s cannot feed %s",
+                                     graph->weights[index].name, acc_weight_type_name(type),
+                                     acc_op_name(node->op));
+        }
+    }
+    return ACC_OK;
+}
+
 static acc_status cpu_load(acc_backend *backend, const acc_graph *graph, const acc_plan *plan,
-                           const float *const *weights, acc_error *err)
+                           const acc_backend_weight *weights, acc_error *err)
 {
     cpu_backend *cpu = (cpu_backend *)backend;
     if (cpu->graph)
@@ -307,11 +408,15 @@ static acc_status cpu_load(acc_backend *backend, const acc_graph *graph, const a
         return ACC_ERR_RUNTIME;
     memcpy(cpu->offsets, plan->offsets, n * sizeof *cpu->offsets);
     for (int i = 0; i < graph->n_weights; i++) {
-        if (!weights[i])
+        size_t row = acc_weight_row_bytes(weights[i].type, graph->weights[i].cols);
+        if (!weights[i].data || row == 0 || weights[i].row_bytes < row)
             return acc_error_set(err, ACC_ERR_RUNTIME, "cpu backend: weight '%s' not bound",
                                  graph->weights[i].name);
         cpu->weights[i] = weights[i];
     }
+    acc_status status = check_weight_uses(cpu, graph, weights, err);
+    if (status != ACC_OK)
+        return status;
     cpu->max_tokens = plan->max_tokens;
     cpu->max_outputs = plan->max_outputs;
     cpu->arena = alloc_floats(plan->arena_size / sizeof(float), "activation arena", err);
@@ -334,6 +439,21 @@ static acc_status cpu_load(acc_backend *backend, const acc_graph *graph, const a
                                 "attention scratch", err);
     if (!cpu->scratch)
         return ACC_ERR_RUNTIME;
+    for (int i = 0; i < graph->n_nodes; i++) {
+        const acc_node *node = &graph->nodes[i];
+        if (node->op != ACC_OP_MATMUL)
+            continue;
+        acc_weight_type type = weights[graph->nodes[node->src[1]].weight].type;
+        size_t bytes = (size_t)plan->max_tokens *
+                       acc_cpu_act_row_bytes(type, graph->nodes[node->src[0]].cols);
+        if (bytes > cpu->act_bytes)
+            cpu->act_bytes = bytes;
+    }
+    if (cpu->act_bytes) {
+        cpu->act = acc_malloc(cpu->act_bytes, err);
+        if (!cpu->act)
+            return ACC_ERR_RUNTIME;
+    }
     cpu->graph = graph;
     return ACC_OK;
 }

@@ -1,83 +1,18 @@
 /*
- * kernels.c — the fp32 math of the CPU backend, written the way the papers
- * write it.  Reductions use eight partial sums so the compiler can keep
- * them in one vector register without -ffast-math; norms accumulate in
- * double, which costs nothing next to the matmuls and keeps the reference
- * path close to exact.
+ * kernels.c — the row and elementwise math of the CPU backend, written the
+ * way the papers write it: norms accumulate in double, which costs nothing
+ * next to the matmuls and keeps the reference path close to exact.  The
+ * matmuls and the inner loops of attention come from the dispatched
+ * per-ISA tables (kernels_scalar.c and friends).
  */
 #include "backend/cpu/kernels.h"
 
+#include "accinf/quant.h"
+#include "accinf/tensor.h"
+
 #include <math.h>
 #include <stddef.h>
-
-float acc_cpu_dot(const float *a, const float *b, int64_t n)
-{
-    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; k++)
-            acc[k] += a[i + k] * b[i + k];
-    float sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-    for (; i < n; i++)
-        sum += a[i] * b[i];
-    return sum;
-}
-
-/* Four dot products of one weight row with four x rows.  Each of them
- * sums in exactly the order acc_cpu_dot does (8 lanes, same reduction,
- * same tail), so an element's value does not depend on which path or
- * which thread computed it. */
-static void dot4(const float *x0, const float *x1, const float *x2, const float *x3,
-                 const float *w, int64_t n, float out[4])
-{
-    float a0[8] = {0}, a1[8] = {0}, a2[8] = {0}, a3[8] = {0};
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        for (int k = 0; k < 8; k++) {
-            float wk = w[i + k];
-            a0[k] += x0[i + k] * wk;
-            a1[k] += x1[i + k] * wk;
-            a2[k] += x2[i + k] * wk;
-            a3[k] += x3[i + k] * wk;
-        }
-    }
-    float *acc[4] = {a0, a1, a2, a3};
-    const float *xs[4] = {x0, x1, x2, x3};
-    for (int r = 0; r < 4; r++) {
-        const float *a = acc[r];
-        float sum = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
-        for (int64_t t = i; t < n; t++)
-            sum += xs[r][t] * w[t];
-        out[r] = sum;
-    }
-}
-
-/* Rows are taken in tiles so a tile of x stays in cache while every
- * weight row of the range streams past it once per tile; within a tile
- * each weight element loaded feeds four rows. */
-#define MATMUL_ROW_TILE 16
-
-void acc_cpu_matmul_cols(const float *x, int64_t rows, int64_t in, const float *w,
-                         const float *bias, float *y, int64_t out, int64_t j0, int64_t j1)
-{
-    for (int64_t r0 = 0; r0 < rows; r0 += MATMUL_ROW_TILE) {
-        int64_t r1 = r0 + MATMUL_ROW_TILE < rows ? r0 + MATMUL_ROW_TILE : rows;
-        for (int64_t j = j0; j < j1; j++) {
-            const float *wj = w + j * in;
-            float b = bias ? bias[j] : 0.0f;
-            int64_t r = r0;
-            for (; r + 4 <= r1; r += 4) {
-                float d[4];
-                const float *xr = x + r * in;
-                dot4(xr, xr + in, xr + 2 * in, xr + 3 * in, wj, in, d);
-                for (int k = 0; k < 4; k++)
-                    y[(r + k) * out + j] = d[k] + b;
-            }
-            for (; r < r1; r++)
-                y[r * out + j] = acc_cpu_dot(x + r * in, wj, in) + b;
-        }
-    }
-}
+#include <string.h>
 
 void acc_cpu_add(const float *a, const float *b, float alpha, float *y, int64_t i0, int64_t i1)
 {
@@ -159,14 +94,78 @@ void acc_cpu_rope_row(const float *x, int n_heads, int head_dim, int32_t pos,
     }
 }
 
-void acc_cpu_attend_head(const float *q, const float *k_cache, const float *v_cache,
-                         int64_t kv_dim, int64_t kv_off, int head_dim, const int32_t *table,
-                         int block_size, int n_ctx, float scale, float *scores, float *out)
+void acc_cpu_weight_row_f32(const acc_backend_weight *w, int64_t row, int64_t cols, float *y)
+{
+    const char *src = (const char *)w->data + (size_t)row * w->row_bytes;
+    switch (w->type) {
+    case ACC_WEIGHT_F16:
+        acc_convert_to_f32(ACC_DTYPE_F16, src, y, (size_t)cols);
+        break;
+    case ACC_WEIGHT_BF16:
+        acc_convert_to_f32(ACC_DTYPE_BF16, src, y, (size_t)cols);
+        break;
+    case ACC_WEIGHT_Q8_0:
+        acc_dequantize_row_q8_0((const acc_block_q8_0 *)src, y, cols);
+        break;
+    case ACC_WEIGHT_Q4_0:
+        acc_dequantize_row_q4_0((const acc_block_q4_0 *)src, y, cols);
+        break;
+    case ACC_WEIGHT_Q4_K:
+        acc_dequantize_row_q4_K((const acc_block_q4_K *)src, y, cols);
+        break;
+    case ACC_WEIGHT_Q6_K:
+        acc_dequantize_row_q6_K((const acc_block_q6_K *)src, y, cols);
+        break;
+    default:
+        memcpy(y, src, (size_t)cols * sizeof *y);
+        break;
+    }
+}
+
+size_t acc_cpu_act_row_bytes(acc_weight_type type, int64_t in)
+{
+    switch (type) {
+    case ACC_WEIGHT_Q8_0:
+    case ACC_WEIGHT_Q4_0:
+        return (size_t)(in / ACC_QK8_0) * sizeof(acc_block_q8_0);
+    case ACC_WEIGHT_Q4_K:
+    case ACC_WEIGHT_Q6_K:
+        return (size_t)(in / ACC_QK_K) * sizeof(acc_block_q8_K);
+    default:
+        return 0;
+    }
+}
+
+void acc_cpu_quantize_act_row(acc_weight_type type, const float *x, void *out, int64_t in)
+{
+    if (type == ACC_WEIGHT_Q8_0 || type == ACC_WEIGHT_Q4_0)
+        acc_quantize_row_q8_0(x, out, in);
+    else if (type == ACC_WEIGHT_Q4_K || type == ACC_WEIGHT_Q6_K)
+        acc_quantize_row_q8_K(x, out, in);
+}
+
+void acc_cpu_attend_head(const acc_cpu_kernels *k, const float *q, const float *k_cache,
+                         const float *v_cache, int64_t kv_dim, int64_t kv_off, int head_dim,
+                         const int32_t *table, int block_size, int n_ctx, float scale,
+                         float *scores, float *out)
+{
+    if (k->attend)
+        k->attend(q, k_cache, v_cache, kv_dim, kv_off, head_dim, table, block_size, n_ctx, scale,
+                  scores, out);
+    else
+        acc_cpu_attend_head_generic(k, q, k_cache, v_cache, kv_dim, kv_off, head_dim, table,
+                                    block_size, n_ctx, scale, scores, out);
+}
+
+void acc_cpu_attend_head_generic(const acc_cpu_kernels *k, const float *q, const float *k_cache,
+                                 const float *v_cache, int64_t kv_dim, int64_t kv_off,
+                                 int head_dim, const int32_t *table, int block_size, int n_ctx,
+                                 float scale, float *scores, float *out)
 {
     float max = -INFINITY;
     for (int j = 0; j < n_ctx; j++) {
         int64_t slot = (int64_t)table[j / block_size] * block_size + j % block_size;
-        float s = acc_cpu_dot(q, k_cache + slot * kv_dim + kv_off, head_dim) * scale;
+        float s = k->dot(q, k_cache + slot * kv_dim + kv_off, head_dim) * scale;
         scores[j] = s;
         if (s > max)
             max = s;
@@ -181,9 +180,6 @@ void acc_cpu_attend_head(const float *q, const float *k_cache, const float *v_ca
         out[d] = 0.0f;
     for (int j = 0; j < n_ctx; j++) {
         int64_t slot = (int64_t)table[j / block_size] * block_size + j % block_size;
-        const float *v = v_cache + slot * kv_dim + kv_off;
-        float p = scores[j] * inv;
-        for (int d = 0; d < head_dim; d++)
-            out[d] += p * v[d];
+        k->axpy(scores[j] * inv, v_cache + slot * kv_dim + kv_off, out, head_dim);
     }
 }

@@ -18,6 +18,7 @@
 #include "backend/cuda/cuda_kernels.h"
 #include "backend/cuda/cuda_schedule.h"
 
+#include "accinf/quant.h"
 #include "accinf/tensor.h"
 
 #include <cublas_v2.h>
@@ -467,8 +468,8 @@ static acc_status check_graph(const acc_graph *g, acc_error *err)
     return ACC_OK;
 }
 
-static acc_status cuda_load(acc_backend *backend, const acc_graph *g, const acc_plan *plan,
-                            const float *const *weights, acc_error *err)
+static acc_status cuda_load_f32(acc_backend *backend, const acc_graph *g, const acc_plan *plan,
+                                const float *const *weights, acc_error *err)
 {
     cuda_backend *cb = (cuda_backend *)backend;
     if (cb->graph)
@@ -582,6 +583,67 @@ static acc_status cuda_load(acc_backend *backend, const acc_graph *g, const acc_
     if ((code = cudaStreamSynchronize(cb->stream)) != cudaSuccess)
         return cuda_fail(err, "loading", code);
     return ACC_OK;
+}
+
+/* The engine hands weights over in their stored precision (f32, f16, bf16
+ * or a ggml block type).  This backend picks its device precision from the
+ * f32 values (see choose_matrix_dtype), so each weight is widened to a
+ * temporary f32 host array first; f32 rows already contiguous are used as
+ * they are. */
+static acc_status weight_to_f32(const acc_weight_source *ws, const acc_backend_weight *w,
+                                float **out, int *owned, acc_error *err)
+{
+    *owned = 0;
+    size_t cols = (size_t)ws->cols;
+    if (w->type == ACC_WEIGHT_F32 && w->row_bytes == cols * sizeof(float)) {
+        *out = (float *)w->data;
+        return ACC_OK;
+    }
+    static const acc_ggml_type ggml_of[ACC_WEIGHT_TYPE_COUNT] = {
+        [ACC_WEIGHT_F32] = ACC_GGML_F32,   [ACC_WEIGHT_F16] = ACC_GGML_F16,
+        [ACC_WEIGHT_BF16] = ACC_GGML_BF16, [ACC_WEIGHT_Q8_0] = ACC_GGML_Q8_0,
+        [ACC_WEIGHT_Q4_0] = ACC_GGML_Q4_0, [ACC_WEIGHT_Q4_K] = ACC_GGML_Q4_K,
+        [ACC_WEIGHT_Q6_K] = ACC_GGML_Q6_K,
+    };
+    if ((unsigned)w->type >= ACC_WEIGHT_TYPE_COUNT)
+        return acc_error_set(err, ACC_ERR_RUNTIME, "cuda backend: weight '%s': unknown type %d",
+                             ws->name, (int)w->type);
+    float *f32 = acc_malloc((size_t)ws->rows * cols * sizeof(float), err);
+    if (!f32)
+        return ACC_ERR_RUNTIME;
+    for (int64_t r = 0; r < ws->rows; r++) {
+        acc_status status =
+            acc_dequantize(ggml_of[w->type], (const char *)w->data + (size_t)r * w->row_bytes,
+                           f32 + (size_t)r * cols, ws->cols, err);
+        if (status != ACC_OK) {
+            free(f32);
+            return status;
+        }
+    }
+    *out = f32;
+    *owned = 1;
+    return ACC_OK;
+}
+
+static acc_status cuda_load(acc_backend *backend, const acc_graph *g, const acc_plan *plan,
+                            const acc_backend_weight *weights, acc_error *err)
+{
+    size_t n = (size_t)g->n_weights + 1;
+    float **f32 = acc_calloc(n, sizeof *f32, err);
+    int *owned = acc_calloc(n, sizeof *owned, err);
+    acc_status status = f32 && owned ? ACC_OK : ACC_ERR_RUNTIME;
+    for (int i = 0; i < g->n_weights && status == ACC_OK; i++)
+        status = weights[i].data
+                     ? weight_to_f32(&g->weights[i], &weights[i], &f32[i], &owned[i], err)
+                     : ACC_OK;
+    if (status == ACC_OK)
+        status = cuda_load_f32(backend, g, plan, (const float *const *)f32, err);
+    for (int i = 0; f32 && owned && i < g->n_weights; i++)
+        if (owned[i])
+            free(f32[i]);
+    free(f32);
+    free(owned);
+    return status;
 }
 
 /* Whether this step's attention runs tiled: prefill-like steps (more rows

@@ -1,0 +1,531 @@
+/*
+ * kernels_quant_x86.h — block-format matmuls (q8_0, q4_0, q4_K, q6_K
+ * weights x int8 activations) written once with 256-bit integer vectors and
+ * included by kernels_avx2.c and kernels_avx512.c, which differ only in the
+ * u8 x s8 dot instruction they define as QUANT_DOT_U8S8 (AVX2: maddubs +
+ * madd; AVX-512 VNNI: vpdpbusd).  Not a public header.
+ *
+ * Every row count (decode and prefill) uses int8 activations, quantized
+ * once per step (quant_quantize_act, the scalar quantizers' bytes).
+ * q8_0/q4_0: a tiled GEMM, per 32-block an exact integer dot scaled by
+ * d_w * d_x into float lanes, reduced at the end, as ggml's SIMD paths do
+ * (equal to the scalar dot up to float reassociation).  q4_K/q6_K: exact
+ * integer sums per 256-block, then the scalar kernel's own float formula in
+ * the same order, so these match the scalar dot products bit for bit; eight
+ * token rows share each unpacked weight block.
+ */
+#ifndef ACCINF_KERNELS_QUANT_X86_H
+#define ACCINF_KERNELS_QUANT_X86_H
+
+#include "accinf/quant.h"
+#include "accinf/tensor.h"
+#include "backend/cpu/kernels.h"
+
+#include <immintrin.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef QUANT_DOT_U8S8
+#error "define QUANT_DOT_U8S8(u8, s8) before including kernels_quant_x86.h"
+#endif
+
+#define QUANT_INLINE __attribute__((always_inline)) inline
+
+/* x tile budget in bytes of quantized activation rows (L2). */
+#define QUANT_TILE_BYTES (256 * 1024)
+/* k-quant tiles: token rows sharing one unpacked weight block. */
+#define QUANT_KT 8
+/* Decode prefetch distance in weight rows. */
+#define QUANT_PREFETCH_ROWS 4
+
+static QUANT_INLINE float quant_half(uint16_t h)
+{
+    return _cvtsh_ss(h);
+}
+
+static QUANT_INLINE float quant_hsum8(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+static QUANT_INLINE int quant_hsum_i32(__m256i v)
+{
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4E));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xB1));
+    return _mm_cvtsi128_si32(s);
+}
+
+/* ---- q4_K ------------------------------------------------------------------ */
+
+/* The 6-bit scale and min of sub-block j (ggml's get_scale_min_k4 layout). */
+static QUANT_INLINE void quant_k4_scale_min(const uint8_t *q, int j, int *scale, int *min)
+{
+    if (j < 4) {
+        *scale = q[j] & 63;
+        *min = q[j + 4] & 63;
+    } else {
+        *scale = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
+        *min = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+    }
+}
+
+/* The integer sums of a k-quant block pair: sumi = hsum(vi), summ = hsum(vm). */
+static QUANT_INLINE void quant_hsum2_i32(__m256i vi, __m256i vm, int *sumi, int *summ)
+{
+    __m256i t = _mm256_hadd_epi32(vi, vm); /* per half: i01 i23 m01 m23 */
+    __m128i u = _mm_add_epi32(_mm256_castsi256_si128(t), _mm256_extracti128_si256(t, 1));
+    u = _mm_hadd_epi32(u, u);
+    *sumi = _mm_cvtsi128_si32(u);
+    *summ = _mm_extract_epi32(u, 1);
+}
+
+/* Per 32 elements: maddubs (u8 levels x s8 activations, pairs within
+ * int16) then madd by the sub-block scale as int16: exact integers, the
+ * same sums as the scalar kernel's. */
+static QUANT_INLINE void quant_tile_q4_K(const acc_cpu_matmul_args *A, int64_t r, int nt,
+                                         int64_t j, float out[QUANT_KT])
+{
+    const acc_block_q4_K *w = (const acc_block_q4_K *)((const char *)A->w +
+                                                       (size_t)j * A->w_row_bytes);
+    const char *xrow = (const char *)A->xq + (size_t)r * A->xq_row_bytes;
+    int64_t nb = A->in / ACC_QK_K;
+    float sum[QUANT_KT] = {0};
+    const __m256i nibble = _mm256_set1_epi8(0x0F);
+    for (int64_t b = 0; b < nb; b++) {
+        uint8_t scale[8], min[8];
+        for (int s = 0; s < 8; s++) {
+            int sv, mv;
+            quant_k4_scale_min(w[b].scales, s, &sv, &mv);
+            scale[s] = (uint8_t)sv;
+            min[s] = (uint8_t)mv;
+        }
+        __m256i q[8], sc[8];
+        for (int c = 0; c < 4; c++) {
+            __m256i raw = _mm256_loadu_si256((const __m256i *)(w[b].qs + 32 * c));
+            q[2 * c] = _mm256_and_si256(raw, nibble);
+            q[2 * c + 1] = _mm256_and_si256(_mm256_srli_epi16(raw, 4), nibble);
+        }
+        for (int s = 0; s < 8; s++)
+            sc[s] = _mm256_set1_epi16((short)scale[s]);
+        /* bsums g (16 elements) belong to sub-block g / 2 */
+        __m128i m8 = _mm_loadl_epi64((const __m128i *)min);
+        __m256i mins = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m8, m8));
+        float dw = quant_half(w[b].d), dmin = quant_half(w[b].dmin);
+        for (int a = 0; a < nt; a++) {
+            const acc_block_q8_K *x =
+                (const acc_block_q8_K *)(xrow + (size_t)a * A->xq_row_bytes) + b;
+            __m256i acc = _mm256_setzero_si256();
+            for (int s = 0; s < 8; s++) {
+                __m256i xs = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * s));
+                acc = _mm256_add_epi32(acc,
+                                       _mm256_madd_epi16(_mm256_maddubs_epi16(q[s], xs), sc[s]));
+            }
+            __m256i vm =
+                _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)x->bsums), mins);
+            int sumi, summ;
+            quant_hsum2_i32(acc, vm, &sumi, &summ);
+            /* the scalar kernel's formula, term by term (no contraction) */
+            float p1 = x->d * dw;
+            float t1 = p1 * (float)sumi;
+            float p2 = x->d * dmin;
+            float t2 = p2 * (float)summ;
+            sum[a] += t1 - t2;
+        }
+    }
+    for (int a = 0; a < nt; a++)
+        out[a] = sum[a];
+}
+
+/* ---- q6_K ------------------------------------------------------------------ */
+
+static QUANT_INLINE void quant_tile_q6_K(const acc_cpu_matmul_args *A, int64_t r, int nt,
+                                         int64_t j, float out[QUANT_KT])
+{
+    const acc_block_q6_K *w = (const acc_block_q6_K *)((const char *)A->w +
+                                                       (size_t)j * A->w_row_bytes);
+    const char *xrow = (const char *)A->xq + (size_t)r * A->xq_row_bytes;
+    int64_t nb = A->in / ACC_QK_K;
+    float sum[QUANT_KT] = {0};
+    const __m256i nibble = _mm256_set1_epi8(0x0F), two = _mm256_set1_epi8(3);
+    for (int64_t b = 0; b < nb; b++) {
+        /* q[4h + quarter]: elements 128h + 32 quarter .. + 32, levels + 32 (0..63) */
+        __m256i q[8];
+        for (int h = 0; h < 2; h++) {
+            __m256i ql0 = _mm256_loadu_si256((const __m256i *)(w[b].ql + 64 * h));
+            __m256i ql1 = _mm256_loadu_si256((const __m256i *)(w[b].ql + 64 * h + 32));
+            __m256i qh = _mm256_loadu_si256((const __m256i *)(w[b].qh + 32 * h));
+            __m256i h0 = _mm256_slli_epi16(_mm256_and_si256(qh, two), 4);
+            __m256i h1 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 2), two), 4);
+            __m256i h2 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 4), two), 4);
+            __m256i h3 = _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(qh, 6), two), 4);
+            q[4 * h] = _mm256_or_si256(_mm256_and_si256(ql0, nibble), h0);
+            q[4 * h + 1] = _mm256_or_si256(_mm256_and_si256(ql1, nibble), h1);
+            q[4 * h + 2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), nibble), h2);
+            q[4 * h + 3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), nibble), h3);
+        }
+        float dw = quant_half(w[b].d);
+        __m256i sc[8];
+        for (int s = 0; s < 8; s++) /* int16 lanes 0-7: group 2s, 8-15: group 2s+1 */
+            sc[s] = _mm256_set_m128i(_mm_set1_epi16(w[b].scales[2 * s + 1]),
+                                     _mm_set1_epi16(w[b].scales[2 * s]));
+        __m256i scales16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)w[b].scales));
+        for (int a = 0; a < nt; a++) {
+            const acc_block_q8_K *x =
+                (const acc_block_q8_K *)(xrow + (size_t)a * A->xq_row_bytes) + b;
+            __m256i acc = _mm256_setzero_si256();
+            for (int s = 0; s < 8; s++) {
+                __m256i xs = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * s));
+                acc = _mm256_add_epi32(acc,
+                                       _mm256_madd_epi16(_mm256_maddubs_epi16(q[s], xs), sc[s]));
+            }
+            /* the +32 offset of the levels: sum_g 32 * scale_g * bsum_g */
+            __m256i vc =
+                _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)x->bsums), scales16);
+            int sumi, corr;
+            quant_hsum2_i32(acc, vc, &sumi, &corr);
+            sumi -= 32 * corr;
+            float p = dw * x->d;
+            float term = p * (float)sumi; /* own statement: never fused into the sum */
+            sum[a] += term;
+        }
+    }
+    for (int a = 0; a < nt; a++)
+        out[a] = sum[a];
+}
+
+/* ---- q8_0 / q4_0 GEMM (several token rows) ---------------------------------- */
+
+/* A tile of QUANT_GEMM_NT token rows x QUANT_GEMM_NW weight rows (the
+ * including file's register budget) keeps one 8-lane float accumulator per
+ * output element; each weight block is unpacked once for all tokens of the
+ * tile and each activation block once for all its weight rows.  Every
+ * element takes exactly the steps of quant_tile_q8 (the same exact integer
+ * lanes, the same dw * dx product, the same fma and reduction), so decode,
+ * prefill and any split agree bit for bit.  With VNNI the activations are
+ * made unsigned (x + 128, by flipping the top bit) and the weights stay
+ * signed: the exact dot is dpbusd(-128 * sum4(w), x + 128, w), one
+ * instruction per pair; without it the sign trick of quant_tile_q8. */
+/* The signed levels of weight block b of a q8_0/q4_0 row, and its scale. */
+static QUANT_INLINE __m256i quant_w_q8(const char *row, int64_t b, acc_weight_type t, float *d)
+{
+    if (t == ACC_WEIGHT_Q8_0) {
+        const acc_block_q8_0 *wb = (const acc_block_q8_0 *)row + b;
+        *d = quant_half(wb->d);
+        return _mm256_loadu_si256((const __m256i *)wb->qs);
+    }
+    const acc_block_q4_0 *wb = (const acc_block_q4_0 *)row + b;
+    __m128i raw = _mm_loadu_si128((const __m128i *)wb->qs);
+    __m128i low = _mm_and_si128(raw, _mm_set1_epi8(0x0F));
+    __m128i high = _mm_and_si128(_mm_srli_epi16(raw, 4), _mm_set1_epi8(0x0F));
+    *d = quant_half(wb->d);
+    return _mm256_sub_epi8(_mm256_set_m128i(high, low), _mm256_set1_epi8(8));
+}
+
+#ifdef QUANT_HAVE_VNNI
+/* AVX-512: two consecutive blocks per 512-bit register (lanes 0-7 block
+ * 2i, 8-15 block 2i+1; an odd last block pairs with zeros, which add
+ * exact zeros).  Activations are made unsigned (x + 128 by flipping the top
+ * bit) so the weights stay signed: the exact dot is dpbusd(-128 * sum4(w),
+ * x + 128, w), one instruction per pair of blocks. */
+static QUANT_INLINE void quant_gemm_tile_q8(const acc_cpu_matmul_args *A, int64_t r, int nt,
+                                            int64_t j, int nw, acc_weight_type t)
+{
+    const char *wrow = (const char *)A->w + (size_t)j * A->w_row_bytes;
+    const char *xrow = (const char *)A->xq + (size_t)r * A->xq_row_bytes;
+    int64_t nb = A->in / ACC_QK8_0;
+    size_t wbytes = t == ACC_WEIGHT_Q8_0 ? sizeof(acc_block_q8_0) : sizeof(acc_block_q4_0);
+    __m512 acc[QUANT_GEMM_NT][QUANT_GEMM_NW];
+    for (int a = 0; a < nt; a++)
+        for (int c = 0; c < nw; c++)
+            acc[a][c] = _mm512_setzero_ps();
+    const __m512i top = _mm512_set1_epi8((char)0x80);
+    for (int64_t b = 0; b < nb; b += 2) {
+        int two = b + 1 < nb;
+        __m512i wq[QUANT_GEMM_NW], wk[QUANT_GEMM_NW];
+        __m512 dw[QUANT_GEMM_NW];
+        for (int c = 0; c < nw; c++) {
+            const char *wr = wrow + (size_t)c * A->w_row_bytes;
+            if (nt == 1) /* decode: fetch rows ahead of the hardware prefetcher */
+                _mm_prefetch((const char *)((uintptr_t)wr + (size_t)nw * A->w_row_bytes +
+                                            (size_t)b * wbytes),
+                             _MM_HINT_T0); /* may lie past the matrix: integer math */
+            float d0, d1 = 0.0f;
+            __m256i q0 = quant_w_q8(wr, b, t, &d0), q1 = _mm256_setzero_si256();
+            if (two)
+                q1 = quant_w_q8(wr, b + 1, t, &d1);
+            wq[c] = _mm512_inserti64x4(_mm512_castsi256_si512(q0), q1, 1);
+            dw[c] = _mm512_castpd_ps(_mm512_insertf64x4(
+                _mm512_castpd256_pd512(_mm256_castps_pd(_mm256_set1_ps(d0))),
+                _mm256_castps_pd(_mm256_set1_ps(d1)), 1));
+            wk[c] = _mm512_sub_epi32(_mm512_setzero_si512(),
+                                     _mm512_dpbusd_epi32(_mm512_setzero_si512(), top, wq[c]));
+        }
+        for (int a = 0; a < nt; a++) {
+            const acc_block_q8_0 *xb =
+                (const acc_block_q8_0 *)(xrow + (size_t)a * A->xq_row_bytes) + b;
+            __m256i x0 = _mm256_loadu_si256((const __m256i *)xb[0].qs), x1 = _mm256_setzero_si256();
+            float e0 = quant_half(xb[0].d), e1 = 0.0f;
+            if (two) {
+                x1 = _mm256_loadu_si256((const __m256i *)xb[1].qs);
+                e1 = quant_half(xb[1].d);
+            }
+            __m512i xv = _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(x0), x1, 1),
+                                          top);
+            __m512 dx = _mm512_castpd_ps(_mm512_insertf64x4(
+                _mm512_castpd256_pd512(_mm256_castps_pd(_mm256_set1_ps(e0))),
+                _mm256_castps_pd(_mm256_set1_ps(e1)), 1));
+            for (int c = 0; c < nw; c++) {
+                __m512i dot = _mm512_dpbusd_epi32(wk[c], xv, wq[c]);
+                acc[a][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(dw[c], dx),
+                                            acc[a][c]);
+            }
+        }
+    }
+    for (int a = 0; a < nt; a++)
+        for (int c = 0; c < nw; c++) {
+            __m256 s = _mm256_add_ps(_mm512_castps512_ps256(acc[a][c]),
+                                     _mm256_castpd_ps(_mm512_extractf64x4_pd(
+                                         _mm512_castps_pd(acc[a][c]), 1)));
+            A->y[(r + a) * A->out + j + c] = quant_hsum8(s) + (A->bias ? A->bias[j + c] : 0.0f);
+        }
+}
+#else
+/* AVX2: the signs move onto the activations so the weights can be the
+ * unsigned operand of maddubs (u8 x s8 pairs stay within int16). */
+static QUANT_INLINE void quant_gemm_tile_q8(const acc_cpu_matmul_args *A, int64_t r, int nt,
+                                            int64_t j, int nw, acc_weight_type t)
+{
+    const char *wrow = (const char *)A->w + (size_t)j * A->w_row_bytes;
+    const char *xrow = (const char *)A->xq + (size_t)r * A->xq_row_bytes;
+    int64_t nb = A->in / ACC_QK8_0;
+    size_t wbytes = t == ACC_WEIGHT_Q8_0 ? sizeof(acc_block_q8_0) : sizeof(acc_block_q4_0);
+    __m256 acc[QUANT_GEMM_NT][QUANT_GEMM_NW];
+    for (int a = 0; a < nt; a++)
+        for (int c = 0; c < nw; c++)
+            acc[a][c] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        __m256i wq[QUANT_GEMM_NW], wk[QUANT_GEMM_NW];
+        __m256 dw[QUANT_GEMM_NW];
+        for (int c = 0; c < nw; c++) {
+            const char *wr = wrow + (size_t)c * A->w_row_bytes;
+            if (nt == 1)
+                _mm_prefetch((const char *)((uintptr_t)wr + (size_t)nw * A->w_row_bytes +
+                                            (size_t)b * wbytes),
+                             _MM_HINT_T0); /* may lie past the matrix: integer math */
+            float d;
+            wq[c] = quant_w_q8(wr, b, t, &d);
+            dw[c] = _mm256_set1_ps(d);
+            wk[c] = _mm256_abs_epi8(wq[c]);
+        }
+        for (int a = 0; a < nt; a++) {
+            const acc_block_q8_0 *xb =
+                (const acc_block_q8_0 *)(xrow + (size_t)a * A->xq_row_bytes) + b;
+            __m256i xv = _mm256_loadu_si256((const __m256i *)xb->qs);
+            __m256 dx = _mm256_set1_ps(quant_half(xb->d));
+            for (int c = 0; c < nw; c++) {
+                __m256i dot = QUANT_DOT_U8S8(wk[c], _mm256_sign_epi8(xv, wq[c]));
+                acc[a][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot), _mm256_mul_ps(dw[c], dx),
+                                            acc[a][c]);
+            }
+        }
+    }
+    for (int a = 0; a < nt; a++)
+        for (int c = 0; c < nw; c++)
+            A->y[(r + a) * A->out + j + c] =
+                quant_hsum8(acc[a][c]) + (A->bias ? A->bias[j + c] : 0.0f);
+}
+#endif
+
+static QUANT_INLINE void quant_gemm_rows_q8(const acc_cpu_matmul_args *A, int64_t r0, int64_t r1,
+                                            int64_t j, int nw, acc_weight_type t)
+{
+    int64_t r = r0;
+    for (; r + QUANT_GEMM_NT <= r1; r += QUANT_GEMM_NT)
+        quant_gemm_tile_q8(A, r, QUANT_GEMM_NT, j, nw, t);
+    for (; r < r1; r++)
+        quant_gemm_tile_q8(A, r, 1, j, nw, t);
+}
+
+static QUANT_INLINE void quant_gemm_q8(const acc_cpu_matmul_args *A, int64_t r0, int64_t r1,
+                                       int64_t j0, int64_t j1, acc_weight_type t)
+{
+    int64_t tile_rows = (int64_t)(QUANT_TILE_BYTES / (A->xq_row_bytes ? A->xq_row_bytes : 1));
+    tile_rows -= tile_rows % QUANT_GEMM_NT;
+    if (tile_rows < QUANT_GEMM_NT)
+        tile_rows = QUANT_GEMM_NT;
+    for (int64_t rt = r0; rt < r1; rt += tile_rows) {
+        int64_t rt_end = rt + tile_rows < r1 ? rt + tile_rows : r1;
+        int64_t j = j0;
+        for (; j + QUANT_GEMM_NW <= j1; j += QUANT_GEMM_NW)
+            quant_gemm_rows_q8(A, rt, rt_end, j, QUANT_GEMM_NW, t);
+        for (; j < j1; j++)
+            quant_gemm_rows_q8(A, rt, rt_end, j, 1, t);
+    }
+}
+
+/* ---- the matmul over a range ---------------------------------------------- */
+
+static QUANT_INLINE void quant_block(const acc_cpu_matmul_args *A, int64_t r, int nt, int64_t j,
+                                     acc_weight_type t)
+{
+    float o[QUANT_KT];
+    if (t == ACC_WEIGHT_Q4_K)
+        quant_tile_q4_K(A, r, nt, j, o);
+    else
+        quant_tile_q6_K(A, r, nt, j, o);
+    for (int a = 0; a < nt; a++)
+        A->y[(r + a) * A->out + j] = o[a] + (A->bias ? A->bias[j] : 0.0f);
+}
+
+static QUANT_INLINE void quant_matmul_generic(const acc_cpu_matmul_args *A, int64_t r0,
+                                              int64_t r1, int64_t j0, int64_t j1,
+                                              acc_weight_type t)
+{
+    if (t == ACC_WEIGHT_Q8_0 || t == ACC_WEIGHT_Q4_0) {
+        quant_gemm_q8(A, r0, r1, j0, j1, t);
+        return;
+    }
+    int64_t tile_rows = (int64_t)(QUANT_TILE_BYTES / (A->xq_row_bytes ? A->xq_row_bytes : 1));
+    tile_rows -= tile_rows % QUANT_KT;
+    if (tile_rows < QUANT_KT)
+        tile_rows = QUANT_KT;
+    for (int64_t rt = r0; rt < r1; rt += tile_rows) {
+        int64_t rt_end = rt + tile_rows < r1 ? rt + tile_rows : r1;
+        for (int64_t j = j0; j < j1; j++) {
+            int64_t r = rt;
+            for (; r + QUANT_KT <= rt_end; r += QUANT_KT)
+                quant_block(A, r, QUANT_KT, j, t);
+            for (; r < rt_end; r++)
+                quant_block(A, r, 1, j, t);
+        }
+    }
+}
+
+/* ---- activation quantization ----------------------------------------------- */
+
+/* 32 int32 lanes (four vectors, in order) narrowed to 32 int8 in order. */
+static QUANT_INLINE __m256i quant_pack_i8(__m256i a, __m256i b, __m256i c, __m256i d)
+{
+    __m256i ab = _mm256_packs_epi32(a, b), cd = _mm256_packs_epi32(c, d);
+    return _mm256_permutevar8x32_epi32(_mm256_packs_epi16(ab, cd),
+                                       _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+static QUANT_INLINE float quant_hmax8(__m256 v)
+{
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    return _mm_cvtss_f32(m);
+}
+
+/* acc_quantize_row_q8_0 with vectors, bit for bit: the same amax, scale
+ * and products; roundf (ties away from zero) as trunc plus a sign step
+ * where the exact fraction is at least one half. */
+static void quant_act_q8_0(const float *x, acc_block_q8_0 *y, int64_t in)
+{
+    const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+    const __m256 half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
+    for (int64_t b = 0; b < in / 32; b++, x += 32) {
+        __m256 v[4], amax = _mm256_setzero_ps();
+        for (int i = 0; i < 4; i++) {
+            v[i] = _mm256_loadu_ps(x + 8 * i);
+            amax = _mm256_max_ps(_mm256_and_ps(v[i], abs_mask), amax); /* NaN keeps amax */
+        }
+        const float d = quant_hmax8(amax) / 127;
+        const float id = d != 0 ? 1.0f / d : 0.0f;
+        y[b].d = acc_f32_to_f16(d);
+        __m256i q[4];
+        for (int i = 0; i < 4; i++) {
+            __m256 p = _mm256_mul_ps(v[i], _mm256_set1_ps(id));
+            __m256 t = _mm256_round_ps(p, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+            __m256 frac = _mm256_and_ps(_mm256_sub_ps(p, t), abs_mask);
+            __m256 step = _mm256_or_ps(_mm256_and_ps(p, _mm256_castsi256_ps(_mm256_set1_epi32(
+                                                            (int)0x80000000u))),
+                                       one);
+            t = _mm256_add_ps(t, _mm256_and_ps(_mm256_cmp_ps(frac, half, _CMP_GE_OQ), step));
+            q[i] = _mm256_cvttps_epi32(t);
+        }
+        _mm256_storeu_si256((__m256i *)y[b].qs, quant_pack_i8(q[0], q[1], q[2], q[3]));
+    }
+}
+
+/* acc_quantize_row_q8_K with vectors, bit for bit: the first element of
+ * largest magnitude sets the scale, rounding to nearest even (the default
+ * MXCSR mode, as the scalar magic-number trick), clamp at 127. */
+static void quant_act_q8_K(const float *x, acc_block_q8_K *y, int64_t in)
+{
+    const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+    for (int64_t b = 0; b < in / ACC_QK_K; b++, x += ACC_QK_K) {
+        __m256 amaxv = _mm256_setzero_ps();
+        for (int i = 0; i < 32; i++)
+            amaxv = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(x + 8 * i), abs_mask), amaxv);
+        float amax = quant_hmax8(amaxv), max = 0;
+        if (amax == 0) {
+            memset(&y[b], 0, sizeof y[b]);
+            continue;
+        }
+        for (int i = 0; i < 32; i++) {
+            int m = _mm256_movemask_ps(_mm256_cmp_ps(
+                _mm256_and_ps(_mm256_loadu_ps(x + 8 * i), abs_mask), _mm256_set1_ps(amax),
+                _CMP_EQ_OQ));
+            if (m) {
+                max = x[8 * i + __builtin_ctz((unsigned)m)];
+                break;
+            }
+        }
+        const float iscale = -127.f / max;
+        for (int g = 0; g < 8; g++) {
+            __m256i q[4];
+            for (int i = 0; i < 4; i++)
+                q[i] = _mm256_min_epi32(
+                    _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_set1_ps(iscale),
+                                                     _mm256_loadu_ps(x + 32 * g + 8 * i))),
+                    _mm256_set1_epi32(127));
+            _mm256_storeu_si256((__m256i *)(y[b].qs + 32 * g),
+                                quant_pack_i8(q[0], q[1], q[2], q[3]));
+            y[b].bsums[2 * g] = (int16_t)quant_hsum_i32(_mm256_add_epi32(q[0], q[1]));
+            y[b].bsums[2 * g + 1] = (int16_t)quant_hsum_i32(_mm256_add_epi32(q[2], q[3]));
+        }
+        y[b].d = 1 / iscale;
+    }
+}
+
+/* The table's quantize_act: acc_cpu_quantize_act_row's bits, faster. */
+static void quant_quantize_act(acc_weight_type type, const float *x, void *out, int64_t in)
+{
+    if (type == ACC_WEIGHT_Q8_0 || type == ACC_WEIGHT_Q4_0)
+        quant_act_q8_0(x, out, in);
+    else if (type == ACC_WEIGHT_Q4_K || type == ACC_WEIGHT_Q6_K)
+        quant_act_q8_K(x, out, in);
+}
+
+static void quant_matmul_q8_0(const acc_cpu_matmul_args *A, int64_t r0, int64_t r1, int64_t j0,
+                              int64_t j1)
+{
+    quant_matmul_generic(A, r0, r1, j0, j1, ACC_WEIGHT_Q8_0);
+}
+
+static void quant_matmul_q4_0(const acc_cpu_matmul_args *A, int64_t r0, int64_t r1, int64_t j0,
+                              int64_t j1)
+{
+    quant_matmul_generic(A, r0, r1, j0, j1, ACC_WEIGHT_Q4_0);
+}
+
+static void quant_matmul_q4_K(const acc_cpu_matmul_args *A, int64_t r0, int64_t r1, int64_t j0,
+                              int64_t j1)
+{
+    quant_matmul_generic(A, r0, r1, j0, j1, ACC_WEIGHT_Q4_K);
+}
+
+static void quant_matmul_q6_K(const acc_cpu_matmul_args *A, int64_t r0, int64_t r1, int64_t j0,
+                              int64_t j1)
+{
+    quant_matmul_generic(A, r0, r1, j0, j1, ACC_WEIGHT_Q6_K);
+}
+
+#endif
