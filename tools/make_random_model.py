@@ -4,6 +4,7 @@ benchmarks (no torch needed: Python's standard library only).
 
   tools/make_random_model.py --shape gpt2-124m --out /tmp/gpt2-124m
   tools/make_random_model.py --shape llama-3.2-1b --out /tmp/llama-1b
+  tools/make_random_model.py --shape llama-3.1-8b --out /tmp/llama-8b
 
 Weights are f16 with magnitudes between 2^-7 and 2^-1 and random signs: the
 values do not matter for speed, only the shapes and bytes do.
@@ -28,6 +29,16 @@ SHAPES = {
                                       "low_freq_factor": 1.0, "high_freq_factor": 4.0,
                                       "original_max_position_embeddings": 8192},
                      "tie_word_embeddings": True, "bos_token_id": 128000,
+                     "eos_token_id": 128001},
+    "llama-3.1-8b": {"architectures": ["LlamaForCausalLM"], "model_type": "llama",
+                     "vocab_size": 128256, "hidden_size": 4096, "num_hidden_layers": 32,
+                     "num_attention_heads": 32, "num_key_value_heads": 8,
+                     "intermediate_size": 14336, "max_position_embeddings": 131072,
+                     "rms_norm_eps": 1e-5, "hidden_act": "silu", "rope_theta": 500000.0,
+                     "rope_scaling": {"rope_type": "llama3", "factor": 8.0,
+                                      "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                                      "original_max_position_embeddings": 8192},
+                     "tie_word_embeddings": False, "bos_token_id": 128000,
                      "eos_token_id": 128001},
 }
 
@@ -74,14 +85,26 @@ def tensor_shapes(config):
         yield "lm_head.weight", [v, d]
 
 
-def random_f16(count, rng):
-    data = bytearray()
-    for start in range(0, count, 1 << 24):  # randbytes overflows past 2^28 bytes
-        data += rng.randbytes(2 * min(1 << 24, count - start))
+POOL_VALUES = 1 << 24  # 32 MiB of random f16 values, reused at shifting offsets
+
+
+def random_pool(rng):
+    data = bytearray(rng.randbytes(2 * POOL_VALUES))
     # high byte: keep the sign and 2 mantissa bits, force exponent into [8, 14]
     table = bytes((b & 0x83) | ((8 + (b >> 2) % 7) << 2) for b in range(256))
     data[1::2] = bytes(data[1::2]).translate(table)
-    return data
+    return bytes(data)
+
+
+def write_random_f16(f, count, pool, rng):
+    """count values cut from the pool, starting at a random offset: an 8B
+    model takes seconds instead of the minutes fresh randomness needs."""
+    pos = rng.randrange(POOL_VALUES)
+    while count > 0:
+        n = min(count, POOL_VALUES - pos)
+        f.write(pool[2 * pos:2 * (pos + n)])
+        count -= n
+        pos = 0
 
 
 def main():
@@ -105,9 +128,10 @@ def main():
     with open(path + ".tmp", "wb") as f:
         f.write(struct.pack("<Q", len(blob)))
         f.write(blob)
+        pool = random_pool(rng)
         for name, shape in shapes:
             count = header[name]["data_offsets"][1] // 2 - header[name]["data_offsets"][0] // 2
-            f.write(random_f16(count, rng))
+            write_random_f16(f, count, pool, rng)
     os.replace(path + ".tmp", path)
     with open(os.path.join(args.out, "config.json"), "w") as f:
         json.dump(config, f, indent=2)

@@ -1,63 +1,71 @@
 #!/usr/bin/env bash
-# bench.sh — first CUDA benchmark: prefill and batch-1 decode tokens/s of
-# the demo model and of a Llama-3.2-1B-shaped random model (f16 weights,
-# tools/make_random_model.py), beside the HBM roofline (16-bit weight bytes
-# read per decode token / bandwidth: the datasheet's and a measured copy)
-# and Hugging Face transformers (eager, f16) on the same GPU.
-# usage: bench/cuda/bench.sh ACCINF OUTDIR   (run on the GPU machine)
+# bench.sh — CUDA benchmark: prefill and decode tokens/s (batch 1, 8, 32,
+# 128 sequences per step) of the demo model and of Llama-3.2-1B- and
+# Llama-3.1-8B-shaped random models (f16 weights, tools/make_random_model.py),
+# beside the HBM roofline (16-bit weight bytes read per decode step /
+# bandwidth) and the dense bf16 peak, and Hugging Face transformers on the
+# same GPU (eager, and static cache + torch.compile for batch 1).
+# usage: bench/cuda/bench.sh ACCINF OUTDIR [PART...]   (run on the GPU machine)
+#   PART: demo 1b 8b profile1b profile8b hf1b hf8b (default: all); hf1bc and
+#   hf8bc: transformers' prefill 2048, batch-1 eager and compiled decode only
+#   (profileNB: per-operation GPU times, ACCINF_CUDA_PROFILE, on stderr)
 set -u
 ACCINF=$1 OUTDIR=$2
+shift 2
+parts=${*:-demo 1b 8b profile1b profile8b hf1b hf8b}
 cd "$(dirname "$0")/../.."
-llama=/tmp/accinf-bench-llama-3.2-1b
-[ -f "$llama/model.safetensors" ] ||
-    python3 tools/make_random_model.py --shape llama-3.2-1b --out "$llama" >&2
 gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1)
-echo "gpu: $gpu; commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+echo "gpu: $gpu; commit: $(git rev-parse --short HEAD 2>/dev/null || cat .commit 2>/dev/null || echo unknown)"
 runs=$OUTDIR/bench.jsonl
-: >"$runs"
-bench() { # MODEL DEVICE PP TG REPS
-    local json
-    if json=$("$ACCINF" bench "$1" --device "$2" --pp "$3" --tg "$4" --reps "$5" --json); then
-        echo "{\"model_dir\":\"$1\",\"info\":$("$ACCINF" info "$1" --json),\"bench\":$json}" >>"$runs"
-    else
-        echo "bench $1 --device $2 --pp $3 --tg $4 failed" >&2
-    fi
+touch "$runs"
+model() { # SHAPE -> directory
+    local dir=/tmp/accinf-bench-$1
+    [ -f "$dir/model.safetensors" ] ||
+        python3 tools/make_random_model.py --shape "$1" --out "$dir" >&2
+    echo "$dir"
 }
-bench examples/demo-model cuda 512 128 5
-bench examples/demo-model cuda-f32 512 128 3
-bench "$llama" cuda 512 128 3
-bench "$llama" cuda 2048 0 3
-timeout 150 python3 bench/cuda/hf_bench.py "$llama" >"$OUTDIR/hf.json" 2>"$OUTDIR/hf.err" ||
-    echo "transformers run failed: $(tail -3 "$OUTDIR/hf.err")"
-python3 - "$runs" "$OUTDIR/hf.json" "$gpu" <<'PY'
-import json, sys
-runs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-try:
-    hf = json.load(open(sys.argv[2]))
-except Exception:
-    hf = {}
-gpu = sys.argv[3]
-peak = 4.8e12 if "H200" in gpu else 3.35e12
-copy = hf.get("copy_bytes_per_s")
-print(f"datasheet HBM bandwidth {peak/1e12:.2f} TB/s" +
-      (f"; measured device copy (read+write) {copy/1e12:.2f} TB/s" if copy else ""))
-print("| model | device | weight bytes/token (MB) | decode roofline (tok/s) | pp tok/s | tg tok/s | tg % of roofline |")
-print("|---|---|---|---|---|---|---|")
-for r in runs:
-    info, b = r["info"], r["bench"]
-    hp, params = info["hparams"], info["parameters"]
-    # decode reads every matrix once; an untied embedding table only one row
-    read = params - (0 if hp["tie_word_embeddings"] else hp["vocab_size"] * hp["hidden_size"])
-    per = 4 if b["backend"] == "cuda-f32" else 2
-    nbytes = read * per
-    roof = peak / nbytes
-    tg = b.get("tg_tok_s")
-    name = info["path"].rstrip("/").split("/")[-1]
-    tg_s = f"{tg:.1f}" if tg else "-"
-    share = f"{100 * tg / roof:.0f}%" if tg else "-"
-    print(f"| {name} | {b['backend']} | {nbytes/1e6:.1f} | {roof:.0f} | pp{b['pp']}: {b['pp_tok_s']:.0f} | {tg_s} | {share} |")
-if hf:
-    print(f"transformers {hf.get('transformers')} eager f16, same random 1B model: "
-          f"pp512 {hf['pp512_tok_s']:.0f} tok/s, pp2048 {hf['pp2048_tok_s']:.0f} tok/s, "
-          f"batch-1 decode {hf['tg128_tok_s']:.1f} tok/s")
-PY
+bench() { # MODEL DEVICE ARGS...
+    local json m=$1 d=$2 t0=$SECONDS
+    shift 2
+    if json=$("$ACCINF" bench "$m" --device "$d" --json "$@"); then
+        echo "{\"model_dir\":\"$m\",\"info\":$("$ACCINF" info "$m" --json),\"bench\":$json}" >>"$runs"
+    else
+        echo "bench $m --device $d $* failed" >&2
+    fi
+    echo "bench $(basename "$m") $d $*: $((SECONDS - t0)) s" >&2
+}
+hf() { # NAME MODEL TIMEOUT ARGS...
+    local name=$1 m=$2 limit=$3 t0=$SECONDS
+    shift 3
+    PYTHONUNBUFFERED=1 timeout "$limit" python3 bench/cuda/hf_bench.py "$m" "$@" \
+        >"$OUTDIR/hf_$name.jsonl" 2>"$OUTDIR/hf_$name.err" ||
+        echo "transformers $name: exit $? ($(tail -2 "$OUTDIR/hf_$name.err" | cut -c1-200))"
+    echo "transformers $name: $((SECONDS - t0)) s" >&2
+}
+for p in $parts; do
+    case $p in
+    demo)
+        bench examples/demo-model cuda --pp 512 --tg 128 --reps 5
+        bench examples/demo-model cuda-f32 --pp 512 --tg 128 --reps 3 ;;
+    1b)
+        bench "$(model llama-3.2-1b)" cuda --pp 512,2048 --ubatch 2048 --tg 128 \
+            --batch 1,8,32,128 --reps 3 ;;
+    8b)
+        bench "$(model llama-3.1-8b)" cuda --pp 512,2048 --ubatch 2048 --tg 128 \
+            --batch 1,8,32,128 --reps 3 ;;
+    profile1b | profile8b)
+        m=$(model "$([ $p = profile1b ] && echo llama-3.2-1b || echo llama-3.1-8b)")
+        ACCINF_CUDA_PROFILE=1 "$ACCINF" bench "$m" --device cuda --pp 2048 --ubatch 2048 --tg 64 \
+            --reps 1 >/dev/null 2>"$OUTDIR/$p.txt"
+        cat "$OUTDIR/$p.txt" ;;
+    hf1b)
+        hf 1b "$(model llama-3.2-1b)" 150 --pp 512,2048 --batch 1,8,32,128 --tg 64 --compile ;;
+    hf1bc)
+        hf 1bc "$(model llama-3.2-1b)" 150 --pp 2048 --batch 1 --tg 64 --compile ;;
+    hf8bc)
+        hf 8bc "$(model llama-3.1-8b)" 200 --pp 2048 --batch 1 --tg 32 --compile ;;
+    hf8b)
+        hf 8b "$(model llama-3.1-8b)" 200 --pp 512,2048 --batch 1,8,32,128 --tg 32 --compile ;;
+    esac
+done
+python3 bench/cuda/report.py "$runs" "$OUTDIR" "$gpu"

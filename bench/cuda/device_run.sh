@@ -4,7 +4,9 @@
 #   build     make test-cuda's build (Release, ACCINF_CUDA=ON, GPU tests registered)
 #   test      ctest -L cuda (GPU tests against the CPU reference)
 #   memcheck  compute-sanitizer memcheck over the GPU model test
-#   bench     bench/cuda/bench.sh (demo model, Llama-3.2-1B-shaped random model)
+#   gemv      bench/cuda/gemv_bench.cu: decode GEMV check + bandwidth per shape
+#   bench     bench/cuda/bench.sh (demo model, 1B and 8B random models,
+#             transformers); BENCH_PARTS picks parts (see bench.sh)
 # usage, from the repository root: bash bench/cuda/device_run.sh [STAGE...]
 # Logs go to $OUT (the device tool's result folder) or /tmp/accinf-out.
 set -u
@@ -31,7 +33,7 @@ pkg_config=$(command -v pkg-config || echo "$deps/usr/bin/pkgconf")
 
 stage_build() {
     cmake -S . -B build-cuda -DCMAKE_BUILD_TYPE=Release -DACCINF_CUDA=ON -DACCINF_CUDA_TESTS=ON \
-        -DPKG_CONFIG_EXECUTABLE="$pkg_config" >"$OUT/build.log" 2>&1 &&
+        -DCMAKE_CUDA_ARCHITECTURES=90 -DPKG_CONFIG_EXECUTABLE="$pkg_config" >"$OUT/build.log" 2>&1 &&
         cmake --build build-cuda -j "$jobs" --target accinf test_cuda_models >>"$OUT/build.log" 2>&1
     local rc=$?
     tail -5 "$OUT/build.log"
@@ -55,8 +57,18 @@ stage_memcheck() {
     return $rc
 }
 
+stage_gemv() {
+    nvcc -std=c++17 -O3 -arch=sm_90 -I src -I include bench/cuda/gemv_bench.cu \
+        src/backend/cuda/cuda_gemv.cu -lcublas -o build-cuda/gemv_bench >"$OUT/gemv.log" 2>&1 &&
+        timeout 120 build-cuda/gemv_bench >>"$OUT/gemv.log" 2>&1
+    local rc=$?
+    grep -E "^\||check|CHECK|device" "$OUT/gemv.log" | head -60
+    return $rc
+}
+
 stage_bench() {
-    timeout 220 bash bench/cuda/bench.sh build-cuda/accinf "$OUT" 2>&1 | tee "$OUT/bench.log"
+    timeout "${BENCH_TIMEOUT:-400}" bash bench/cuda/bench.sh build-cuda/accinf "$OUT" \
+        ${BENCH_PARTS:-} 2>&1 | tee "$OUT/bench.log"
 }
 
 status=0

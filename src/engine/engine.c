@@ -237,7 +237,9 @@ acc_status acc_engine_create(const acc_model *model, const acc_engine_options *o
     acc_status status = engine_resolve_options(model, options, e, err);
     if (status == ACC_OK)
         status = engine_alloc_scratch(e, err);
-    int blocks_per_seq = (e->max_context + e->block_size - 1) / e->block_size;
+    /* block_size is 0 when the options were refused */
+    int blocks_per_seq =
+        status == ACC_OK ? (e->max_context + e->block_size - 1) / e->block_size : 0;
     if (status == ACC_OK && (int64_t)blocks_per_seq * e->max_sequences > 0x7FFFFFFF / e->block_size)
         status = acc_error_set(err, ACC_ERR_INPUT, "KV cache: too many blocks");
     if (status == ACC_OK)

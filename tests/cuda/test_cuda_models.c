@@ -5,7 +5,9 @@
  * fork with copy-on-write; "cuda-f32" within 1e-4 x max(1, max|logit|) as
  * the CPU path is held to transformers, "cuda" (16-bit weights) within a
  * bf16-calibrated bound with equal greedy tokens wherever the CPU's choice
- * is clear.  Then out-of-device-memory is ACC_ERR_RUNTIME.  Needs a GPU:
+ * is clear.  A 700-token prompt and decode after it cover the tiled
+ * prefill attention and split-K decode.  Then out-of-device-memory is
+ * ACC_ERR_RUNTIME.  Needs a GPU:
  * registered with ctest only under ACCINF_CUDA_TESTS (label "cuda").
  */
 #include <setjmp.h>
@@ -42,8 +44,8 @@ static const device_case DEVICES[] = {
 };
 
 typedef struct row_stats {
-    double worst;      /* max over rows of max|diff| / scale */
-    int argmax_equal;  /* rows whose argmax agrees */
+    double worst;     /* max over rows of max|diff| / scale */
+    int argmax_equal; /* rows whose argmax agrees */
     int rows;
 } row_stats;
 
@@ -83,15 +85,15 @@ static void compare_rows(const char *what, const device_case *dc, const float *r
         stats->rows++;
         stats->argmax_equal += want == have;
         if (want != have && margin > dc->margin * scale)
-            fail_msg("%s [%s] row %d: argmax %d, cpu %d (cpu margin %g)", what, dc->device, r,
-                     have, want, margin);
+            fail_msg("%s [%s] row %d: argmax %d, cpu %d (cpu margin %g)", what, dc->device, r, have,
+                     want, margin);
     }
 }
 
 static acc_engine *engine_new(const acc_model *model, const char *device, int max_batch_tokens)
 {
-    acc_engine_options options = {.device = device, .max_sequences = 4,
-                                  .max_batch_tokens = max_batch_tokens};
+    acc_engine_options options = {
+        .device = device, .max_sequences = 4, .max_batch_tokens = max_batch_tokens};
     acc_engine *engine;
     acc_error err;
     if (acc_engine_create(model, &options, &engine, &err) != ACC_OK)
@@ -102,8 +104,8 @@ static acc_engine *engine_new(const acc_model *model, const char *device, int ma
 /* Runs the same batch on both engines (fresh sequence ids match because
  * both engines see the same calls) and compares every output row. */
 static void forward_both(acc_engine *cpu, acc_engine *dev, const acc_batch *batch, int vocab,
-                         const char *what, const device_case *dc, row_stats *stats,
-                         float *cpu_out, float *dev_out)
+                         const char *what, const device_case *dc, row_stats *stats, float *cpu_out,
+                         float *dev_out)
 {
     acc_error err;
     if (acc_engine_forward(cpu, batch, cpu_out, &err) != ACC_OK)
@@ -146,8 +148,8 @@ static void check_device(const acc_model *model, acc_engine *cpu, const char *na
     /* prefill, every position's logits */
     int seq = seq_new(cpu, dev), n = PROMPT_TOKENS;
     const int32_t *lists[2] = {ids, NULL};
-    acc_batch batch = {.n_seqs = 1, .seq_ids = &seq, .tokens = lists, .n_tokens = &n,
-                       .all_logits = 1};
+    acc_batch batch = {
+        .n_seqs = 1, .seq_ids = &seq, .tokens = lists, .n_tokens = &n, .all_logits = 1};
     forward_both(cpu, dev, &batch, vocab, name, dc, &prefill, cpu_out, dev_out);
 
     /* greedy decode: both are fed the CPU's choice, so every step compares */
@@ -175,8 +177,8 @@ static void check_device(const acc_model *model, acc_engine *cpu, const char *na
     int seq_ids[2] = {seq, fresh}, counts[2] = {1, 5};
     lists[0] = &ids[3];
     lists[1] = &ids[10];
-    acc_batch mixed = {.n_seqs = 2, .seq_ids = seq_ids, .tokens = lists, .n_tokens = counts,
-                       .all_logits = 1};
+    acc_batch mixed = {
+        .n_seqs = 2, .seq_ids = seq_ids, .tokens = lists, .n_tokens = counts, .all_logits = 1};
     forward_both(cpu, dev, &mixed, vocab, name, dc, &batched, cpu_out, dev_out);
     acc_error err;
     int fork_cpu, fork_dev;
@@ -185,8 +187,8 @@ static void check_device(const acc_model *model, acc_engine *cpu, const char *na
     assert_int_equal(fork_cpu, fork_dev);
     int forked[3] = {seq, fork_cpu, fresh}, ones[3] = {1, 2, 1};
     const int32_t *three[3] = {&ids[20], &ids[30], &ids[0]};
-    acc_batch split = {.n_seqs = 3, .seq_ids = forked, .tokens = three, .n_tokens = ones,
-                       .all_logits = 1};
+    acc_batch split = {
+        .n_seqs = 3, .seq_ids = forked, .tokens = three, .n_tokens = ones, .all_logits = 1};
     forward_both(cpu, dev, &split, vocab, name, dc, &batched, cpu_out, dev_out);
 
     print_message("%-14s %-9s chunk %-3d prefill worst %.2e, decode worst %.2e, batch worst "
@@ -240,6 +242,60 @@ static void test_demo_model(void **state)
     check_model_dir(ACCINF_EXAMPLES "/demo-model", "demo-model");
 }
 
+/* A long prompt (two chunks, many attention tiles of the tiled prefill)
+ * and decode steps at a context long enough for split-K attention, every
+ * row against the CPU. */
+#define LONG_PROMPT 700
+#define LONG_STEPS 6
+
+static void test_long_context(void **state)
+{
+    (void)state;
+    acc_model *model;
+    acc_error err;
+    assert_int_equal(acc_model_open(ACCINF_EXAMPLES "/demo-model", &model, &err), ACC_OK);
+    int vocab = acc_model_hparams(model)->vocab_size;
+    const device_case cases[2] = {DEVICES[0], DEVICES[2]};
+    float *cpu_out = malloc((size_t)LONG_PROMPT * (size_t)vocab * sizeof(float));
+    float *dev_out = malloc((size_t)LONG_PROMPT * (size_t)vocab * sizeof(float));
+    int32_t *ids = malloc(LONG_PROMPT * sizeof *ids);
+    assert_non_null(cpu_out);
+    assert_non_null(dev_out);
+    assert_non_null(ids);
+    uint64_t state64 = 12345;
+    for (int i = 0; i < LONG_PROMPT; i++) {
+        state64 = state64 * 6364136223846793005ull + 1442695040888963407ull;
+        ids[i] = (int32_t)((state64 >> 33) % (uint64_t)vocab);
+    }
+    for (int c = 0; c < 2; c++) {
+        acc_engine *cpu = engine_new(model, "cpu", 0), *dev = engine_new(model, cases[c].device, 0);
+        row_stats prefill = {0}, decode = {0};
+        int seq = seq_new(cpu, dev), n = LONG_PROMPT, one = 1;
+        const int32_t *lists[1] = {ids};
+        acc_batch batch = {
+            .n_seqs = 1, .seq_ids = &seq, .tokens = lists, .n_tokens = &n, .all_logits = 1};
+        forward_both(cpu, dev, &batch, vocab, "long prompt", &cases[c], &prefill, cpu_out, dev_out);
+        int32_t next = (int32_t)argmax_of(cpu_out + (size_t)(LONG_PROMPT - 1) * vocab, vocab, NULL);
+        batch.all_logits = 0;
+        batch.n_tokens = &one;
+        for (int step = 0; step < LONG_STEPS; step++) {
+            lists[0] = &next;
+            forward_both(cpu, dev, &batch, vocab, "long decode", &cases[c], &decode, cpu_out,
+                         dev_out);
+            next = (int32_t)argmax_of(cpu_out, vocab, NULL);
+        }
+        print_message("demo-model long %-9s prefill %d worst %.2e, decode at %d worst %.2e\n",
+                      cases[c].device, LONG_PROMPT, prefill.worst, LONG_PROMPT + LONG_STEPS,
+                      decode.worst);
+        acc_engine_destroy(dev);
+        acc_engine_destroy(cpu);
+    }
+    free(ids);
+    free(cpu_out);
+    free(dev_out);
+    acc_model_close(model);
+}
+
 /* A KV cache far beyond any GPU's memory: a clear ACC_ERR_RUNTIME. */
 static void test_out_of_memory(void **state)
 {
@@ -274,6 +330,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fixture_models),
         cmocka_unit_test(test_demo_model),
+        cmocka_unit_test(test_long_context),
         cmocka_unit_test(test_out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

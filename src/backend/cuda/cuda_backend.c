@@ -1,9 +1,13 @@
 /*
  * cuda_backend.c — the CUDA implementation of acc_backend_ops: weights
  * uploaded once (matmul weights and embedding tables in bf16/f16, or f32
- * for "cuda-f32"), an activation arena laid out by the memory plan, the
- * paged KV cache in f32, and an executor that walks the graph on one
- * stream: cuBLAS for MATMUL, the kernels of cuda_kernels.cu for the rest.
+ * for "cuda-f32"), an activation arena laid out by the schedule's plan, the
+ * paged KV cache in f32, and an executor that walks the fused operations of
+ * cuda_schedule.c on one stream: for 16-bit weights the GEMV kernels of
+ * cuda_gemv.cu when a step has at most 8 rows (decode), cuBLAS otherwise;
+ * tiled tensor-core attention for prefill steps, per-token (split-K for
+ * long contexts) attention for decode; the kernels of cuda_kernels.cu for
+ * the rest.
  *
  * Every step's inputs (token ids, positions, slots, block tables) are
  * checked on the host and uploaded in one copy; run() returns after the
@@ -12,12 +16,15 @@
  */
 #include "backend/cuda/cuda_backend.h"
 #include "backend/cuda/cuda_kernels.h"
+#include "backend/cuda/cuda_schedule.h"
 
 #include "accinf/quant.h"
 #include "accinf/tensor.h"
 
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,48 +35,84 @@ typedef struct cuda_weight {
 
 /* Regions of the per-step upload, in int32 elements from its start. */
 typedef struct step_layout {
-    size_t tokens, positions, slots, token_seq, output_rows, tables, total;
+    size_t tokens, positions, slots, token_seq, output_rows, tables, tiles, total;
+    int n_tiles;   /* prefill attention tiles (flash steps only) */
+    int flash;     /* attention runs tiled on the tensor cores */
+    int split_key; /* ceil(longest context / SPLIT_KEYS), capped: how far decode attention splits */
 } step_layout;
 
-/* Small steps (decode) are launch-bound: their kernels are captured once
- * per shape into a CUDA graph and replayed.  Every kernel argument is
- * fixed by (tokens, outputs, sequences); what varies per step (ids,
+/* Decode steps are launch-bound: their kernels are captured once per shape
+ * into a CUDA graph and replayed.  Every kernel argument is fixed by
+ * (tokens, outputs, sequences, split key); what varies per step (ids,
  * positions, slots, block tables) is read from the step buffer, which is
- * uploaded before the replay. */
-#define GRAPH_MAX_TOKENS 8
-#define GRAPH_CACHE 16
+ * uploaded before the replay.  Prefill (tiled attention) is not captured. */
+#define GRAPH_MAX_TOKENS 256
+#define GRAPH_CACHE 64
+#define SPLIT_KEYS 64 /* keys per split of decode attention, before capping */
+#define SPLIT_MAX 32
+#define FLASH_TILE 64 /* query rows per tile of the tiled attention */
 
 typedef struct step_graph {
-    int n_tokens, n_outputs, n_seqs;
+    int n_tokens, n_outputs, n_seqs, split_key;
     cudaGraphExec_t exec;
 } step_graph;
+
+/* ACCINF_CUDA_PROFILE set: every operation is timed with events (graphs
+ * off) and the totals per kind go to stderr when the backend is destroyed. */
+enum {
+    PROF_GEMV,
+    PROF_GEMM,
+    PROF_ATTN_TILED,
+    PROF_ATTN_DECODE,
+    PROF_ADD_NORM,
+    PROF_NODE, /* + acc_op */
+    PROF_KINDS = PROF_NODE + ACC_OP_COUNT,
+};
+
+typedef struct cuda_profile {
+    int on;
+    cudaEvent_t *events; /* n_ops + 1 */
+    int *kind;           /* per op, this step */
+    int phase;           /* this step: 0 prefill (tiled attention), 1 other */
+    double ms[2][PROF_KINDS];
+    long calls[2][PROF_KINDS];
+    double step_ms[2];
+    long steps[2];
+} cuda_profile;
 
 typedef struct cuda_backend {
     acc_backend base;
     acc_backend_config config;
-    int exact;                  /* "cuda-f32": f32 weights, pedantic cuBLAS */
+    int exact; /* "cuda-f32": f32 weights, pedantic cuBLAS */
     cudaStream_t stream;
     cublasHandle_t cublas;
     const acc_graph *graph;
     size_t *offsets;
     int64_t max_tokens, max_outputs;
-    cuda_weight *weights;       /* per graph weight */
+    cuda_weight *weights; /* per graph weight */
     acc_cuda_dtype matrix_dtype;
+    cuda_schedule schedule; /* fused operations and the arena plan */
     char *arena;
-    float *output;              /* max_outputs x output cols */
-    void *x16;                  /* a matmul input converted to matrix_dtype */
-    float *k_cache, *v_cache;   /* n_layers x slots x kv_dim */
-    size_t layer_stride;        /* floats per layer */
+    float *output;   /* max_outputs x output cols */
+    void *x16[2];    /* matmul inputs in matrix_dtype, used in turn */
+    int x16_node[2]; /* node whose rows each holds (-1: none) */
+    int x16_next;
+    float *partial; /* split-K attention partial results */
+    size_t partial_floats;
+    int sm_count;
+    float *k_cache, *v_cache; /* n_layers x slots x kv_dim */
+    size_t layer_stride;      /* floats per layer */
     float *inv_freq;
-    int table_stride;           /* block-table entries per sequence */
+    int table_stride;                 /* block-table entries per sequence */
     int32_t *step_device, *step_host; /* host side is pinned */
-    size_t step_capacity;       /* int32 elements */
-    void **data;                /* per node, for the current step */
-    unsigned char *feeds_matmul;/* per node: some MATMUL reads it as its input */
-    size_t device_bytes;        /* allocated so far, for messages */
+    size_t step_capacity;             /* int32 elements */
+    void **data;                      /* per node, for the current step */
+    unsigned char *feeds_matmul;      /* per node: some MATMUL reads it as its input */
+    size_t device_bytes;              /* allocated so far, for messages */
     step_graph graphs[GRAPH_CACHE];
     int n_graphs;
-    int graphs_off;             /* a capture failed: run small steps directly */
+    int graphs_off; /* a capture failed: run small steps directly */
+    cuda_profile prof;
 } cuda_backend;
 
 static acc_status cuda_fail(acc_error *err, const char *what, cudaError_t code)
@@ -110,6 +153,43 @@ static int cuda_mul_size(uint64_t a, uint64_t b, uint64_t c, size_t *out)
     return 0;
 }
 
+static const char *profile_name(int kind)
+{
+    static const char *names[PROF_NODE] = {"matmul (GEMV)", "matmul (cuBLAS)", "attention (tiled)",
+                                           "attention (per token)", "add + rms_norm"};
+    return kind < PROF_NODE ? names[kind] : acc_op_name((acc_op)(kind - PROF_NODE));
+}
+
+static void profile_report(cuda_backend *cb)
+{
+    cuda_profile *p = &cb->prof;
+    for (int ph = 0; ph < 2 && p->on; ph++) {
+        if (!p->steps[ph])
+            continue;
+        double total = 0.0;
+        for (int k = 0; k < PROF_KINDS; k++)
+            total += p->ms[ph][k];
+        fprintf(stderr,
+                "cuda profile (%s, %s steps): %ld steps, %.3f ms in operations, %.3f ms from "
+                "the first event to the last\n",
+                cb->exact ? "cuda-f32" : "cuda", ph == 0 ? "prefill" : "decode", p->steps[ph],
+                total, p->step_ms[ph]);
+        for (int k = 0; k < PROF_KINDS; k++)
+            if (p->calls[ph][k])
+                fprintf(stderr, "  %-22s %7ld calls %10.3f ms %5.1f%%\n", profile_name(k),
+                        p->calls[ph][k], p->ms[ph][k],
+                        total > 0 ? 100.0 * p->ms[ph][k] / total : 0.0);
+    }
+    if (p->events) {
+        for (int i = 0; i <= cb->schedule.n_ops; i++)
+            if (p->events[i])
+                cudaEventDestroy(p->events[i]);
+    }
+    free(p->events);
+    free(p->kind);
+    p->events = NULL;
+}
+
 static void cuda_destroy(acc_backend *backend)
 {
     cuda_backend *cb = (cuda_backend *)backend;
@@ -119,6 +199,7 @@ static void cuda_destroy(acc_backend *backend)
         (void)cudaStreamSynchronize(cb->stream);
     for (int i = 0; i < cb->n_graphs; i++)
         cudaGraphExecDestroy(cb->graphs[i].exec);
+    profile_report(cb);
     if (cb->weights && cb->graph) {
         for (int i = 0; i < cb->graph->n_weights; i++)
             cudaFree(cb->weights[i].data);
@@ -126,7 +207,10 @@ static void cuda_destroy(acc_backend *backend)
     free(cb->weights);
     cudaFree(cb->arena);
     cudaFree(cb->output);
-    cudaFree(cb->x16);
+    cudaFree(cb->x16[0]);
+    cudaFree(cb->x16[1]);
+    cudaFree(cb->partial);
+    cuda_schedule_free(&cb->schedule);
     cudaFree(cb->k_cache);
     cudaFree(cb->v_cache);
     cudaFree(cb->inv_freq);
@@ -144,8 +228,7 @@ static void cuda_destroy(acc_backend *backend)
 }
 
 static acc_status cuda_create_common(const acc_backend_config *config, int exact,
-                                     const acc_backend_ops *ops, acc_backend **out,
-                                     acc_error *err)
+                                     const acc_backend_ops *ops, acc_backend **out, acc_error *err)
 {
     *out = NULL;
     if (config->n_kv_blocks < 1 || config->kv_block_size < 1 || config->max_context < 1)
@@ -165,6 +248,7 @@ static acc_status cuda_create_common(const acc_backend_config *config, int exact
     cb->base.ops = ops;
     cb->config = *config;
     cb->exact = exact;
+    cb->prof.on = getenv("ACCINF_CUDA_PROFILE") != NULL;
     acc_status status = ACC_OK;
     if ((code = cudaStreamCreateWithFlags(&cb->stream, cudaStreamNonBlocking)) != cudaSuccess)
         status = cuda_fail(err, "creating a stream", code);
@@ -174,6 +258,9 @@ static acc_status cuda_create_common(const acc_backend_config *config, int exact
              cublasSetMathMode(cb->cublas, exact ? CUBLAS_PEDANTIC_MATH : CUBLAS_DEFAULT_MATH) !=
                  CUBLAS_STATUS_SUCCESS)
         status = acc_error_set(err, ACC_ERR_RUNTIME, "cuda backend: cuBLAS setup failed");
+    if (status == ACC_OK && (code = cudaDeviceGetAttribute(
+                                 &cb->sm_count, cudaDevAttrMultiProcessorCount, 0)) != cudaSuccess)
+        status = cuda_fail(err, "reading the device's multiprocessor count", code);
     if (status != ACC_OK) {
         cuda_destroy(&cb->base);
         return status;
@@ -199,7 +286,7 @@ static void mark_matrix_weights(const acc_graph *g, unsigned char *is_matrix)
 {
     for (int i = 0; i < g->n_nodes; i++) {
         const acc_node *node = &g->nodes[i];
-        int src = node->op == ACC_OP_MATMUL ? node->src[1]
+        int src = node->op == ACC_OP_MATMUL  ? node->src[1]
                   : node->op == ACC_OP_EMBED ? node->src[0]
                                              : -1;
         if (src >= 0 && g->nodes[src].op == ACC_OP_WEIGHT)
@@ -210,21 +297,85 @@ static void mark_matrix_weights(const acc_graph *g, unsigned char *is_matrix)
 /* bf16 when every matrix value is an exact bf16 (bf16-stored models),
  * else f16 when every value is an exact, finite f16 (f16-stored models),
  * else bf16 (rounded: the range of f32 matters more than its digits). */
+/* Host-side passes over the weights (an 8B model has 8e9 values) run on
+ * the engine's threads: each job takes a range, checking exactness or
+ * converting to 16 bits. */
+typedef struct convert_job {
+    const float *src;
+    uint16_t *dst; /* NULL: check only */
+    size_t begin, end;
+    acc_cuda_dtype dtype;
+    int all_bf16, all_f16;
+    pthread_t thread;
+} convert_job;
+
+#define CONVERT_MAX_THREADS 64
+
+static void *convert_range(void *arg)
+{
+    convert_job *job = arg;
+    const float *x = job->src;
+    if (job->dst) {
+        for (size_t i = job->begin; i < job->end; i++)
+            job->dst[i] =
+                job->dtype == ACC_CUDA_BF16 ? acc_f32_to_bf16(x[i]) : acc_f32_to_f16(x[i]);
+        return NULL;
+    }
+    for (size_t i = job->begin; i < job->end && (job->all_bf16 || job->all_f16); i++) {
+        if (job->all_bf16 && acc_bf16_to_f32(acc_f32_to_bf16(x[i])) != x[i])
+            job->all_bf16 = 0;
+        if (job->all_f16 && acc_f16_to_f32(acc_f32_to_f16(x[i])) != x[i])
+            job->all_f16 = 0;
+    }
+    return NULL;
+}
+
+/* Runs convert_range over [0, n) on up to `threads` threads (inline when a
+ * thread cannot start); *all_bf16 / *all_f16 are and-ed with the checks. */
+static void convert_parallel(int threads, const float *src, uint16_t *dst, size_t n,
+                             acc_cuda_dtype dtype, int *all_bf16, int *all_f16)
+{
+    convert_job jobs[CONVERT_MAX_THREADS];
+    int t = threads < 1 ? 1 : threads > CONVERT_MAX_THREADS ? CONVERT_MAX_THREADS : threads;
+    if (n < ((size_t)1 << 20))
+        t = 1;
+    int started[CONVERT_MAX_THREADS] = {0};
+    for (int i = 0; i < t; i++) {
+        jobs[i] = (convert_job){.src = src,
+                                .dst = dst,
+                                .begin = n / (size_t)t * (size_t)i,
+                                .end = i == t - 1 ? n : n / (size_t)t * (size_t)(i + 1),
+                                .dtype = dtype,
+                                .all_bf16 = *all_bf16,
+                                .all_f16 = *all_f16};
+        if (i > 0)
+            started[i] = pthread_create(&jobs[i].thread, NULL, convert_range, &jobs[i]) == 0;
+    }
+    convert_range(&jobs[0]);
+    for (int i = 1; i < t; i++) {
+        if (started[i])
+            pthread_join(jobs[i].thread, NULL);
+        else
+            convert_range(&jobs[i]);
+    }
+    for (int i = 0; i < t; i++) {
+        *all_bf16 &= jobs[i].all_bf16;
+        *all_f16 &= jobs[i].all_f16;
+    }
+}
+
+/* bf16 when every matrix value is an exact bf16 (bf16-stored models),
+ * else f16 when every value is an exact, finite f16 (f16-stored models),
+ * else bf16 (rounded: the range of f32 matters more than its digits). */
 static acc_cuda_dtype choose_matrix_dtype(const acc_graph *g, const unsigned char *is_matrix,
-                                          const float *const *weights)
+                                          const float *const *weights, int threads)
 {
     int all_bf16 = 1, all_f16 = 1;
     for (int w = 0; w < g->n_weights && (all_bf16 || all_f16); w++) {
         if (!is_matrix[w])
             continue;
         size_t n = (size_t)(g->weights[w].rows * g->weights[w].cols);
-        const float *x = weights[w];
-        for (size_t i = 0; i < n && (all_bf16 || all_f16); i++) {
-            if (all_bf16 && acc_bf16_to_f32(acc_f32_to_bf16(x[i])) != x[i])
-                all_bf16 = 0;
-            if (all_f16 && acc_f16_to_f32(acc_f32_to_f16(x[i])) != x[i])
-                all_f16 = 0;
-        }
+        convert_parallel(threads, weights[w], NULL, n, ACC_CUDA_F32, &all_bf16, &all_f16);
     }
     if (all_bf16)
         return ACC_CUDA_BF16;
@@ -235,8 +386,8 @@ static acc_cuda_dtype choose_matrix_dtype(const acc_graph *g, const unsigned cha
 
 /* Converts one f32 host weight to dtype through a pinned staging buffer
  * and copies it to the device. */
-static acc_status upload_weight(cuda_backend *cb, const float *src, size_t n,
-                                acc_cuda_dtype dtype, void *dst, void *staging, acc_error *err)
+static acc_status upload_weight(cuda_backend *cb, const float *src, size_t n, acc_cuda_dtype dtype,
+                                void *dst, void *staging, acc_error *err)
 {
     size_t elem = dtype == ACC_CUDA_F32 ? 4 : 2;
     size_t chunk = STAGING_BYTES / elem;
@@ -245,10 +396,9 @@ static acc_status upload_weight(cuda_backend *cb, const float *src, size_t n,
         if (dtype == ACC_CUDA_F32) {
             memcpy(staging, src + i0, count * 4);
         } else {
-            uint16_t *h = staging;
-            for (size_t i = 0; i < count; i++)
-                h[i] = dtype == ACC_CUDA_BF16 ? acc_f32_to_bf16(src[i0 + i])
-                                              : acc_f32_to_f16(src[i0 + i]);
+            int unused_bf16 = 0, unused_f16 = 0;
+            convert_parallel(cb->config.threads, src + i0, staging, count, dtype, &unused_bf16,
+                             &unused_f16);
         }
         cudaError_t code = cudaMemcpyAsync((char *)dst + i0 * elem, staging, count * elem,
                                            cudaMemcpyHostToDevice, cb->stream);
@@ -260,14 +410,15 @@ static acc_status upload_weight(cuda_backend *cb, const float *src, size_t n,
     return ACC_OK;
 }
 
-static acc_status upload_weights(cuda_backend *cb, const acc_graph *g,
-                                 const float *const *weights, acc_error *err)
+static acc_status upload_weights(cuda_backend *cb, const acc_graph *g, const float *const *weights,
+                                 acc_error *err)
 {
     unsigned char *is_matrix = acc_calloc((size_t)g->n_weights + 1, 1, err);
     if (!is_matrix)
         return ACC_ERR_RUNTIME;
     mark_matrix_weights(g, is_matrix);
-    cb->matrix_dtype = cb->exact ? ACC_CUDA_F32 : choose_matrix_dtype(g, is_matrix, weights);
+    cb->matrix_dtype =
+        cb->exact ? ACC_CUDA_F32 : choose_matrix_dtype(g, is_matrix, weights, cb->config.threads);
     void *staging = NULL;
     cudaError_t code = cudaMallocHost(&staging, STAGING_BYTES);
     if (code != cudaSuccess) {
@@ -348,10 +499,14 @@ static acc_status cuda_load_f32(acc_backend *backend, const acc_graph *g, const 
     status = upload_weights(cb, g, weights, err);
     if (status != ACC_OK)
         return status;
+    status = cuda_schedule_build(g, 1, plan->max_tokens, plan->max_outputs, &cb->schedule, err);
+    if (status != ACC_OK)
+        return status;
+    memcpy(cb->offsets, cb->schedule.offsets, n * sizeof *cb->offsets);
 
-    /* activations, the output rows and the matmul input in 16 bits */
+    /* activations, the output rows and the matmul inputs in 16 bits */
     size_t bytes;
-    cb->arena = cuda_alloc(cb, plan->arena_size, "activation arena", err);
+    cb->arena = cuda_alloc(cb, cb->schedule.arena_size, "activation arena", err);
     if (!cb->arena)
         return ACC_ERR_RUNTIME;
     if (cuda_mul_size((uint64_t)plan->max_outputs, (uint64_t)g->nodes[g->output].cols, 4, &bytes))
@@ -366,10 +521,22 @@ static acc_status cuda_load_f32(acc_backend *backend, const acc_graph *g, const 
     if (!cb->exact) {
         if (cuda_mul_size((uint64_t)plan->max_tokens, (uint64_t)max_in, 2, &bytes))
             return acc_error_set(err, ACC_ERR_RUNTIME, "matmul input: size overflows");
-        cb->x16 = cuda_alloc(cb, bytes, "16-bit matmul input", err);
-        if (!cb->x16)
-            return ACC_ERR_RUNTIME;
+        for (int b = 0; b < 2; b++) {
+            cb->x16[b] = cuda_alloc(cb, bytes, "16-bit matmul input", err);
+            if (!cb->x16[b])
+                return ACC_ERR_RUNTIME;
+        }
     }
+    /* split-K partials: splits only while rows x heads < 2 x SMs, so at
+     * most 4 x SMs (head, token, split) results */
+    int max_hd = 1;
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i].op == ACC_OP_ATTENTION && g->nodes[i].head_dim > max_hd)
+            max_hd = g->nodes[i].head_dim;
+    cb->partial_floats = (size_t)(4 * (cb->sm_count > 0 ? cb->sm_count : 1)) * (size_t)(max_hd + 2);
+    cb->partial = cuda_alloc(cb, cb->partial_floats * sizeof(float), "attention partials", err);
+    if (!cb->partial)
+        return ACC_ERR_RUNTIME;
 
     /* the paged KV cache: per layer K and V each [slots, kv_dim] */
     uint64_t slots = (uint64_t)cb->config.n_kv_blocks * (uint64_t)cb->config.kv_block_size;
@@ -399,10 +566,11 @@ static acc_status cuda_load_f32(acc_backend *backend, const acc_graph *g, const 
             return cuda_fail(err, "uploading rope frequencies", code);
     }
 
-    /* step inputs: 5 per-token/per-output arrays and the block tables */
-    cb->table_stride = (cb->config.max_context + cb->config.kv_block_size - 1) /
-                       cb->config.kv_block_size;
-    if (cuda_mul_size((uint64_t)plan->max_tokens, (uint64_t)cb->table_stride + 5, 4, &bytes))
+    /* step inputs: 5 per-token/per-output arrays, the block tables and up
+     * to one attention tile (2 entries) per token */
+    cb->table_stride =
+        (cb->config.max_context + cb->config.kv_block_size - 1) / cb->config.kv_block_size;
+    if (cuda_mul_size((uint64_t)plan->max_tokens, (uint64_t)cb->table_stride + 7, 4, &bytes))
         return acc_error_set(err, ACC_ERR_RUNTIME, "step inputs: size overflows");
     cb->step_capacity = bytes / 4;
     cb->step_device = cuda_alloc(cb, bytes, "step inputs", err);
@@ -444,9 +612,9 @@ static acc_status weight_to_f32(const acc_weight_source *ws, const acc_backend_w
     if (!f32)
         return ACC_ERR_RUNTIME;
     for (int64_t r = 0; r < ws->rows; r++) {
-        acc_status status = acc_dequantize(ggml_of[w->type],
-                                           (const char *)w->data + (size_t)r * w->row_bytes,
-                                           f32 + (size_t)r * cols, ws->cols, err);
+        acc_status status =
+            acc_dequantize(ggml_of[w->type], (const char *)w->data + (size_t)r * w->row_bytes,
+                           f32 + (size_t)r * cols, ws->cols, err);
         if (status != ACC_OK) {
             free(f32);
             return status;
@@ -465,8 +633,9 @@ static acc_status cuda_load(acc_backend *backend, const acc_graph *g, const acc_
     int *owned = acc_calloc(n, sizeof *owned, err);
     acc_status status = f32 && owned ? ACC_OK : ACC_ERR_RUNTIME;
     for (int i = 0; i < g->n_weights && status == ACC_OK; i++)
-        status = weights[i].data ? weight_to_f32(&g->weights[i], &weights[i], &f32[i], &owned[i], err)
-                                 : ACC_OK;
+        status = weights[i].data
+                     ? weight_to_f32(&g->weights[i], &weights[i], &f32[i], &owned[i], err)
+                     : ACC_OK;
     if (status == ACC_OK)
         status = cuda_load_f32(backend, g, plan, (const float *const *)f32, err);
     for (int i = 0; f32 && owned && i < g->n_weights; i++)
@@ -477,10 +646,21 @@ static acc_status cuda_load(acc_backend *backend, const acc_graph *g, const acc_
     return status;
 }
 
+/* Whether this step's attention runs tiled: prefill-like steps (more rows
+ * than a GEMV takes, several rows per sequence on average) of the 16-bit
+ * device. */
+static int step_uses_flash(const cuda_backend *cb, const acc_step *step)
+{
+    return !cb->exact && step->n_tokens > ACC_CUDA_GEMV_MAX_ROWS &&
+           step->n_tokens >= 4 * step->n_seqs;
+}
+
 /* Checks the step against the plan and the cache and packs its inputs
  * into the pinned buffer: tokens, positions, slots, token_seq,
  * output_rows, then n_seqs block tables of table_stride entries (only the
- * entries the sequence's tokens reach are filled). */
+ * entries the sequence's tokens reach are filled), then for tiled
+ * attention the tiles: runs of at most FLASH_TILE consecutive rows of one
+ * sequence, as (first row, rows). */
 static acc_status pack_step(cuda_backend *cb, const acc_step *step, step_layout *lay,
                             acc_error *err)
 {
@@ -499,7 +679,10 @@ static acc_status pack_step(cuda_backend *cb, const acc_step *step, step_layout 
     lay->token_seq = 3 * (size_t)n;
     lay->output_rows = 4 * (size_t)n;
     lay->tables = 4 * (size_t)n + (size_t)step->n_outputs;
-    lay->total = lay->tables + (size_t)step->n_seqs * (size_t)cb->table_stride;
+    lay->tiles = lay->tables + (size_t)step->n_seqs * (size_t)cb->table_stride;
+    lay->total = lay->tiles;
+    lay->flash = step_uses_flash(cb, step);
+    lay->n_tiles = 0;
     int32_t *h = cb->step_host;
     for (int t = 0; t < n; t++) {
         if (step->slots[t] < 0 || step->slots[t] >= slots || step->positions[t] < 0 ||
@@ -507,6 +690,30 @@ static acc_status pack_step(cuda_backend *cb, const acc_step *step, step_layout 
             step->token_seq[t] >= step->n_seqs)
             return acc_error_set(err, ACC_ERR_RUNTIME,
                                  "cuda backend: token %d: bad slot, position or sequence", t);
+    }
+    int max_ctx = 1;
+    for (int t = 0; t < n; t++)
+        if (step->positions[t] + 1 > max_ctx)
+            max_ctx = step->positions[t] + 1;
+    lay->split_key = (max_ctx + SPLIT_KEYS - 1) / SPLIT_KEYS;
+    if (lay->split_key > SPLIT_MAX)
+        lay->split_key = SPLIT_MAX;
+    if (lay->tiles + 2 * (size_t)n > cb->step_capacity)
+        return acc_error_set(err, ACC_ERR_RUNTIME, "cuda backend: step inputs exceed the buffer");
+    if (lay->flash) {
+        int32_t *tiles = h + lay->tiles;
+        for (int t = 0; t < n; t++) {
+            int k = lay->n_tiles;
+            if (k > 0 && step->token_seq[t] == step->token_seq[tiles[2 * (k - 1)]] &&
+                tiles[2 * (k - 1) + 1] < FLASH_TILE) {
+                tiles[2 * (k - 1) + 1]++;
+                continue;
+            }
+            tiles[2 * k] = t;
+            tiles[2 * k + 1] = 1;
+            lay->n_tiles++;
+        }
+        lay->total = lay->tiles + 2 * (size_t)lay->n_tiles;
     }
     memcpy(h + lay->tokens, step->tokens, (size_t)n * 4);
     memcpy(h + lay->positions, step->positions, (size_t)n * 4);
@@ -550,8 +757,8 @@ static acc_status check_token_ids(const acc_graph *g, const acc_step *step, acc_
         const acc_node *node = &g->nodes[i];
         if (node->op != ACC_OP_EMBED)
             continue;
-        const int32_t *index = node->index_by == ACC_EMBED_BY_TOKEN ? step->tokens
-                                                                    : step->positions;
+        const int32_t *index =
+            node->index_by == ACC_EMBED_BY_TOKEN ? step->tokens : step->positions;
         int64_t table_rows = g->nodes[node->src[0]].fixed_rows;
         for (int r = 0; r < step->n_tokens; r++)
             if (index[r] < 0 || index[r] >= table_rows)
@@ -563,32 +770,54 @@ static acc_status check_token_ids(const acc_graph *g, const acc_step *step, acc_
     return ACC_OK;
 }
 
-static acc_status run_matmul(cuda_backend *cb, const acc_node *node, int64_t rows,
-                             int *x16_holds, acc_error *err)
+/* The 16-bit matmul inputs live in two buffers used in turn.  A producer
+ * claims one (never `avoid`, the buffer the same kernel reads); a matmul
+ * finds its input there or converts it. */
+static void *x16_claim(cuda_backend *cb, int node, int avoid)
+{
+    int b = cb->x16_next;
+    if (b == avoid)
+        b ^= 1;
+    cb->x16_next = b ^ 1;
+    cb->x16_node[b] = node;
+    return cb->x16[b];
+}
+
+static int x16_find(const cuda_backend *cb, int node)
+{
+    for (int b = 0; b < 2; b++)
+        if (cb->x16_node[b] == node)
+            return b;
+    return -1;
+}
+
+/* Where a producer writes the 16-bit copy of its output: only when a
+ * matmul reads it and the weights are 16-bit. */
+static void *x16_for_output(cuda_backend *cb, int node, int avoid)
+{
+    return !cb->exact && cb->feeds_matmul[node] ? x16_claim(cb, node, avoid) : NULL;
+}
+
+static acc_status cublas_matmul(cuda_backend *cb, int mm, int64_t rows, const void *x16,
+                                acc_error *err)
 {
     const acc_graph *g = cb->graph;
+    const acc_node *node = &g->nodes[mm];
     int in_node = node->src[0];
     int64_t in = g->nodes[in_node].cols, out = node->cols;
     const cuda_weight *w = &cb->weights[g->nodes[node->src[1]].weight];
-    const float *x = cb->data[in_node];
-    float *y = cb->data[(int)(node - g->nodes)];
+    float *y = cb->data[mm];
     const float one = 1.0f, zero = 0.0f;
     cublasStatus_t st;
     /* row-major y[rows, out] = x[rows, in] . W[out, in]^T is, column-major,
      * y^T[out, rows] = W^T . x^T with W read as an [in, out] matrix */
     if (w->dtype == ACC_CUDA_F32) {
         st = cublasSgemm(cb->cublas, CUBLAS_OP_T, CUBLAS_OP_N, (int)out, (int)rows, (int)in, &one,
-                         w->data, (int)in, x, (int)in, &zero, y, (int)out);
+                         w->data, (int)in, cb->data[in_node], (int)in, &zero, y, (int)out);
     } else {
-        if (*x16_holds != in_node) {
-            int code = acc_cuda_convert_f32(x, rows * in, w->dtype, cb->x16, cb->stream);
-            if (code)
-                return cuda_fail(err, "matmul input conversion", (cudaError_t)code);
-            *x16_holds = in_node;
-        }
         cudaDataType type = w->dtype == ACC_CUDA_BF16 ? CUDA_R_16BF : CUDA_R_16F;
         st = cublasGemmEx(cb->cublas, CUBLAS_OP_T, CUBLAS_OP_N, (int)out, (int)rows, (int)in, &one,
-                          w->data, type, (int)in, cb->x16, type, (int)in, &zero, y, CUDA_R_32F,
+                          w->data, type, (int)in, x16, type, (int)in, &zero, y, CUDA_R_32F,
                           (int)out, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
     }
     if (st != CUBLAS_STATUS_SUCCESS)
@@ -602,31 +831,143 @@ static acc_status run_matmul(cuda_backend *cb, const acc_node *node, int64_t row
     return ACC_OK;
 }
 
-static int run_attention(cuda_backend *cb, const acc_node *node, const acc_step *step,
-                         const step_layout *lay, int64_t rows, void *out)
+/* Matmuls sharing one input (and their SwiGLU): one GEMV launch for steps
+ * of at most ACC_CUDA_GEMV_MAX_ROWS rows, else cuBLAS per matmul. */
+static acc_status run_matmuls(cuda_backend *cb, const cuda_op *op, int64_t rows, acc_error *err)
 {
-    int64_t kv_dim = (int64_t)node->n_kv_heads * node->head_dim;
+    const acc_graph *g = cb->graph;
+    int in_node = g->nodes[op->mm[0]].src[0];
+    int64_t in = g->nodes[in_node].cols;
+    const cuda_weight *w0 = &cb->weights[g->nodes[g->nodes[op->mm[0]].src[1]].weight];
+    int code = 0;
+    if (w0->dtype == ACC_CUDA_F32) {
+        for (int i = 0; i < op->n_mm; i++) {
+            acc_status st = cublas_matmul(cb, op->mm[i], rows, NULL, err);
+            if (st != ACC_OK)
+                return st;
+        }
+    } else {
+        int xb = x16_find(cb, in_node);
+        if (xb < 0) {
+            void *x16 = x16_claim(cb, in_node, -1);
+            xb = x16 == cb->x16[0] ? 0 : 1;
+            code = acc_cuda_convert_f32(cb->data[in_node], rows * in, w0->dtype, x16, cb->stream);
+            if (code)
+                return cuda_fail(err, "matmul input conversion", (cudaError_t)code);
+        }
+        if (rows <= ACC_CUDA_GEMV_MAX_ROWS) {
+            acc_cuda_gemv_args a = {
+                .dtype = w0->dtype, .x = cb->x16[xb], .rows = rows, .in = in, .n_segs = op->n_mm};
+            for (int i = 0; i < op->n_mm; i++) {
+                const acc_node *mm = &g->nodes[op->mm[i]];
+                a.seg[i].w = cb->weights[g->nodes[mm->src[1]].weight].data;
+                a.seg[i].bias = mm->src[2] >= 0 ? cb->data[mm->src[2]] : NULL;
+                a.seg[i].y = cb->data[op->mm[i]];
+                a.seg[i].out = mm->cols;
+            }
+            if (op->swiglu >= 0) {
+                a.swiglu = 1;
+                a.swiglu_y = cb->data[op->swiglu];
+                a.swiglu_y16 = x16_for_output(cb, op->swiglu, xb);
+            }
+            code = acc_cuda_gemv(&a, 0, cb->stream);
+            return code ? cuda_fail(err, "matrix-vector product", (cudaError_t)code) : ACC_OK;
+        }
+        for (int i = 0; i < op->n_mm; i++) {
+            acc_status st = cublas_matmul(cb, op->mm[i], rows, cb->x16[xb], err);
+            if (st != ACC_OK)
+                return st;
+        }
+        if (op->swiglu >= 0) {
+            const acc_node *sw = &g->nodes[op->swiglu];
+            code = acc_cuda_swiglu(cb->data[sw->src[0]], cb->data[sw->src[1]], cb->data[op->swiglu],
+                                   rows * sw->cols, x16_for_output(cb, op->swiglu, xb),
+                                   cb->matrix_dtype, cb->stream);
+        }
+        return code ? cuda_fail(err, "swiglu", (cudaError_t)code) : ACC_OK;
+    }
+    if (op->swiglu >= 0) {
+        const acc_node *sw = &g->nodes[op->swiglu];
+        code = acc_cuda_swiglu(cb->data[sw->src[0]], cb->data[sw->src[1]], cb->data[op->swiglu],
+                               rows * sw->cols, NULL, cb->matrix_dtype, cb->stream);
+    }
+    return code ? cuda_fail(err, "swiglu", (cudaError_t)code) : ACC_OK;
+}
+
+/* Splits of decode attention for a node: enough (head, token, split)
+ * blocks to fill the GPU twice, no more than the context needs. */
+static int attention_splits(const cuda_backend *cb, const acc_node *node, int64_t rows,
+                            const step_layout *lay)
+{
+    int64_t units = rows * node->n_heads, target = 2 * (int64_t)cb->sm_count;
+    if (lay->split_key < 2 || units >= target)
+        return 1;
+    int64_t splits = (target + units - 1) / units;
+    if (splits > lay->split_key)
+        splits = lay->split_key;
+    if ((size_t)(units * splits) * (size_t)(node->head_dim + 2) > cb->partial_floats)
+        return 1;
+    return (int)splits;
+}
+
+/* RoPE and the KV store in one kernel, then the attention itself. */
+static int run_attention(cuda_backend *cb, const cuda_op *op, const step_layout *lay, int64_t rows)
+{
+    const acc_graph *g = cb->graph;
+    const acc_node *node = &g->nodes[op->node];
     float *k_cache = cb->k_cache + (size_t)node->layer * cb->layer_stride;
     float *v_cache = cb->v_cache + (size_t)node->layer * cb->layer_stride;
     const int32_t *d = cb->step_device;
     /* all of the step's K,V first, so its tokens see each other causally */
-    int code = acc_cuda_kv_store(cb->data[node->src[1]], cb->data[node->src[2]], d + lay->slots,
-                                 rows, kv_dim, k_cache, v_cache, cb->stream);
+    acc_cuda_rope_kv_args kv = {
+        .q = op->rope_q >= 0 ? cb->data[g->nodes[op->rope_q].src[0]] : NULL,
+        .q_out = op->rope_q >= 0 ? cb->data[op->rope_q] : NULL,
+        .k = cb->data[op->rope_k >= 0 ? g->nodes[op->rope_k].src[0] : node->src[1]],
+        .v = cb->data[node->src[2]],
+        .rope_k = op->rope_k >= 0,
+        .rows = rows,
+        .n_heads = node->n_heads,
+        .n_kv_heads = node->n_kv_heads,
+        .head_dim = node->head_dim,
+        .positions = d + lay->positions,
+        .slots = d + lay->slots,
+        .inv_freq = cb->inv_freq,
+        .k_cache = k_cache,
+        .v_cache = v_cache,
+    };
+    int code = acc_cuda_rope_kv(&kv, cb->stream);
     if (code)
         return code;
     acc_cuda_attention_args args = {
-        .q = cb->data[node->src[0]], .k_cache = k_cache, .v_cache = v_cache, .out = out,
-        .rows = rows, .n_heads = node->n_heads, .n_kv_heads = node->n_kv_heads,
-        .head_dim = node->head_dim, .scale = node->scale, .positions = d + lay->positions,
-        .token_seq = d + lay->token_seq, .tables = d + lay->tables,
-        .table_stride = cb->table_stride, .block_size = cb->config.kv_block_size,
+        .q = cb->data[node->src[0]],
+        .k_cache = k_cache,
+        .v_cache = v_cache,
+        .out = cb->data[op->node],
+        .rows = rows,
+        .n_heads = node->n_heads,
+        .n_kv_heads = node->n_kv_heads,
+        .head_dim = node->head_dim,
+        .scale = node->scale,
+        .positions = d + lay->positions,
+        .token_seq = d + lay->token_seq,
+        .tables = d + lay->tables,
+        .table_stride = cb->table_stride,
+        .block_size = cb->config.kv_block_size,
+        .out16 = x16_for_output(cb, op->node, -1),
+        .dtype16 = cb->matrix_dtype,
+        .n_splits = 1,
+        .partial = cb->partial,
+        .tiles = d + lay->tiles,
+        .n_tiles = lay->n_tiles,
     };
-    (void)step;
+    if (lay->flash && acc_cuda_attention_tiled_supported(node->head_dim))
+        return acc_cuda_attention_tiled(&args, cb->stream);
+    args.n_splits = attention_splits(cb, node, rows, lay);
     return acc_cuda_attention(&args, cb->stream);
 }
 
 static acc_status run_node(cuda_backend *cb, int i, const acc_step *step, const step_layout *lay,
-                           int *x16_holds, acc_error *err)
+                           acc_error *err)
 {
     const acc_graph *g = cb->graph;
     const acc_node *node = &g->nodes[i];
@@ -641,10 +982,10 @@ static acc_status run_node(cuda_backend *cb, int i, const acc_step *step, const 
         return ACC_OK;
     case ACC_OP_EMBED: {
         const cuda_weight *w = &cb->weights[g->nodes[node->src[0]].weight];
-        code = acc_cuda_embed(w->dtype, w->data,
-                              d + (node->index_by == ACC_EMBED_BY_TOKEN ? lay->tokens
-                                                                        : lay->positions),
-                              rows, node->cols, out, cb->stream);
+        code = acc_cuda_embed(
+            w->dtype, w->data,
+            d + (node->index_by == ACC_EMBED_BY_TOKEN ? lay->tokens : lay->positions), rows,
+            node->cols, out, cb->stream);
         break;
     }
     case ACC_OP_ADD:
@@ -657,23 +998,20 @@ static acc_status run_node(cuda_backend *cb, int i, const acc_step *step, const 
         code = acc_cuda_gelu_tanh(in[node->src[0]], out, n, cb->stream);
         break;
     case ACC_OP_SWIGLU:
-        code = acc_cuda_swiglu(in[node->src[0]], in[node->src[1]], out, n, cb->stream);
+        code = acc_cuda_swiglu(in[node->src[0]], in[node->src[1]], out, n,
+                               x16_for_output(cb, i, -1), cb->matrix_dtype, cb->stream);
         break;
     case ACC_OP_RMS_NORM:
-    case ACC_OP_LAYER_NORM: {
         /* the matmuls after a norm read it in 16 bits: write that copy now */
-        void *y16 = cb->x16 && cb->feeds_matmul[i] ? cb->x16 : NULL;
-        if (node->op == ACC_OP_RMS_NORM)
-            code = acc_cuda_rms_norm(in[node->src[0]], in[node->src[1]], node->eps, out, rows,
-                                     node->cols, y16, cb->matrix_dtype, cb->stream);
-        else
-            code = acc_cuda_layer_norm(in[node->src[0]], in[node->src[1]], in[node->src[2]],
-                                       node->eps, out, rows, node->cols, y16, cb->matrix_dtype,
-                                       cb->stream);
-        if (y16)
-            *x16_holds = i;
+        code =
+            acc_cuda_rms_norm(in[node->src[0]], in[node->src[1]], node->eps, out, rows, node->cols,
+                              x16_for_output(cb, i, -1), cb->matrix_dtype, cb->stream);
         break;
-    }
+    case ACC_OP_LAYER_NORM:
+        code = acc_cuda_layer_norm(in[node->src[0]], in[node->src[1]], in[node->src[2]], node->eps,
+                                   out, rows, node->cols, x16_for_output(cb, i, -1),
+                                   cb->matrix_dtype, cb->stream);
+        break;
     case ACC_OP_ROPE:
         code = acc_cuda_rope(in[node->src[0]], out, rows, node->n_heads, node->head_dim,
                              d + lay->positions, cb->inv_freq, cb->stream);
@@ -682,13 +1020,8 @@ static acc_status run_node(cuda_backend *cb, int i, const acc_step *step, const 
         code = acc_cuda_gather_rows(in[node->src[0]], d + lay->output_rows, rows, node->cols, out,
                                     cb->stream);
         break;
-    case ACC_OP_MATMUL:
-        return run_matmul(cb, node, rows, x16_holds, err);
-    case ACC_OP_ATTENTION:
-        code = run_attention(cb, node, step, lay, rows, out);
-        break;
     default:
-        return acc_error_set(err, ACC_ERR_RUNTIME, "cuda backend: op %s not supported",
+        return acc_error_set(err, ACC_ERR_RUNTIME, "cuda backend: op %s not supported here",
                              acc_op_name(node->op));
     }
     if (code)
@@ -696,14 +1029,99 @@ static acc_status run_node(cuda_backend *cb, int i, const acc_step *step, const 
     return ACC_OK;
 }
 
+static acc_status run_op(cuda_backend *cb, const cuda_op *op, const acc_step *step,
+                         const step_layout *lay, acc_error *err)
+{
+    const acc_graph *g = cb->graph;
+    const acc_node *node = &g->nodes[op->node];
+    int64_t rows = acc_graph_node_rows(node, step->n_tokens, step->n_outputs);
+    int code = 0;
+    switch (op->kind) {
+    case CUDA_OP_NODE:
+        return run_node(cb, op->node, step, lay, err);
+    case CUDA_OP_MATMULS:
+        return run_matmuls(cb, op, rows, err);
+    case CUDA_OP_ATTENTION:
+        code = run_attention(cb, op, lay, rows);
+        return code ? cuda_fail(err, "attention", (cudaError_t)code) : ACC_OK;
+    case CUDA_OP_ADD_NORM: {
+        const acc_node *add = &g->nodes[op->add];
+        code = acc_cuda_add_rms_norm(
+            cb->data[add->src[0]], cb->data[add->src[1]], add->alpha, cb->data[op->add],
+            cb->data[node->src[1]], node->eps, cb->data[op->node], rows, node->cols,
+            x16_for_output(cb, op->node, -1), cb->matrix_dtype, cb->stream);
+        return code ? cuda_fail(err, "add + rms_norm", (cudaError_t)code) : ACC_OK;
+    }
+    }
+    return acc_error_set(err, ACC_ERR_RUNTIME, "cuda backend: bad schedule entry");
+}
+
+static int profile_kind(const cuda_backend *cb, const cuda_op *op, const step_layout *lay,
+                        int64_t rows)
+{
+    const acc_node *node = &cb->graph->nodes[op->node];
+    switch (op->kind) {
+    case CUDA_OP_MATMULS:
+        return !cb->exact && rows <= ACC_CUDA_GEMV_MAX_ROWS ? PROF_GEMV : PROF_GEMM;
+    case CUDA_OP_ATTENTION:
+        return lay->flash && acc_cuda_attention_tiled_supported(node->head_dim) ? PROF_ATTN_TILED
+                                                                                : PROF_ATTN_DECODE;
+    case CUDA_OP_ADD_NORM:
+        return PROF_ADD_NORM;
+    default:
+        return PROF_NODE + (int)node->op;
+    }
+}
+
 static acc_status run_nodes(cuda_backend *cb, const acc_step *step, const step_layout *lay,
                             acc_error *err)
 {
     acc_status status = ACC_OK;
-    int x16_holds = -1; /* node whose rows cb->x16 holds */
-    for (int i = 0; i < cb->graph->n_nodes && status == ACC_OK; i++)
-        status = run_node(cb, i, step, lay, &x16_holds, err);
+    cuda_profile *p = &cb->prof;
+    int n_ops = cb->schedule.n_ops;
+    cb->x16_node[0] = cb->x16_node[1] = -1;
+    cb->x16_next = 0;
+    if (p->on && !p->events) {
+        p->events = acc_calloc((size_t)n_ops + 1, sizeof *p->events, err);
+        p->kind = acc_calloc((size_t)n_ops + 1, sizeof *p->kind, err);
+        if (!p->events || !p->kind)
+            return ACC_ERR_RUNTIME;
+        for (int i = 0; i <= n_ops; i++)
+            if (cudaEventCreate(&p->events[i]) != cudaSuccess)
+                return acc_error_set(err, ACC_ERR_RUNTIME, "cuda backend: profile events");
+    }
+    for (int i = 0; i < n_ops && status == ACC_OK; i++) {
+        const cuda_op *op = &cb->schedule.ops[i];
+        if (p->on) {
+            const acc_node *node = &cb->graph->nodes[op->node];
+            p->kind[i] = profile_kind(cb, op, lay,
+                                      acc_graph_node_rows(node, step->n_tokens, step->n_outputs));
+            (void)cudaEventRecord(p->events[i], cb->stream);
+        }
+        status = run_op(cb, op, step, lay, err);
+    }
+    if (p->on) {
+        p->phase = lay->flash ? 0 : 1;
+        (void)cudaEventRecord(p->events[n_ops], cb->stream);
+    }
     return status;
+}
+
+/* After the step's synchronisation: the events' times into the totals. */
+static void profile_collect(cuda_backend *cb)
+{
+    cuda_profile *p = &cb->prof;
+    int n_ops = cb->schedule.n_ops;
+    float ms = 0.0f;
+    int ph = p->phase;
+    for (int i = 0; i < n_ops; i++)
+        if (cudaEventElapsedTime(&ms, p->events[i], p->events[i + 1]) == cudaSuccess) {
+            p->ms[ph][p->kind[i]] += ms;
+            p->calls[ph][p->kind[i]]++;
+        }
+    if (cudaEventElapsedTime(&ms, p->events[0], p->events[n_ops]) == cudaSuccess)
+        p->step_ms[ph] += ms;
+    p->steps[ph]++;
 }
 
 /* The graph for this step's shape, captured on first use.  A capture the
@@ -717,7 +1135,7 @@ static acc_status find_or_capture_graph(cuda_backend *cb, const acc_step *step,
     for (int i = 0; i < cb->n_graphs; i++) {
         const step_graph *sg = &cb->graphs[i];
         if (sg->n_tokens == step->n_tokens && sg->n_outputs == step->n_outputs &&
-            sg->n_seqs == step->n_seqs) {
+            sg->n_seqs == step->n_seqs && sg->split_key == lay->split_key) {
             *out = sg;
             return ACC_OK;
         }
@@ -751,6 +1169,7 @@ static acc_status find_or_capture_graph(cuda_backend *cb, const acc_step *step,
     sg->n_tokens = step->n_tokens;
     sg->n_outputs = step->n_outputs;
     sg->n_seqs = step->n_seqs;
+    sg->split_key = lay->split_key;
     cb->n_graphs++;
     *out = sg;
     return ACC_OK;
@@ -783,7 +1202,7 @@ static acc_status cuda_run(acc_backend *backend, const acc_step *step, float *ou
     if (code != cudaSuccess)
         return cuda_fail(err, "uploading step inputs", code);
     const step_graph *graph = NULL;
-    if (step->n_tokens <= GRAPH_MAX_TOKENS && !cb->graphs_off)
+    if (step->n_tokens <= GRAPH_MAX_TOKENS && !lay.flash && !cb->graphs_off && !cb->prof.on)
         status = find_or_capture_graph(cb, step, &lay, &graph, err);
     if (status == ACC_OK && graph) {
         if ((code = cudaGraphLaunch(graph->exec, cb->stream)) != cudaSuccess)
@@ -800,6 +1219,8 @@ static acc_status cuda_run(acc_backend *backend, const acc_step *step, float *ou
     code = cudaStreamSynchronize(cb->stream);
     if (status == ACC_OK && code != cudaSuccess)
         status = cuda_fail(err, "running the step", code);
+    if (status == ACC_OK && cb->prof.on && cb->prof.events)
+        profile_collect(cb);
     return status;
 }
 
@@ -816,10 +1237,10 @@ static acc_status cuda_copy_kv_block(acc_backend *backend, int from_block, int t
         size_t base = (size_t)layer * cb->layer_stride;
         float *caches[2] = {cb->k_cache, cb->v_cache};
         for (int c = 0; c < 2; c++) {
-            cudaError_t code = cudaMemcpyAsync(
-                caches[c] + base + (size_t)to_block * block_floats,
-                caches[c] + base + (size_t)from_block * block_floats,
-                block_floats * sizeof(float), cudaMemcpyDeviceToDevice, cb->stream);
+            cudaError_t code =
+                cudaMemcpyAsync(caches[c] + base + (size_t)to_block * block_floats,
+                                caches[c] + base + (size_t)from_block * block_floats,
+                                block_floats * sizeof(float), cudaMemcpyDeviceToDevice, cb->stream);
             if (code != cudaSuccess)
                 return cuda_fail(err, "copying a KV block", code);
         }

@@ -81,12 +81,25 @@ __global__ void gelu_tanh_kernel(const float *a, float *y, int64_t n)
     }
 }
 
-__global__ void swiglu_kernel(const float *gate, const float *up, float *y, int64_t n)
+/* Writes y[i] and, when y16 is set, its 16-bit copy for the matmul that
+ * reads it (bf16 or f16). */
+__device__ __forceinline__ void store_with16(float *y, void *y16, acc_cuda_dtype dtype16,
+                                             int64_t i, float value)
+{
+    y[i] = value;
+    if (y16 && dtype16 == ACC_CUDA_BF16)
+        static_cast<__nv_bfloat16 *>(y16)[i] = __float2bfloat16_rn(value);
+    else if (y16)
+        static_cast<__half *>(y16)[i] = __float2half_rn(value);
+}
+
+__global__ void swiglu_kernel(const float *gate, const float *up, float *y, int64_t n, void *y16,
+                              acc_cuda_dtype dtype16)
 {
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
          i += (int64_t)gridDim.x * blockDim.x) {
         float g = gate[i];
-        y[i] = g / (1.0f + expf(-g)) * up[i];
+        store_with16(y, y16, dtype16, i, g / (1.0f + expf(-g)) * up[i]);
     }
 }
 
@@ -106,15 +119,11 @@ __device__ double block_sum(double value, double *shared)
     return total;
 }
 
-/* Writes y[i] and, when y16 is set, its 16-bit copy for the matmuls that
- * read this norm (saves them a conversion kernel). */
-__device__ void store_norm(float *y, void *y16, acc_cuda_dtype dtype16, int64_t i, float value)
+/* The norms write their 16-bit copy for the matmuls that read them. */
+__device__ __forceinline__ void store_norm(float *y, void *y16, acc_cuda_dtype dtype16, int64_t i,
+                                           float value)
 {
-    y[i] = value;
-    if (y16 && dtype16 == ACC_CUDA_BF16)
-        static_cast<__nv_bfloat16 *>(y16)[i] = __float2bfloat16_rn(value);
-    else if (y16)
-        static_cast<__half *>(y16)[i] = __float2half_rn(value);
+    store_with16(y, y16, dtype16, i, value);
 }
 
 __global__ void rms_norm_kernel(const float *x, const float *w, float eps, float *y, int64_t cols,
@@ -131,6 +140,27 @@ __global__ void rms_norm_kernel(const float *x, const float *w, float eps, float
     void *y16r = y16 ? static_cast<char *>(y16) + blockIdx.x * cols * 2 : nullptr;
     for (int64_t i = threadIdx.x; i < cols; i += blockDim.x)
         store_norm(yr, y16r, dtype16, i, w[i] * (xr[i] * inv));
+}
+
+/* The residual add and the RMSNorm after it: each thread keeps the sums it
+ * wrote for the second pass (same arithmetic as add_kernel + rms_norm_kernel). */
+__global__ void add_rms_norm_kernel(const float *a, const float *b, float alpha, float *sum_out,
+                                    const float *w, float eps, float *y, int64_t cols, void *y16,
+                                    acc_cuda_dtype dtype16)
+{
+    __shared__ double shared[kThreads / 32];
+    int64_t off = blockIdx.x * cols;
+    double sum = 0.0;
+    for (int64_t i = threadIdx.x; i < cols; i += blockDim.x) {
+        float v = alpha == 1.0f ? a[off + i] + b[off + i] : a[off + i] + alpha * b[off + i];
+        sum_out[off + i] = v;
+        sum += (double)v * v;
+    }
+    sum = block_sum(sum, shared);
+    float inv = (float)(1.0 / sqrt(sum / (double)cols + (double)eps));
+    void *y16r = y16 ? static_cast<char *>(y16) + off * 2 : nullptr;
+    for (int64_t i = threadIdx.x; i < cols; i += blockDim.x)
+        store_norm(y + off, y16r, dtype16, i, w[i] * (sum_out[off + i] * inv));
 }
 
 __global__ void layer_norm_kernel(const float *x, const float *w, const float *b, float eps,
@@ -174,6 +204,49 @@ __global__ void rope_kernel(const float *x, float *y, int n_heads, int head_dim,
         yr[base + i] = x1 * c - x2 * s;
         yr[base + i + half] = x2 * c + x1 * s;
     }
+}
+
+/* One block per row: q's pairs (into q_out), then k's (rotated or not)
+ * and v's values straight into the cache at the row's slot. */
+__global__ void rope_kv_kernel(acc_cuda_rope_kv_args a)
+{
+    int64_t row = blockIdx.x;
+    int hd = a.head_dim, half = hd / 2;
+    float pos = (float)a.positions[row];
+    if (a.q_out) {
+        int64_t cols = (int64_t)a.n_heads * hd;
+        const float *xr = a.q + row * cols;
+        float *yr = a.q_out + row * cols;
+        for (int p = threadIdx.x; p < a.n_heads * half; p += blockDim.x) {
+            int h = p / half, i = p % half;
+            float angle = pos * a.inv_freq[i];
+            float c = cosf(angle), s = sinf(angle);
+            int64_t base = (int64_t)h * hd;
+            float x1 = xr[base + i], x2 = xr[base + i + half];
+            yr[base + i] = x1 * c - x2 * s;
+            yr[base + i + half] = x2 * c + x1 * s;
+        }
+    }
+    int64_t kv_dim = (int64_t)a.n_kv_heads * hd;
+    int64_t slot = a.slots[row];
+    const float *kr = a.k + row * kv_dim;
+    float *kc = a.k_cache + slot * kv_dim;
+    if (a.rope_k) {
+        for (int p = threadIdx.x; p < a.n_kv_heads * half; p += blockDim.x) {
+            int h = p / half, i = p % half;
+            float angle = pos * a.inv_freq[i];
+            float c = cosf(angle), s = sinf(angle);
+            int64_t base = (int64_t)h * hd;
+            float x1 = kr[base + i], x2 = kr[base + i + half];
+            kc[base + i] = x1 * c - x2 * s;
+            kc[base + i + half] = x2 * c + x1 * s;
+        }
+    } else {
+        for (int64_t c = threadIdx.x; c < kv_dim; c += blockDim.x)
+            kc[c] = kr[c];
+    }
+    for (int64_t c = threadIdx.x; c < kv_dim; c += blockDim.x)
+        a.v_cache[slot * kv_dim + c] = a.v[row * kv_dim + c];
 }
 
 __global__ void gather_rows_kernel(const float *x, const int32_t *index, int64_t rows,
@@ -222,13 +295,15 @@ __global__ void kv_store_kernel(const float *k, const float *v, const int32_t *s
 constexpr int kAttnWarps = 4;
 constexpr int kPerLane = ACC_CUDA_MAX_HEAD_DIM / 32;
 
-/* One block per (head, token).  Each warp takes 32 keys at a time, one per
- * lane: a lane computes its key's full dot product with q (from shared
- * memory), so 32 keys' loads are in flight at once.  An online softmax
- * (running max m, denominator l) folds each group of 32 into the output,
- * whose dimensions lane, lane + 32, ... the lane owns; V rows are read
- * coalesced, one key after another.  The warps' partial results are
- * merged at the end, rescaled to the common maximum. */
+/* One block per (head, token, split).  Each warp takes 32 keys at a time,
+ * one per lane: a lane computes its key's full dot product with q (from
+ * shared memory), so 32 keys' loads are in flight at once.  An online
+ * softmax (running max m, denominator l) folds each group of 32 into the
+ * output, whose dimensions lane, lane + 32, ... the lane owns; V rows are
+ * read coalesced, one key after another.  The warps' partial results are
+ * merged at the end, rescaled to the common maximum.  With n_splits > 1
+ * the block sees only its split's range of keys (a multiple of 32 long)
+ * and leaves (max, denominator, unnormalised sums) for the merge kernel. */
 __global__ void __launch_bounds__(kAttnWarps * 32)
     attention_kernel(acc_cuda_attention_args a)
 {
@@ -237,6 +312,7 @@ __global__ void __launch_bounds__(kAttnWarps * 32)
     __shared__ float part_acc[kAttnWarps][ACC_CUDA_MAX_HEAD_DIM];
     int head = blockIdx.x;
     int64_t token = blockIdx.y;
+    int split = blockIdx.z;
     int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     int hd = a.head_dim, bs = a.block_size;
     int group = a.n_heads / a.n_kv_heads;
@@ -245,6 +321,23 @@ __global__ void __launch_bounds__(kAttnWarps * 32)
     const float *q = a.q + token * (int64_t)a.n_heads * hd + (int64_t)head * hd;
     const int32_t *table = a.tables + (int64_t)a.token_seq[token] * a.table_stride;
     int n_ctx = a.positions[token] + 1;
+    int begin = 0, end = n_ctx;
+    if (a.n_splits > 1) {
+        int chunk = (n_ctx + a.n_splits - 1) / a.n_splits;
+        chunk = (chunk + 31) / 32 * 32;
+        begin = split * chunk;
+        end = begin + chunk < n_ctx ? begin + chunk : n_ctx;
+    }
+    float *partial = a.n_splits > 1 ? a.partial + ((token * a.n_heads + head) * a.n_splits + split) *
+                                                      (int64_t)(hd + 2)
+                                    : nullptr;
+    if (begin >= end) { /* block-uniform: an empty split */
+        if (threadIdx.x == 0) {
+            partial[0] = -INFINITY;
+            partial[1] = 0.0f;
+        }
+        return;
+    }
     for (int d = threadIdx.x; d < hd; d += blockDim.x)
         q_sh[d] = q[d];
     __syncthreads();
@@ -254,11 +347,11 @@ __global__ void __launch_bounds__(kAttnWarps * 32)
     for (int i = 0; i < kPerLane; i++)
         acc[i] = 0.0f;
     float m = -INFINITY, l = 0.0f;
-    for (int base = warp * 32; base < n_ctx; base += kAttnWarps * 32) {
+    for (int base = begin + warp * 32; base < end; base += kAttnWarps * 32) {
         int j = base + lane;
         int64_t slot = 0;
         float s = -INFINITY;
-        if (j < n_ctx) {
+        if (j < end) {
             slot = (int64_t)table[j / bs] * bs + j % bs;
             const float *k = a.k_cache + slot * kv_dim + kv_off;
             float dot = 0.0f;
@@ -280,7 +373,7 @@ __global__ void __launch_bounds__(kAttnWarps * 32)
         for (int offset = 16; offset > 0; offset >>= 1)
             group_max = fmaxf(group_max, __shfl_xor_sync(0xffffffffu, group_max, offset));
         float m_new = fmaxf(m, group_max); /* finite: lane 0's key exists */
-        float p = j < n_ctx ? expf(s - m_new) : 0.0f;
+        float p = j < end ? expf(s - m_new) : 0.0f;
         float correction = expf(m - m_new);
         float p_sum = p;
         for (int offset = 16; offset > 0; offset >>= 1)
@@ -289,7 +382,7 @@ __global__ void __launch_bounds__(kAttnWarps * 32)
 #pragma unroll
         for (int i = 0; i < kPerLane; i++)
             acc[i] *= correction;
-        int n_keys = n_ctx - base < 32 ? n_ctx - base : 32;
+        int n_keys = end - base < 32 ? end - base : 32;
 #pragma unroll 8
         for (int jj = 0; jj < n_keys; jj++) {
             float pj = __shfl_sync(0xffffffffu, p, jj);
@@ -323,13 +416,56 @@ __global__ void __launch_bounds__(kAttnWarps * 32)
         factor[w] = part_l[w] > 0.0f ? expf(part_m[w] - m_all) : 0.0f;
         denom += factor[w] * part_l[w];
     }
+    if (partial) {
+        if (threadIdx.x == 0) {
+            partial[0] = m_all;
+            partial[1] = denom;
+        }
+        for (int d = threadIdx.x; d < hd; d += blockDim.x) {
+            float sum = 0.0f;
+            for (int w = 0; w < kAttnWarps; w++)
+                sum += factor[w] * part_acc[w][d];
+            partial[2 + d] = sum;
+        }
+        return;
+    }
     float inv = 1.0f / denom;
-    float *out = a.out + token * (int64_t)a.n_heads * hd + (int64_t)head * hd;
+    int64_t out_off = token * (int64_t)a.n_heads * hd + (int64_t)head * hd;
     for (int d = threadIdx.x; d < hd; d += blockDim.x) {
         float sum = 0.0f;
         for (int w = 0; w < kAttnWarps; w++)
             sum += factor[w] * part_acc[w][d];
-        out[d] = sum * inv;
+        store_with16(a.out, a.out16, a.dtype16, out_off + d, sum * inv);
+    }
+}
+
+/* Merges the n_splits partial results of one (head, token). */
+__global__ void attention_merge_kernel(acc_cuda_attention_args a)
+{
+    int head = blockIdx.x;
+    int64_t token = blockIdx.y;
+    int hd = a.head_dim, n = a.n_splits;
+    const float *p = a.partial + (token * a.n_heads + head) * n * (int64_t)(hd + 2);
+    float m_all = -INFINITY;
+    for (int s = 0; s < n; s++)
+        if (p[s * (hd + 2) + 1] > 0.0f)
+            m_all = fmaxf(m_all, p[s * (hd + 2)]);
+    float denom = 0.0f;
+    for (int s = 0; s < n; s++) {
+        float l = p[s * (hd + 2) + 1];
+        if (l > 0.0f)
+            denom += expf(p[s * (hd + 2)] - m_all) * l;
+    }
+    float inv = 1.0f / denom;
+    int64_t out_off = token * (int64_t)a.n_heads * hd + (int64_t)head * hd;
+    for (int d = threadIdx.x; d < hd; d += blockDim.x) {
+        float sum = 0.0f;
+        for (int s = 0; s < n; s++) {
+            const float *ps = p + s * (hd + 2);
+            if (ps[1] > 0.0f)
+                sum += expf(ps[0] - m_all) * ps[2 + d];
+        }
+        store_with16(a.out, a.out16, a.dtype16, out_off + d, sum * inv);
     }
 }
 
@@ -375,10 +511,25 @@ int acc_cuda_gelu_tanh(const float *a, float *y, int64_t n, acc_cuda_stream stre
     return launch_status();
 }
 
-int acc_cuda_swiglu(const float *gate, const float *up, float *y, int64_t n,
-                    acc_cuda_stream stream)
+int acc_cuda_swiglu(const float *gate, const float *up, float *y, int64_t n, void *y16,
+                    acc_cuda_dtype dtype16, acc_cuda_stream stream)
 {
-    swiglu_kernel<<<grid_for(n), kThreads, 0, stream>>>(gate, up, y, n);
+    swiglu_kernel<<<grid_for(n), kThreads, 0, stream>>>(gate, up, y, n, y16, dtype16);
+    return launch_status();
+}
+
+int acc_cuda_add_rms_norm(const float *a, const float *b, float alpha, float *sum, const float *w,
+                          float eps, float *y, int64_t rows, int64_t cols, void *y16,
+                          acc_cuda_dtype dtype16, acc_cuda_stream stream)
+{
+    add_rms_norm_kernel<<<(unsigned)rows, kThreads, 0, stream>>>(a, b, alpha, sum, w, eps, y, cols,
+                                                                 y16, dtype16);
+    return launch_status();
+}
+
+int acc_cuda_rope_kv(const acc_cuda_rope_kv_args *args, acc_cuda_stream stream)
+{
+    rope_kv_kernel<<<(unsigned)args->rows, 128, 0, stream>>>(*args);
     return launch_status();
 }
 
@@ -444,8 +595,18 @@ int acc_cuda_attention(const acc_cuda_attention_args *args, acc_cuda_stream stre
 {
     if (args->head_dim > ACC_CUDA_MAX_HEAD_DIM || args->rows > 65535)
         return (int)cudaErrorInvalidValue;
-    dim3 grid((unsigned)args->n_heads, (unsigned)args->rows);
-    attention_kernel<<<grid, kAttnWarps * 32, 0, stream>>>(*args);
+    int splits = args->n_splits > 1 ? args->n_splits : 1;
+    if (splits > 1 && !args->partial)
+        return (int)cudaErrorInvalidValue;
+    acc_cuda_attention_args a = *args;
+    a.n_splits = splits;
+    dim3 grid((unsigned)a.n_heads, (unsigned)a.rows, (unsigned)splits);
+    attention_kernel<<<grid, kAttnWarps * 32, 0, stream>>>(a);
+    int code = launch_status();
+    if (code || splits == 1)
+        return code;
+    unsigned threads = (unsigned)((a.head_dim + 31) / 32 * 32);
+    attention_merge_kernel<<<dim3((unsigned)a.n_heads, (unsigned)a.rows), threads, 0, stream>>>(a);
     return launch_status();
 }
 

@@ -35,12 +35,18 @@ int acc_cuda_add(const float *a, const float *b, float alpha, float *y, int64_t 
                  acc_cuda_stream stream);
 int acc_cuda_scale(const float *a, float scale, float *y, int64_t n, acc_cuda_stream stream);
 int acc_cuda_gelu_tanh(const float *a, float *y, int64_t n, acc_cuda_stream stream);
-int acc_cuda_swiglu(const float *gate, const float *up, float *y, int64_t n,
-                    acc_cuda_stream stream);
+/* y = silu(gate) * up; when y16 is not NULL also written there in dtype16. */
+int acc_cuda_swiglu(const float *gate, const float *up, float *y, int64_t n, void *y16,
+                    acc_cuda_dtype dtype16, acc_cuda_stream stream);
 /* Norms of rows x cols; when y16 is not NULL the output is also written
  * there in dtype16 (BF16 or F16), the input the next matmuls need. */
 int acc_cuda_rms_norm(const float *x, const float *w, float eps, float *y, int64_t rows,
                       int64_t cols, void *y16, acc_cuda_dtype dtype16, acc_cuda_stream stream);
+/* sum = a + alpha * b (the residual add), then y = RMSNorm(sum) * w, as
+ * acc_cuda_add followed by acc_cuda_rms_norm, in one pass over the rows. */
+int acc_cuda_add_rms_norm(const float *a, const float *b, float alpha, float *sum, const float *w,
+                          float eps, float *y, int64_t rows, int64_t cols, void *y16,
+                          acc_cuda_dtype dtype16, acc_cuda_stream stream);
 int acc_cuda_layer_norm(const float *x, const float *w, const float *b, float eps, float *y,
                         int64_t rows, int64_t cols, void *y16, acc_cuda_dtype dtype16,
                         acc_cuda_stream stream);
@@ -48,8 +54,8 @@ int acc_cuda_layer_norm(const float *x, const float *w, const float *b, float ep
 int acc_cuda_rope(const float *x, float *y, int64_t rows, int n_heads, int head_dim,
                   const int32_t *positions, const float *inv_freq, acc_cuda_stream stream);
 /* y[r] = x[index[r]], r < rows. */
-int acc_cuda_gather_rows(const float *x, const int32_t *index, int64_t rows, int64_t cols,
-                         float *y, acc_cuda_stream stream);
+int acc_cuda_gather_rows(const float *x, const int32_t *index, int64_t rows, int64_t cols, float *y,
+                         acc_cuda_stream stream);
 /* out = (dtype) x, n elements; dtype is BF16 or F16 (round to nearest even). */
 int acc_cuda_convert_f32(const float *x, int64_t n, acc_cuda_dtype dtype, void *out,
                          acc_cuda_stream stream);
@@ -59,6 +65,23 @@ int acc_cuda_add_bias(float *y, const float *bias, int64_t rows, int64_t cols,
 /* Stores rows K and V rows (kv_dim wide) at their slots of one layer's cache. */
 int acc_cuda_kv_store(const float *k, const float *v, const int32_t *slots, int64_t rows,
                       int64_t kv_dim, float *k_cache, float *v_cache, acc_cuda_stream stream);
+
+/* The attention inputs of a step in one pass: RoPE of q into q_out (when
+ * q_out is set), RoPE of k (when rope_k) and v stored at the rows' slots
+ * of one layer's cache.  Same math as acc_cuda_rope. */
+typedef struct acc_cuda_rope_kv_args {
+    const float *q;
+    float *q_out;
+    const float *k, *v;
+    int rope_k;
+    int64_t rows;
+    int n_heads, n_kv_heads, head_dim;
+    const int32_t *positions, *slots;
+    const float *inv_freq;
+    float *k_cache, *v_cache;
+} acc_cuda_rope_kv_args;
+
+int acc_cuda_rope_kv(const acc_cuda_rope_kv_args *args, acc_cuda_stream stream);
 
 /* Causal attention through block tables: token t (of sequence token_seq[t]
  * at positions[t]) attends to positions 0..positions[t] of its sequence,
@@ -73,9 +96,55 @@ typedef struct acc_cuda_attention_args {
     float scale;
     const int32_t *positions, *token_seq, *tables;
     int table_stride, block_size;
+    void *out16; /* when set, out is also written here in dtype16 */
+    acc_cuda_dtype dtype16;
+    /* Split-K (flash-decoding): n_splits > 1 divides each token's keys into
+     * n_splits ranges run by separate blocks; their partial results (in
+     * partial: rows x n_heads x n_splits x (head_dim + 2) floats) are merged
+     * by a second kernel. */
+    int n_splits;
+    float *partial;
+    /* Tiled prefill (tensor cores, TF32): tiles of at most 64 rows of one
+     * sequence, tile t = rows [tiles[2t], tiles[2t] + tiles[2t + 1]). */
+    const int32_t *tiles;
+    int n_tiles;
 } acc_cuda_attention_args;
 
+/* Per-(head, token) attention (n_splits >= 1), exact fp32 arithmetic. */
 int acc_cuda_attention(const acc_cuda_attention_args *args, acc_cuda_stream stream);
+/* Whether acc_cuda_attention_tiled handles this head_dim. */
+int acc_cuda_attention_tiled_supported(int head_dim);
+/* Tiled prefill attention: Q.K^T and P.V on tensor cores in TF32 with fp32
+ * accumulation, online softmax in fp32 (args->tiles, args->n_tiles). */
+int acc_cuda_attention_tiled(const acc_cuda_attention_args *args, acc_cuda_stream stream);
+
+/* Matrix-vector products for steps of at most ACC_CUDA_GEMV_MAX_ROWS rows
+ * (decode): y_s[r, o] = x[r, :] . W_s[o, :] (+ bias_s[o]) for up to three
+ * matrices W_s [out_s, in] (bf16 or f16, dtype) that read the same x
+ * (rows x in, dtype).  With swiglu (two segments, gate then up, of equal
+ * out) it writes swiglu_y = silu(gate) * up instead, and swiglu_y16 in
+ * dtype when set.  variant picks a tuning (0: chosen by shape; 1-4 fixed,
+ * for the microbenchmark). */
+#define ACC_CUDA_GEMV_MAX_ROWS 8
+typedef struct acc_cuda_gemv_seg {
+    const void *w;
+    const float *bias;
+    float *y;
+    int64_t out;
+} acc_cuda_gemv_seg;
+
+typedef struct acc_cuda_gemv_args {
+    acc_cuda_dtype dtype;
+    const void *x;
+    int64_t rows, in;
+    int n_segs;
+    acc_cuda_gemv_seg seg[3];
+    int swiglu;
+    float *swiglu_y;
+    void *swiglu_y16;
+} acc_cuda_gemv_args;
+
+int acc_cuda_gemv(const acc_cuda_gemv_args *args, int variant, acc_cuda_stream stream);
 
 #ifdef __cplusplus
 }
