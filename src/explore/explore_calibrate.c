@@ -394,11 +394,11 @@ static void report_text(const calib *c, const acc_explore_calibration *res, FILE
                         (c->fitted_mask[h] >> p) & 1 ? was : "not fitted");
         }
     }
-    fprintf(out, "\n%-44s %-16s %-9s %-16s %12s %12s %8s\n", "point", "hardware", "split", "metric",
+    fprintf(out, "\n%-44s %-16s %-9s %-27s %12s %12s %8s\n", "point", "hardware", "split", "metric",
             "measured", "predicted", "error");
     for (size_t i = 0; i < c->meas.n; i++) {
         const xmeasure *pt = &c->meas.points[i];
-        fprintf(out, "%-44.44s %-16.16s %-9s %-16s %12.4g %12.4g %+7.1f%%\n", pt->name,
+        fprintf(out, "%-44.44s %-16.16s %-9s %-27s %12.4g %12.4g %+7.1f%%\n", pt->name,
                 c->hws[c->st[i].hw].name, pt->test ? "test" : "calibrate", xmetric_name(pt->metric),
                 pt->value, c->st[i].predicted, c->st[i].error * 100);
     }
