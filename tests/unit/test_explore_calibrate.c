@@ -3,8 +3,10 @@
  * on problems with known answers, the formulas the calibration added to the
  * performance model (smooth roofline, direct all-reduce, LM head, per-layer
  * and per-collective overheads) pinned by hand, the recovery of known
- * efficiency factors from synthetic points, the measured-file format and
- * its errors, and the validation set's test-split MAPE (<= 10%).
+ * efficiency factors from synthetic points (also through "share", one
+ * hardware taking another's fitted factors), the measured-file format and
+ * its errors (gqa_kv_reads, the per-device metric), the presets'
+ * Calibration: lines, and the validation set's test-split MAPE (<= 10%).
  */
 #include <setjmp.h>
 #include <stdarg.h>
