@@ -451,6 +451,13 @@ static void report_json(const calib *c, const acc_explore_calibration *res, FILE
         json_str(out, hw->name);
         fputs(", \"path\": ", out);
         json_str(out, hw->path);
+        fputs(", \"calibration\": ", out);
+        if (hw->in.hw_calibration[0])
+            json_str(out, hw->in.hw_calibration);
+        else
+            fputs("null", out);
+        fprintf(out, ", \"uncalibrated\": %s",
+                xcalibration_is_uncalibrated(hw->in.hw_calibration) ? "true" : "false");
         fprintf(out, ", \"calibrate_points\": %zu, \"fitted\": [", c->n_fit_points[h]);
         int first = 1;
         for (int p = 0; p < XEFF_COUNT; p++)

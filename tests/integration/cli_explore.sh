@@ -88,6 +88,8 @@ grep -q '"uncalibrated": true' "$work/b200/summary.json" || fail "b200 summary"
 grep -q '"uncalibrated": false' "$work/a100/summary.json" || fail "a100 summary"
 "$accinf" explore calibrate --measured "$examples/hw/validation.json" --json > "$work/calib.json"
 grep -q '"mape_test_pct": [0-9]' "$work/calib.json" || fail "calibrate --json"
+grep -q '"name": "tpuv4", "path": "[^"]*", "calibration": "uncalibrated: [^"]*", "uncalibrated": true' "$work/calib.json" || fail "calibrate --json: tpuv4 uncalibrated"
+grep -q '"shared_from": "h100-sxm"' "$work/calib.json" || fail "calibrate --json: share"
 # an impossible bound fails with exit 1
 set +e
 "$accinf" explore calibrate --measured "$examples/hw/validation.json" --max-test-mape 0.01 > /dev/null 2> "$work/err"
