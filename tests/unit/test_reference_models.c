@@ -309,7 +309,7 @@ static int check_gguf_tokenizer(const char *path, const char *dir, const char *n
     const acc_tokenizer *tok = acc_model_tokenizer(model);
     if (!tok)
         fail_msg("%s: no tokenizer from the GGUF metadata", name);
-    char ref_path[1024];
+    char ref_path[1100]; /* dir is at most 1024 bytes (the caller's buffer) */
     snprintf(ref_path, sizeof ref_path, "%s/tokenizer.json", dir);
     json_error_t jerr;
     json_t *hf = json_load_file(ref_path, 0, &jerr);
