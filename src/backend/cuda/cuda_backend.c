@@ -16,6 +16,7 @@
  */
 #include "backend/cuda/cuda_backend.h"
 #include "backend/cuda/cuda_kernels.h"
+#include "backend/cuda/cuda_sample.h"
 #include "backend/cuda/cuda_schedule.h"
 
 #include "accinf/quant.h"
@@ -113,6 +114,10 @@ typedef struct cuda_backend {
     int n_graphs;
     int graphs_off; /* a capture failed: run small steps directly */
     cuda_profile prof;
+    /* GPU sampling (cuda_run_sample), allocated on first use: per output
+     * row its parameters and chosen id, on the device and pinned */
+    acc_cuda_sample_params *sample_params_dev, *sample_params_host;
+    int32_t *sample_tokens_dev, *sample_tokens_host;
 } cuda_backend;
 
 static acc_status cuda_fail(acc_error *err, const char *what, cudaError_t code)
@@ -224,6 +229,12 @@ static void cuda_destroy(acc_backend *backend)
     free(cb->offsets);
     free(cb->data);
     free(cb->feeds_matmul);
+    cudaFree(cb->sample_params_dev);
+    cudaFree(cb->sample_tokens_dev);
+    if (cb->sample_params_host)
+        cudaFreeHost(cb->sample_params_host);
+    if (cb->sample_tokens_host)
+        cudaFreeHost(cb->sample_tokens_host);
     free(cb);
 }
 
@@ -1175,10 +1186,81 @@ static acc_status find_or_capture_graph(cuda_backend *cb, const acc_step *step,
     return ACC_OK;
 }
 
+/* GPU sampling: the step's output rows stay on the device; one token per
+ * row is chosen there (cuda_sample.cu) and only the ids come back. */
+static acc_status sample_prepare(cuda_backend *cb, const acc_step *step,
+                                 const acc_backend_sampling *sampling, acc_error *err)
+{
+    if (!cb->sample_params_dev) {
+        size_t rows = (size_t)(cb->max_outputs > 0 ? cb->max_outputs : 1);
+        cb->sample_params_dev =
+            cuda_alloc(cb, rows * sizeof *cb->sample_params_dev, "sampling parameters", err);
+        cb->sample_tokens_dev =
+            cb->sample_params_dev
+                ? cuda_alloc(cb, rows * sizeof *cb->sample_tokens_dev, "sampled tokens", err)
+                : NULL;
+        if (!cb->sample_tokens_dev)
+            return ACC_ERR_RUNTIME;
+        cudaError_t code = cudaMallocHost((void **)&cb->sample_params_host,
+                                          rows * sizeof *cb->sample_params_host);
+        if (code == cudaSuccess)
+            code = cudaMallocHost((void **)&cb->sample_tokens_host,
+                                  rows * sizeof *cb->sample_tokens_host);
+        if (code != cudaSuccess)
+            return cuda_fail(err, "pinned sampling buffers", code);
+    }
+    for (int r = 0; r < step->n_outputs; r++) {
+        const acc_backend_sampling *s = &sampling[r];
+        if (!(s->temperature >= 0.0f) || s->top_k < 0 || !(s->top_p > 0.0f) ||
+            !(s->min_p >= 0.0f) || !(s->u >= 0.0 && s->u < 1.0))
+            return acc_error_set(err, ACC_ERR_INPUT, "cuda backend: row %d: bad sampling settings",
+                                 r);
+        cb->sample_params_host[r] = (acc_cuda_sample_params){
+            .temperature = s->temperature, .top_k = s->top_k, .top_p = s->top_p,
+            .min_p = s->min_p, .u = s->u};
+    }
+    return ACC_OK;
+}
+
+/* Queues the sampling of the output rows and the copy of the ids back. */
+static acc_status sample_queue(cuda_backend *cb, int n_outputs, acc_error *err)
+{
+    size_t n = (size_t)n_outputs;
+    cudaError_t code =
+        cudaMemcpyAsync(cb->sample_params_dev, cb->sample_params_host,
+                        n * sizeof *cb->sample_params_host, cudaMemcpyHostToDevice, cb->stream);
+    if (code != cudaSuccess)
+        return cuda_fail(err, "uploading sampling parameters", code);
+    int k = acc_cuda_sample(cb->output, n_outputs, cb->graph->nodes[cb->graph->output].cols,
+                            cb->sample_params_dev, cb->sample_tokens_dev, cb->stream);
+    if (k)
+        return cuda_fail(err, "sampling", (cudaError_t)k);
+    code = cudaMemcpyAsync(cb->sample_tokens_host, cb->sample_tokens_dev,
+                           n * sizeof *cb->sample_tokens_host, cudaMemcpyDeviceToHost, cb->stream);
+    return code == cudaSuccess ? ACC_OK : cuda_fail(err, "reading sampled tokens", code);
+}
+
+static acc_status cuda_run_step(cuda_backend *cb, const acc_step *step, float *output,
+                                const acc_backend_sampling *sampling, int32_t *tokens,
+                                acc_error *err);
+
 static acc_status cuda_run(acc_backend *backend, const acc_step *step, float *output,
                            acc_error *err)
 {
-    cuda_backend *cb = (cuda_backend *)backend;
+    return cuda_run_step((cuda_backend *)backend, step, output, NULL, NULL, err);
+}
+
+static acc_status cuda_run_sample(acc_backend *backend, const acc_step *step,
+                                  const acc_backend_sampling *sampling, int32_t *tokens,
+                                  acc_error *err)
+{
+    return cuda_run_step((cuda_backend *)backend, step, NULL, sampling, tokens, err);
+}
+
+static acc_status cuda_run_step(cuda_backend *cb, const acc_step *step, float *output,
+                                const acc_backend_sampling *sampling, int32_t *tokens,
+                                acc_error *err)
+{
     const acc_graph *g = cb->graph;
     if (!g)
         return acc_error_set(err, ACC_ERR_RUNTIME, "cuda backend: no graph loaded");
@@ -1186,6 +1268,8 @@ static acc_status cuda_run(acc_backend *backend, const acc_step *step, float *ou
     acc_status status = pack_step(cb, step, &lay, err);
     if (status == ACC_OK)
         status = check_token_ids(g, step, err);
+    if (status == ACC_OK && sampling && step->n_outputs > 0)
+        status = sample_prepare(cb, step, sampling, err);
     if (status != ACC_OK || step->n_outputs == 0)
         return status;
     for (int i = 0; i < g->n_nodes; i++) {
@@ -1215,10 +1299,14 @@ static acc_status cuda_run(acc_backend *backend, const acc_step *step, float *ou
         (code = cudaMemcpyAsync(output, cb->output, out_bytes, cudaMemcpyDeviceToHost,
                                 cb->stream)) != cudaSuccess)
         status = cuda_fail(err, "reading the output", code);
+    if (status == ACC_OK && sampling)
+        status = sample_queue(cb, step->n_outputs, err);
     /* the pinned step buffer is reused by the next step: always wait */
     code = cudaStreamSynchronize(cb->stream);
     if (status == ACC_OK && code != cudaSuccess)
         status = cuda_fail(err, "running the step", code);
+    if (status == ACC_OK && sampling)
+        memcpy(tokens, cb->sample_tokens_host, (size_t)step->n_outputs * sizeof *tokens);
     if (status == ACC_OK && cb->prof.on && cb->prof.events)
         profile_collect(cb);
     return status;
@@ -1261,6 +1349,7 @@ const acc_backend_ops acc_backend_cuda_ops = {
     .destroy = cuda_destroy,
     .load = cuda_load,
     .run = cuda_run,
+    .run_sample = cuda_run_sample,
     .copy_kv_block = cuda_copy_kv_block,
     .synchronize = cuda_synchronize,
 };
@@ -1271,6 +1360,7 @@ const acc_backend_ops acc_backend_cuda_f32_ops = {
     .destroy = cuda_destroy,
     .load = cuda_load,
     .run = cuda_run,
+    .run_sample = cuda_run_sample,
     .copy_kv_block = cuda_copy_kv_block,
     .synchronize = cuda_synchronize,
 };
