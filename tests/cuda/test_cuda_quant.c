@@ -145,6 +145,70 @@ static void test_kernels(void **state)
     check_kernels(ACC_GGML_Q6_K, ACC_CUDA_Q6_K, 64, 256 * 16);
 }
 
+/* Not a check: weight bytes per second of the GEMV on an 8B-sized
+ * down projection (4096 x 14336), copies rotated past the L2, beside the
+ * 16-bit GEMV (acc_cuda_gemv) on the same shape. */
+static void report_bandwidth(void **state)
+{
+    (void)state;
+    if (getenv("ACCINF_NO_BANDWIDTH")) /* under compute-sanitizer */
+        skip();
+    const int64_t out = 4096, in = 14336;
+    enum { COPIES = 6, REPS = 30 };
+    const struct {
+        acc_ggml_type g;
+        acc_cuda_qtype q;
+    } types[] = {{ACC_GGML_Q8_0, ACC_CUDA_Q8_0}, {ACC_GGML_Q4_K, ACC_CUDA_Q4_K},
+                 {ACC_GGML_Q6_K, ACC_CUDA_Q6_K}, {ACC_GGML_F16, ACC_CUDA_QNONE}};
+    float *x, *y;
+    assert_int_equal(cudaMalloc((void **)&x, (size_t)(8 * in) * 4), cudaSuccess);
+    assert_int_equal(cudaMalloc((void **)&y, (size_t)(8 * out) * 4), cudaSuccess);
+    assert_int_equal(cudaMemset(x, 0, (size_t)(8 * in) * 4), cudaSuccess);
+    cudaEvent_t t0, t1;
+    cudaEventCreate(&t0);
+    cudaEventCreate(&t1);
+    for (size_t t = 0; t < sizeof types / sizeof *types; t++) {
+        uint64_t row = 0;
+        assert_int_equal(acc_ggml_row_bytes(types[t].g, in, &row), 0);
+        size_t bytes = (size_t)row * (size_t)out;
+        void *w[COPIES];
+        for (int c = 0; c < COPIES; c++) {
+            assert_int_equal(cudaMalloc(&w[c], acc_cuda_quant_alloc_bytes(bytes)), cudaSuccess);
+            assert_int_equal(cudaMemset(w[c], 0x11, acc_cuda_quant_alloc_bytes(bytes)),
+                             cudaSuccess);
+        }
+        for (int rows = 1; rows <= 8; rows *= 2) {
+            float ms = 0;
+            for (int rep = -1; rep < REPS; rep++) {
+                if (rep == 0)
+                    cudaEventRecord(t0, NULL);
+                void *wc = w[(rep + COPIES) % COPIES];
+                if (types[t].q != ACC_CUDA_QNONE) {
+                    assert_int_equal(acc_cuda_qgemv(types[t].q, wc, x, rows, in, out, NULL, y, NULL),
+                                     0);
+                } else {
+                    acc_cuda_gemv_args a = {.dtype = ACC_CUDA_F16, .x = x, .rows = rows, .in = in,
+                                            .n_segs = 1};
+                    a.seg[0] = (acc_cuda_gemv_seg){.w = wc, .y = y, .out = out};
+                    assert_int_equal(acc_cuda_gemv(&a, 0, NULL), 0);
+                }
+            }
+            cudaEventRecord(t1, NULL);
+            assert_int_equal(cudaEventSynchronize(t1), cudaSuccess);
+            cudaEventElapsedTime(&ms, t0, t1);
+            double s = ms / 1000.0 / REPS;
+            printf("bandwidth: %s gemv 4096x14336, %d row(s): %.1f us, %.2f TB/s of weights\n",
+                   acc_ggml_type_name(types[t].g), rows, s * 1e6, (double)bytes / s / 1e12);
+        }
+        for (int c = 0; c < COPIES; c++)
+            cudaFree(w[c]);
+    }
+    cudaEventDestroy(t0);
+    cudaEventDestroy(t1);
+    cudaFree(x);
+    cudaFree(y);
+}
+
 static int argmax_of(const float *row, int n, float *margin)
 {
     int best = 0;
@@ -273,6 +337,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kernels),
+        cmocka_unit_test(report_bandwidth),
         cmocka_unit_test(test_demo_q8_0),
         cmocka_unit_test(test_demo_q4_K_M),
     };
