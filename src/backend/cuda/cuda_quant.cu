@@ -9,9 +9,10 @@
  * aligned, so the GEMV streams the bytes of a row's next 32 units with
  * aligned 16-byte loads into the warp's shared memory (rounding the range
  * out to whole words; allocations carry 16 bytes of slack) and each lane
- * then dequantizes one unit from there (word loads and funnel shifts) and
- * multiplies it with x in f32; a warp streams 4 output rows at once, so a
- * one-row step reuses each x value 4 times from registers.
+ * then takes one unit's dot product with x in f32 from there (word loads
+ * and funnel shifts; integer levels turned into floats by a byte permute
+ * and an add, summed against x, scaled once per unit); a warp streams 4
+ * output rows at once and reuses each x value for all of them.
  * Dequantization follows the CPU reference (src/tensor/quant_*.c).
  */
 #include "backend/cuda/cuda_quant.h"
@@ -142,36 +143,62 @@ __device__ __forceinline__ float half_word(const uint32_t *base, int off)
     return __half2float(__ushort_as_half((unsigned short)(v & 0xFFFFu)));
 }
 
-template <int Q> __device__ __forceinline__ void unit_words(const uint32_t *base, int off, int u,
-                                                            float *v);
+/* Small integers to float without a conversion instruction: the byte
+ * placed under the exponent of 2^23 (one byte permute), minus 2^23 + bias
+ * (one add).  byte_value(w, b, bias) = byte b of w - bias, exactly. */
+__device__ __forceinline__ float byte_value(uint32_t w, int b, float bias)
+{
+    return __int_as_float((int)__byte_perm(w, 0x4Bu, 0x4550u | (unsigned)b)) - (8388608.0f + bias);
+}
 
-template <> __device__ __forceinline__ void unit_words<ACC_CUDA_Q8_0>(const uint32_t *base,
-                                                                      int off, int, float *v)
+/* sum over the unit's 32 values of value * xr[l], for x values xr and
+ * their sum xs (the q4_K minimum term).  Integer levels are summed with x
+ * first and scaled once per unit (per 16 values for q6_K). */
+template <int Q>
+__device__ __forceinline__ float unit_dot(const uint32_t *base, int off, int u, const float *xr,
+                                          float xs);
+
+template <> __device__ __forceinline__ float unit_dot<ACC_CUDA_Q8_0>(const uint32_t *base,
+                                                                     int off, int,
+                                                                     const float *xr, float)
 {
     const float d = half_word(base, off);
     uint32_t w[8];
     fetch_words<8>(base, off + 2, w);
+    float s = 0.0f;
 #pragma unroll
-    for (int j = 0; j < 32; j++)
-        v[j] = (float)(signed char)byte_of(w, j) * d;
+    for (int k = 0; k < 8; k++) {
+        const uint32_t t = w[k] ^ 0x80808080u; /* int8 -> level + 128 */
+#pragma unroll
+        for (int b = 0; b < 4; b++)
+            s = fmaf(byte_value(t, b, 128.0f), xr[4 * k + b], s);
+    }
+    return d * s;
 }
 
-template <> __device__ __forceinline__ void unit_words<ACC_CUDA_Q4_0>(const uint32_t *base,
-                                                                      int off, int, float *v)
+template <> __device__ __forceinline__ float unit_dot<ACC_CUDA_Q4_0>(const uint32_t *base,
+                                                                     int off, int,
+                                                                     const float *xr, float)
 {
     const float d = half_word(base, off);
     uint32_t w[4];
     fetch_words<4>(base, off + 2, w);
+    float s = 0.0f;
 #pragma unroll
-    for (int j = 0; j < 16; j++) {
-        unsigned q = byte_of(w, j);
-        v[j] = (float)((int)(q & 0x0F) - 8) * d;
-        v[j + 16] = (float)((int)(q >> 4) - 8) * d;
+    for (int k = 0; k < 4; k++) {
+        const uint32_t lo = w[k] & 0x0F0F0F0Fu, hi = (w[k] >> 4) & 0x0F0F0F0Fu;
+#pragma unroll
+        for (int b = 0; b < 4; b++) {
+            s = fmaf(byte_value(lo, b, 8.0f), xr[4 * k + b], s);
+            s = fmaf(byte_value(hi, b, 8.0f), xr[16 + 4 * k + b], s);
+        }
     }
+    return d * s;
 }
 
-template <> __device__ __forceinline__ void unit_words<ACC_CUDA_Q4_K>(const uint32_t *base,
-                                                                      int off, int u, float *v)
+template <> __device__ __forceinline__ float unit_dot<ACC_CUDA_Q4_K>(const uint32_t *base,
+                                                                     int off, int u,
+                                                                     const float *xr, float xs)
 {
     const float d = half_word(base, off), dmin = half_word(base, off + 2);
     uint32_t sw[3], w[8];
@@ -185,15 +212,21 @@ template <> __device__ __forceinline__ void unit_words<ACC_CUDA_Q4_K>(const uint
         sc = (int)((byte_of(sw, u + 4) & 0xF) | ((byte_of(sw, u - 4) >> 6) << 4));
         m = (int)((byte_of(sw, u + 4) >> 4) | ((byte_of(sw, u) >> 6) << 4));
     }
-    const float scale = d * (float)sc, offset = dmin * (float)m;
     const int shift = (u & 1) * 4;
+    float s = 0.0f;
 #pragma unroll
-    for (int l = 0; l < 32; l++)
-        v[l] = scale * (float)((byte_of(w, l) >> shift) & 0xF) - offset;
+    for (int k = 0; k < 8; k++) {
+        const uint32_t q = (w[k] >> shift) & 0x0F0F0F0Fu;
+#pragma unroll
+        for (int b = 0; b < 4; b++)
+            s = fmaf(byte_value(q, b, 0.0f), xr[4 * k + b], s);
+    }
+    return d * (float)sc * s - dmin * (float)m * xs;
 }
 
-template <> __device__ __forceinline__ void unit_words<ACC_CUDA_Q6_K>(const uint32_t *base,
-                                                                      int off, int u, float *v)
+template <> __device__ __forceinline__ float unit_dot<ACC_CUDA_Q6_K>(const uint32_t *base,
+                                                                     int off, int u,
+                                                                     const float *xr, float)
 {
     const float d = half_word(base, off + 208);
     const int h = u / 4, quarter = u % 4;
@@ -201,15 +234,21 @@ template <> __device__ __forceinline__ void unit_words<ACC_CUDA_Q6_K>(const uint
     fetch_words<8>(base, off + 64 * h + 32 * (quarter & 1), lw);
     fetch_words<8>(base, off + 128 + 32 * h, hw);
     fetch_words<1>(base, off + 192 + 2 * u, scw);
-    const float d0 = d * (float)(signed char)byte_of(scw, 0);
-    const float d1 = d * (float)(signed char)byte_of(scw, 1);
     const int nshift = quarter < 2 ? 0 : 4, hshift = 2 * quarter;
+    float s0 = 0.0f, s1 = 0.0f;
 #pragma unroll
-    for (int l = 0; l < 32; l++) {
-        int q = (int)(((byte_of(lw, l) >> nshift) & 0xF) | (((byte_of(hw, l) >> hshift) & 3) << 4)) -
-                32;
-        v[l] = (l < 16 ? d0 : d1) * (float)q;
+    for (int k = 0; k < 8; k++) {
+        const uint32_t q = ((lw[k] >> nshift) & 0x0F0F0F0Fu) | (((hw[k] >> hshift) & 0x03030303u) << 4);
+#pragma unroll
+        for (int b = 0; b < 4; b++) {
+            if (k < 4)
+                s0 = fmaf(byte_value(q, b, 32.0f), xr[4 * k + b], s0);
+            else
+                s1 = fmaf(byte_value(q, b, 32.0f), xr[4 * k + b], s1);
+        }
     }
+    return d * (float)(signed char)byte_of(scw, 0) * s0 +
+           d * (float)(signed char)byte_of(scw, 1) * s1;
 }
 
 constexpr int kWarps = 4;
@@ -267,9 +306,13 @@ __global__ void __launch_bounds__(kWarps * 32)
             continue;
         const int b = lane / kUnits, u = lane % kUnits;
         const int64_t col = (b0 + b) * F::kElems + 32 * u;
-        if (rows == 1) {
-            float xr[32];
-            const float4 *xp = reinterpret_cast<const float4 *>(x + col);
+        /* per x row: its 32 values once, then every output row's unit */
+#pragma unroll
+        for (int r = 0; r < ACC_CUDA_GEMV_MAX_ROWS; r++) {
+            if (r >= rows)
+                break;
+            float xr[32], xs = 0.0f;
+            const float4 *xp = reinterpret_cast<const float4 *>(x + r * in + col);
 #pragma unroll
             for (int j = 0; j < 8; j++) {
                 float4 t = __ldg(xp + j);
@@ -278,41 +321,17 @@ __global__ void __launch_bounds__(kWarps * 32)
                 xr[4 * j + 2] = t.z;
                 xr[4 * j + 3] = t.w;
             }
+            if (Q == ACC_CUDA_Q4_K) {
+#pragma unroll
+                for (int j = 0; j < 32; j++)
+                    xs += xr[j];
+            }
 #pragma unroll
             for (int g = 0; g < kRowsPerWarp; g++) {
                 if (g >= n_out)
                     break;
-                float v[32];
-                unit_words<Q>(reinterpret_cast<const uint32_t *>(stage[warp][g]),
-                              first[g] + b * F::kBytes, u, v);
-                float sum = 0.0f;
-#pragma unroll
-                for (int j = 0; j < 32; j++)
-                    sum += v[j] * xr[j];
-                acc[g][0] += sum;
-            }
-            continue;
-        }
-#pragma unroll
-        for (int g = 0; g < kRowsPerWarp; g++) {
-            if (g >= n_out)
-                break;
-            float v[32];
-            unit_words<Q>(reinterpret_cast<const uint32_t *>(stage[warp][g]),
-                          first[g] + b * F::kBytes, u, v);
-#pragma unroll
-            for (int r = 0; r < ACC_CUDA_GEMV_MAX_ROWS; r++) {
-                if (r >= rows)
-                    break;
-                const float4 *xp = reinterpret_cast<const float4 *>(x + r * in + col);
-                float sum = 0.0f;
-#pragma unroll
-                for (int j = 0; j < 8; j++) {
-                    float4 t = __ldg(xp + j);
-                    sum += v[4 * j] * t.x + v[4 * j + 1] * t.y + v[4 * j + 2] * t.z +
-                           v[4 * j + 3] * t.w;
-                }
-                acc[g][r] += sum;
+                acc[g][r] += unit_dot<Q>(reinterpret_cast<const uint32_t *>(stage[warp][g]),
+                                         first[g] + b * F::kBytes, u, xr, xs);
             }
         }
     }
