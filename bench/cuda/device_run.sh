@@ -5,6 +5,7 @@
 #   test      ctest -L cuda (GPU tests against the CPU reference)
 #   memcheck  compute-sanitizer memcheck over the GPU model test
 #   gemv      bench/cuda/gemv_bench.cu: decode GEMV check + bandwidth per shape
+#   flash     bench/cuda/flash_bench.cu: tiled prefill attention check + TFLOP/s
 #   bench     bench/cuda/bench.sh (demo model, 1B and 8B random models,
 #             transformers); BENCH_PARTS picks parts (see bench.sh)
 # usage, from the repository root: bash bench/cuda/device_run.sh [STAGE...]
@@ -63,6 +64,16 @@ stage_gemv() {
         timeout 120 build-cuda/gemv_bench >>"$OUT/gemv.log" 2>&1
     local rc=$?
     grep -E "^\||check|CHECK|device" "$OUT/gemv.log" | head -60
+    return $rc
+}
+
+stage_flash() {
+    nvcc -std=c++17 -O3 -arch=sm_90 -I src -I include bench/cuda/flash_bench.cu \
+        src/backend/cuda/cuda_flash.cu src/backend/cuda/cuda_kernels.cu -o build-cuda/flash_bench \
+        >"$OUT/flash.log" 2>&1 &&
+        timeout 120 build-cuda/flash_bench >>"$OUT/flash.log" 2>&1
+    local rc=$?
+    grep -vE "^\s*$" "$OUT/flash.log" | tail -20
     return $rc
 }
 
