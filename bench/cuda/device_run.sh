@@ -35,7 +35,8 @@ pkg_config=$(command -v pkg-config || echo "$deps/usr/bin/pkgconf")
 stage_build() {
     cmake -S . -B build-cuda -DCMAKE_BUILD_TYPE=Release -DACCINF_CUDA=ON -DACCINF_CUDA_TESTS=ON \
         -DCMAKE_CUDA_ARCHITECTURES=90 -DPKG_CONFIG_EXECUTABLE="$pkg_config" >"$OUT/build.log" 2>&1 &&
-        cmake --build build-cuda -j "$jobs" --target accinf test_cuda_models >>"$OUT/build.log" 2>&1
+        cmake --build build-cuda -j "$jobs" --target accinf \
+            $(for t in tests/cuda/test_*.c; do basename "$t" .c; done) >>"$OUT/build.log" 2>&1
     local rc=$?
     tail -5 "$OUT/build.log"
     return $rc

@@ -1,0 +1,336 @@
+/*
+ * cuda_quant.cu — kernels over ggml blocks (q8_0, q4_0, q4_K, q6_K) kept
+ * as stored: a decode GEMV, a dequantization to 16 bits for prefill's
+ * cuBLAS GEMMs, and an embedding gather.
+ *
+ * Every format is read in units of 32 consecutive values of one row that
+ * share their scales: a q8_0/q4_0 block, or one of the 8 groups of a
+ * q4_K/q6_K superblock.  Blocks of 34, 18 and 210 bytes are not 16-byte
+ * aligned, so the GEMV streams the bytes of a row's next 32 units with
+ * aligned 16-byte loads into the warp's shared memory (rounding the range
+ * out to whole words; allocations carry 16 bytes of slack) and each lane
+ * then dequantizes one unit from there and multiplies it with x in f32.
+ * Dequantization follows the CPU reference (src/tensor/quant_*.c).
+ */
+#include "backend/cuda/cuda_quant.h"
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+namespace {
+
+template <int Q> struct QFormat;
+template <> struct QFormat<ACC_CUDA_Q8_0> {
+    static constexpr int kBytes = 34, kElems = 32;
+};
+template <> struct QFormat<ACC_CUDA_Q4_0> {
+    static constexpr int kBytes = 18, kElems = 32;
+};
+template <> struct QFormat<ACC_CUDA_Q4_K> {
+    static constexpr int kBytes = 144, kElems = 256;
+};
+template <> struct QFormat<ACC_CUDA_Q6_K> {
+    static constexpr int kBytes = 210, kElems = 256;
+};
+
+__device__ __forceinline__ float half_at(const unsigned char *p)
+{
+    unsigned short bits = (unsigned short)(p[0] | (p[1] << 8));
+    return __half2float(__ushort_as_half(bits));
+}
+
+/* The 32 values of unit u (0 for the 32-value formats) of block `blk`. */
+template <int Q> __device__ __forceinline__ void unit_dequant(const unsigned char *blk, int u,
+                                                              float *w);
+
+template <> __device__ __forceinline__ void unit_dequant<ACC_CUDA_Q8_0>(const unsigned char *blk,
+                                                                         int, float *w)
+{
+    const float d = half_at(blk);
+#pragma unroll
+    for (int j = 0; j < 32; j++)
+        w[j] = (float)(signed char)blk[2 + j] * d;
+}
+
+template <> __device__ __forceinline__ void unit_dequant<ACC_CUDA_Q4_0>(const unsigned char *blk,
+                                                                         int, float *w)
+{
+    const float d = half_at(blk);
+#pragma unroll
+    for (int j = 0; j < 16; j++) {
+        unsigned char q = blk[2 + j];
+        w[j] = (float)((q & 0x0F) - 8) * d;
+        w[j + 16] = (float)((q >> 4) - 8) * d;
+    }
+}
+
+/* q4_K: d, dmin, 12 bytes of packed 6-bit scales and mins, 128 bytes of
+ * nibbles; group u's values are the low (u even) or high nibbles of
+ * qs[32 * (u / 2) ..]. */
+template <> __device__ __forceinline__ void unit_dequant<ACC_CUDA_Q4_K>(const unsigned char *blk,
+                                                                         int u, float *w)
+{
+    const float d = half_at(blk), dmin = half_at(blk + 2);
+    const unsigned char *s = blk + 4;
+    int sc, m;
+    if (u < 4) {
+        sc = s[u] & 63;
+        m = s[u + 4] & 63;
+    } else {
+        sc = (s[u + 4] & 0xF) | ((s[u - 4] >> 6) << 4);
+        m = (s[u + 4] >> 4) | ((s[u] >> 6) << 4);
+    }
+    const float scale = d * (float)sc, offset = dmin * (float)m;
+    const unsigned char *qs = blk + 16 + 32 * (u / 2);
+    const int shift = (u & 1) * 4;
+#pragma unroll
+    for (int l = 0; l < 32; l++)
+        w[l] = scale * (float)((qs[l] >> shift) & 0xF) - offset;
+}
+
+/* q6_K: ql[128], qh[64], int8 scales[16], d; value e = 32u + l of half
+ * h = u / 4 has the nibble of ql[64h + 32(u % 2) + l] (low for u % 4 < 2)
+ * and two bits of qh[32h + l] at 2(u % 4), scale scales[e / 16]. */
+template <> __device__ __forceinline__ void unit_dequant<ACC_CUDA_Q6_K>(const unsigned char *blk,
+                                                                         int u, float *w)
+{
+    const float d = half_at(blk + 208);
+    const int h = u / 4, quarter = u % 4;
+    const unsigned char *ql = blk + 64 * h + 32 * (quarter & 1);
+    const unsigned char *qh = blk + 128 + 32 * h;
+    const signed char *scales = reinterpret_cast<const signed char *>(blk + 192);
+    const float d0 = d * (float)scales[2 * u], d1 = d * (float)scales[2 * u + 1];
+    const int nshift = quarter < 2 ? 0 : 4, hshift = 2 * quarter;
+#pragma unroll
+    for (int l = 0; l < 32; l++) {
+        int q = (((ql[l] >> nshift) & 0xF) | (((qh[l] >> hshift) & 3) << 4)) - 32;
+        w[l] = (l < 16 ? d0 : d1) * (float)q;
+    }
+}
+
+constexpr int kWarps = 4;
+constexpr int kStageWords = 72; /* >= 32 units' bytes + 2 words of alignment, every format */
+
+/* One warp per output row: 32 units of the row a round, their bytes staged
+ * through shared memory with aligned 16-byte loads, one unit per lane. */
+template <int Q>
+__global__ void __launch_bounds__(kWarps * 32)
+    qgemv_kernel(const unsigned char *w, const float *x, int rows, int64_t in, int64_t out,
+                 const float *bias, float *y)
+{
+    using F = QFormat<Q>;
+    constexpr int kUnits = F::kElems / 32; /* units per block */
+    constexpr int kBlocksPerRound = 32 / kUnits;
+    static_assert(kBlocksPerRound * F::kBytes + 32 <= kStageWords * 16, "stage too small");
+    __shared__ uint4 stage[kWarps][kStageWords];
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int64_t o = (int64_t)blockIdx.x * kWarps + warp;
+    if (o >= out)
+        return;
+    const int64_t nb = in / F::kElems;
+    const size_t row_bytes = (size_t)nb * F::kBytes;
+    const unsigned char *row = w + (size_t)o * row_bytes;
+    const unsigned char *staged = reinterpret_cast<const unsigned char *>(stage[warp]);
+    float acc[ACC_CUDA_GEMV_MAX_ROWS];
+#pragma unroll
+    for (int r = 0; r < ACC_CUDA_GEMV_MAX_ROWS; r++)
+        acc[r] = 0.0f;
+    for (int64_t b0 = 0; b0 < nb; b0 += kBlocksPerRound) {
+        const int64_t b1 = b0 + kBlocksPerRound < nb ? b0 + kBlocksPerRound : nb;
+        const uintptr_t start = (uintptr_t)(row + (size_t)b0 * F::kBytes);
+        const uintptr_t end = (uintptr_t)(row + (size_t)b1 * F::kBytes);
+        const uintptr_t a0 = start & ~(uintptr_t)15, a1 = (end + 15) & ~(uintptr_t)15;
+        const int words = (int)((a1 - a0) / 16);
+        __syncwarp();
+        for (int i = lane; i < words; i += 32)
+            stage[warp][i] = __ldg(reinterpret_cast<const uint4 *>(a0) + i);
+        __syncwarp();
+        const int units = (int)(b1 - b0) * kUnits;
+        if (lane < units) {
+            const int b = lane / kUnits, u = lane % kUnits;
+            float v[32];
+            unit_dequant<Q>(staged + (start - a0) + (size_t)b * F::kBytes, u, v);
+            const int64_t col = (b0 + b) * F::kElems + 32 * u;
+#pragma unroll
+            for (int r = 0; r < ACC_CUDA_GEMV_MAX_ROWS; r++) {
+                if (r >= rows)
+                    break;
+                const float4 *xr = reinterpret_cast<const float4 *>(x + r * in + col);
+                float sum = 0.0f;
+#pragma unroll
+                for (int j = 0; j < 8; j++) {
+                    float4 xv = __ldg(xr + j);
+                    sum += v[4 * j] * xv.x + v[4 * j + 1] * xv.y + v[4 * j + 2] * xv.z +
+                           v[4 * j + 3] * xv.w;
+                }
+                acc[r] += sum;
+            }
+        }
+    }
+#pragma unroll
+    for (int r = 0; r < ACC_CUDA_GEMV_MAX_ROWS; r++) {
+        if (r >= rows)
+            break;
+        float s = acc[r];
+        for (int off = 16; off > 0; off >>= 1)
+            s += __shfl_xor_sync(0xffffffffu, s, off);
+        if (lane == 0)
+            y[r * out + o] = s + (bias ? bias[o] : 0.0f);
+    }
+}
+
+__device__ __forceinline__ void store_value(float v, float *out)
+{
+    *out = v;
+}
+__device__ __forceinline__ void store_value(float v, __half *out)
+{
+    *out = __float2half_rn(v);
+}
+__device__ __forceinline__ void store_value(float v, __nv_bfloat16 *out)
+{
+    *out = __float2bfloat16_rn(v);
+}
+
+/* One thread per unit of rows x cols; out row-major. */
+template <int Q, typename T>
+__global__ void qdequant_kernel(const unsigned char *w, int64_t rows, int64_t cols, T *out)
+{
+    using F = QFormat<Q>;
+    constexpr int kUnits = F::kElems / 32;
+    const int64_t units_per_row = cols / 32, nb = cols / F::kElems;
+    const int64_t total = rows * units_per_row;
+    for (int64_t t = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; t < total;
+         t += (int64_t)gridDim.x * blockDim.x) {
+        const int64_t r = t / units_per_row, k = t % units_per_row;
+        const int64_t b = k / kUnits;
+        const int u = (int)(k % kUnits);
+        float v[32];
+        unit_dequant<Q>(w + ((size_t)r * (size_t)nb + (size_t)b) * F::kBytes, u, v);
+        T *dst = out + r * cols + 32 * k;
+#pragma unroll
+        for (int j = 0; j < 32; j++)
+            store_value(v[j], dst + j);
+    }
+}
+
+template <int Q>
+__global__ void qembed_kernel(const unsigned char *table, const int32_t *index, int64_t rows,
+                              int64_t cols, float *y)
+{
+    using F = QFormat<Q>;
+    constexpr int kUnits = F::kElems / 32;
+    const int64_t units_per_row = cols / 32, nb = cols / F::kElems;
+    const int64_t total = rows * units_per_row;
+    for (int64_t t = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; t < total;
+         t += (int64_t)gridDim.x * blockDim.x) {
+        const int64_t r = t / units_per_row, k = t % units_per_row;
+        const int64_t b = k / kUnits;
+        const int u = (int)(k % kUnits);
+        float v[32];
+        unit_dequant<Q>(table + ((size_t)index[r] * (size_t)nb + (size_t)b) * F::kBytes, u, v);
+        float *dst = y + r * cols + 32 * k;
+#pragma unroll
+        for (int j = 0; j < 32; j++)
+            dst[j] = v[j];
+    }
+}
+
+int elems_of(acc_cuda_qtype q)
+{
+    return q == ACC_CUDA_Q4_K || q == ACC_CUDA_Q6_K ? 256 : 32;
+}
+
+unsigned grid_for(int64_t work, int threads)
+{
+    int64_t blocks = (work + threads - 1) / threads;
+    return (unsigned)(blocks < 1 ? 1 : blocks > 65535 * 16 ? 65535 * 16 : blocks);
+}
+
+template <int Q>
+int launch_qgemv(const void *w, const float *x, int64_t rows, int64_t in, int64_t out,
+                 const float *bias, float *y, cudaStream_t stream)
+{
+    unsigned blocks = (unsigned)((out + kWarps - 1) / kWarps);
+    qgemv_kernel<Q><<<blocks, kWarps * 32, 0, stream>>>(static_cast<const unsigned char *>(w),
+                                                         x, (int)rows, in, out, bias, y);
+    return (int)cudaGetLastError();
+}
+
+template <int Q>
+int launch_qdequant(const void *w, int64_t rows, int64_t cols, acc_cuda_dtype dtype, void *out,
+                    cudaStream_t stream)
+{
+    const unsigned char *src = static_cast<const unsigned char *>(w);
+    unsigned blocks = grid_for(rows * (cols / 32), 256);
+    if (dtype == ACC_CUDA_F16)
+        qdequant_kernel<Q, __half><<<blocks, 256, 0, stream>>>(src, rows, cols,
+                                                                static_cast<__half *>(out));
+    else if (dtype == ACC_CUDA_BF16)
+        qdequant_kernel<Q, __nv_bfloat16><<<blocks, 256, 0, stream>>>(
+            src, rows, cols, static_cast<__nv_bfloat16 *>(out));
+    else
+        qdequant_kernel<Q, float><<<blocks, 256, 0, stream>>>(src, rows, cols,
+                                                               static_cast<float *>(out));
+    return (int)cudaGetLastError();
+}
+
+template <int Q>
+int launch_qembed(const void *table, const int32_t *index, int64_t rows, int64_t cols, float *y,
+                  cudaStream_t stream)
+{
+    qembed_kernel<Q><<<grid_for(rows * (cols / 32), 256), 256, 0, stream>>>(
+        static_cast<const unsigned char *>(table), index, rows, cols, y);
+    return (int)cudaGetLastError();
+}
+
+} // namespace
+
+extern "C" size_t acc_cuda_quant_alloc_bytes(size_t bytes)
+{
+    return ((bytes + 15) & ~(size_t)15) + 16;
+}
+
+extern "C" int acc_cuda_qgemv(acc_cuda_qtype qtype, const void *w, const float *x, int64_t rows,
+                              int64_t in, int64_t out, const float *bias, float *y,
+                              acc_cuda_stream stream)
+{
+    if (rows < 1 || rows > ACC_CUDA_GEMV_MAX_ROWS || in % elems_of(qtype) != 0 || out < 1)
+        return (int)cudaErrorInvalidValue;
+    switch (qtype) {
+    case ACC_CUDA_Q8_0: return launch_qgemv<ACC_CUDA_Q8_0>(w, x, rows, in, out, bias, y, stream);
+    case ACC_CUDA_Q4_0: return launch_qgemv<ACC_CUDA_Q4_0>(w, x, rows, in, out, bias, y, stream);
+    case ACC_CUDA_Q4_K: return launch_qgemv<ACC_CUDA_Q4_K>(w, x, rows, in, out, bias, y, stream);
+    case ACC_CUDA_Q6_K: return launch_qgemv<ACC_CUDA_Q6_K>(w, x, rows, in, out, bias, y, stream);
+    default: return (int)cudaErrorInvalidValue;
+    }
+}
+
+extern "C" int acc_cuda_qdequant(acc_cuda_qtype qtype, const void *w, int64_t rows, int64_t cols,
+                                 acc_cuda_dtype dtype, void *out, acc_cuda_stream stream)
+{
+    if (rows < 1 || cols % elems_of(qtype) != 0)
+        return (int)cudaErrorInvalidValue;
+    switch (qtype) {
+    case ACC_CUDA_Q8_0: return launch_qdequant<ACC_CUDA_Q8_0>(w, rows, cols, dtype, out, stream);
+    case ACC_CUDA_Q4_0: return launch_qdequant<ACC_CUDA_Q4_0>(w, rows, cols, dtype, out, stream);
+    case ACC_CUDA_Q4_K: return launch_qdequant<ACC_CUDA_Q4_K>(w, rows, cols, dtype, out, stream);
+    case ACC_CUDA_Q6_K: return launch_qdequant<ACC_CUDA_Q6_K>(w, rows, cols, dtype, out, stream);
+    default: return (int)cudaErrorInvalidValue;
+    }
+}
+
+extern "C" int acc_cuda_qembed(acc_cuda_qtype qtype, const void *table, const int32_t *index,
+                               int64_t rows, int64_t cols, float *y, acc_cuda_stream stream)
+{
+    if (rows < 1 || cols % elems_of(qtype) != 0)
+        return (int)cudaErrorInvalidValue;
+    switch (qtype) {
+    case ACC_CUDA_Q8_0: return launch_qembed<ACC_CUDA_Q8_0>(table, index, rows, cols, y, stream);
+    case ACC_CUDA_Q4_0: return launch_qembed<ACC_CUDA_Q4_0>(table, index, rows, cols, y, stream);
+    case ACC_CUDA_Q4_K: return launch_qembed<ACC_CUDA_Q4_K>(table, index, rows, cols, y, stream);
+    case ACC_CUDA_Q6_K: return launch_qembed<ACC_CUDA_Q6_K>(table, index, rows, cols, y, stream);
+    default: return (int)cudaErrorInvalidValue;
+    }
+}
