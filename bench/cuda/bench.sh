@@ -15,7 +15,7 @@ shift 2
 parts=${*:-demo 1b 8b profile1b profile8b hf1b hf8b}
 cd "$(dirname "$0")/../.."
 gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1)
-echo "gpu: $gpu; commit: $(git rev-parse --short HEAD 2>/dev/null || cat .commit 2>/dev/null || echo unknown)"
+echo "gpu: $gpu; commit: $(cat .commit 2>/dev/null || git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 runs=$OUTDIR/bench.jsonl
 touch "$runs"
 model() { # SHAPE -> directory
@@ -49,10 +49,10 @@ for p in $parts; do
         bench examples/demo-model cuda-f32 --pp 512 --tg 128 --reps 3 ;;
     1b)
         bench "$(model llama-3.2-1b)" cuda --pp 512,2048 --ubatch 2048 --tg 128 \
-            --batch 1,8,32,128 --reps 3 ;;
+            --batch 1,8,32,128 --reps 3 --sample ;;
     8b)
         bench "$(model llama-3.1-8b)" cuda --pp 512,2048 --ubatch 2048 --tg 128 \
-            --batch 1,8,32,128 --reps 3 ;;
+            --batch 1,8,32,128 --reps 3 --sample ;;
     profile1b | profile8b)
         m=$(model "$([ $p = profile1b ] && echo llama-3.2-1b || echo llama-3.1-8b)")
         ACCINF_CUDA_PROFILE=1 "$ACCINF" bench "$m" --device cuda --pp 2048 --ubatch 2048 --tg 64 \
