@@ -6,7 +6,8 @@
 # bandwidth) and the dense bf16 peak, and Hugging Face transformers on the
 # same GPU (eager, and static cache + torch.compile for batch 1).
 # usage: bench/cuda/bench.sh ACCINF OUTDIR [PART...]   (run on the GPU machine)
-#   PART: demo 1b 8b profile1b profile8b hf1b hf8b (default: all); hf1bc and
+#   PART: demo 1b 8b profile1b profile8b hf1b hf8b (default: all); nopdl8b (batch-1
+#   decode with ACCINF_CUDA_NO_PDL); hf1bc and
 #   hf8bc: transformers' prefill 2048, batch-1 eager and compiled decode only
 #   (profileNB: per-operation GPU times, ACCINF_CUDA_PROFILE, on stderr)
 set -u
@@ -53,6 +54,10 @@ for p in $parts; do
     8b)
         bench "$(model llama-3.1-8b)" cuda --pp 512,2048 --ubatch 2048 --tg 128 \
             --batch 1,8,32,128 --reps 3 --sample ;;
+    nopdl8b) # batch-1 decode with the GEMVs' programmatic dependent launch off, beside 8b's
+        ACCINF_CUDA_NO_PDL=1 "$ACCINF" bench "$(model llama-3.1-8b)" --device cuda --pp 0 --tg 128 \
+            --batch 1 --reps 3 --sample --json | grep -o '"tg_tok_s":[0-9.]*' |
+            sed 's/^/8b without PDL: /' ;;
     profile1b | profile8b)
         m=$(model "$([ $p = profile1b ] && echo llama-3.2-1b || echo llama-3.1-8b)")
         ACCINF_CUDA_PROFILE=1 "$ACCINF" bench "$m" --device cuda --pp 2048 --ubatch 2048 --tg 64 \

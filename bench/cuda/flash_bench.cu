@@ -50,7 +50,8 @@ struct Case {
 };
 
 /* Returns the relative error; *ms_tiled / *ms_exact: median times. */
-static double run_case(const Case &c, int reps, float *ms_tiled, float *ms_exact, double *flops)
+static double run_case(const Case &c, int keys, int reps, float *ms_tiled, float *ms_exact,
+                       double *flops)
 {
     const int bs = 16;
     int ctx = c.prev + c.n_new;
@@ -112,7 +113,7 @@ static double run_case(const Case &c, int reps, float *ms_tiled, float *ms_exact
     e.out = out_e;
     a.out = out_t;
     CHECK((cudaError_t)acc_cuda_attention(&e, 0));
-    CHECK((cudaError_t)acc_cuda_attention_tiled(&a, 0));
+    CHECK((cudaError_t)acc_cuda_attention_tiled_keys(&a, keys, 0));
     CHECK(cudaDeviceSynchronize());
     std::vector<float> ht(q.size()), he(q.size());
     CHECK(cudaMemcpy(ht.data(), out_t, q.size() * 4, cudaMemcpyDeviceToHost));
@@ -132,7 +133,7 @@ static double run_case(const Case &c, int reps, float *ms_tiled, float *ms_exact
         for (int i = 0; i < reps; i++) {
             CHECK(cudaEventRecord(ev0));
             if (which == 0)
-                CHECK((cudaError_t)acc_cuda_attention_tiled(&a, 0));
+                CHECK((cudaError_t)acc_cuda_attention_tiled_keys(&a, keys, 0));
             else
                 CHECK((cudaError_t)acc_cuda_attention(&e, 0));
             CHECK(cudaEventRecord(ev1));
@@ -159,27 +160,31 @@ int main(void)
         {32, 8, 128, 1, 0, 200}, {32, 4, 128, 2, 100, 65}, {8, 8, 128, 1, 3, 129},
     };
     int bad = 0;
-    for (const Case &c : checks) {
-        float mt = 0.0f, me = 0.0f;
-        double fl = 0.0;
-        double rel = run_case(c, 0, &mt, &me, &fl);
-        int ok = rel < 5e-3;
-        bad += !ok;
-        printf("check heads %d/%d hd %d seqs %d prev %d new %d: rel err %.2e %s\n", c.n_heads,
-               c.n_kv_heads, c.head_dim, c.n_seqs, c.prev, c.n_new, rel, ok ? "ok" : "FAIL");
-    }
-    printf("\n| shape (8B) | tokens | tiled ms | TFLOP/s | exact per-token ms | rel err |\n");
-    printf("|---|---|---|---|---|---|\n");
-    const int lens[] = {512, 2048};
-    for (int n : lens) {
-        Case c = {32, 8, 128, 1, 0, n};
-        float mt = 0.0f, me = 0.0f;
-        double fl = 0.0;
-        double rel = run_case(c, 20, &mt, &me, &fl);
-        bad += !(rel < 5e-3);
-        printf("| 32/8 heads, hd 128 | %d | %.3f | %.1f | %.3f | %.2e |\n", n, mt,
-               fl / (mt * 1e-3) / 1e12, me, rel);
-    }
+    for (int keys = 32; keys <= 64; keys += 32)
+        for (const Case &c : checks) {
+            float mt = 0.0f, me = 0.0f;
+            double fl = 0.0;
+            double rel = run_case(c, keys, 0, &mt, &me, &fl);
+            int ok = rel < 5e-3;
+            bad += !ok;
+            printf("check keys %d heads %d/%d hd %d seqs %d prev %d new %d: rel err %.2e %s\n",
+                   keys, c.n_heads, c.n_kv_heads, c.head_dim, c.n_seqs, c.prev, c.n_new, rel,
+                   ok ? "ok" : "FAIL");
+        }
+    printf("\n| shape (8B) | tokens | keys/tile | tiled ms | TFLOP/s | exact per-token ms | rel err "
+           "|\n");
+    printf("|---|---|---|---|---|---|---|\n");
+    const int lens[] = {512, 2048, 4096};
+    for (int n : lens)
+        for (int keys = 32; keys <= 64; keys += 32) {
+            Case c = {32, 8, 128, 1, 0, n};
+            float mt = 0.0f, me = 0.0f;
+            double fl = 0.0;
+            double rel = run_case(c, keys, n > 2048 ? 5 : 20, &mt, &me, &fl);
+            bad += !(rel < 5e-3);
+            printf("| 32/8 heads, hd 128 | %d | %d | %.3f | %.1f | %.3f | %.2e |\n", n, keys, mt,
+                   fl / (mt * 1e-3) / 1e12, me, rel);
+        }
     printf("%s\n", bad ? "CHECK FAILED" : "all checks ok");
     return bad ? 1 : 0;
 }

@@ -105,6 +105,7 @@ typedef struct cuda_backend {
     size_t partial_floats;
     int sm_count;
     int min_heads; /* fewest query heads of an attention node (graph keys) */
+    int pdl;       /* decode GEMVs launch as programmatic dependents (sm_90) */
     float *k_cache, *v_cache; /* n_layers x slots x kv_dim */
     size_t layer_stride;      /* floats per layer */
     float *inv_freq;
@@ -270,6 +271,10 @@ static acc_status cuda_create_common(const acc_backend_config *config, int exact
     cb->config = *config;
     cb->exact = exact;
     cb->prof.on = getenv("ACCINF_CUDA_PROFILE") != NULL;
+    int major = 0;
+    cb->pdl = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, 0) == cudaSuccess &&
+              major >= 9 && getenv("ACCINF_CUDA_NO_PDL") == NULL;
+    (void)cudaGetLastError();
     acc_status status = ACC_OK;
     if ((code = cudaStreamCreateWithFlags(&cb->stream, cudaStreamNonBlocking)) != cudaSuccess)
         status = cuda_fail(err, "creating a stream", code);
@@ -917,8 +922,12 @@ static acc_status run_matmuls(cuda_backend *cb, const cuda_op *op, int64_t rows,
                 return cuda_fail(err, "matmul input conversion", (cudaError_t)code);
         }
         if (rows <= ACC_CUDA_GEMV_MAX_ROWS) {
-            acc_cuda_gemv_args a = {
-                .dtype = w0->dtype, .x = cb->x16[xb], .rows = rows, .in = in, .n_segs = op->n_mm};
+            acc_cuda_gemv_args a = {.dtype = w0->dtype,
+                                    .x = cb->x16[xb],
+                                    .rows = rows,
+                                    .in = in,
+                                    .n_segs = op->n_mm,
+                                    .pdl = cb->pdl};
             for (int i = 0; i < op->n_mm; i++) {
                 const acc_node *mm = &g->nodes[op->mm[i]];
                 a.seg[i].w = cb->weights[g->nodes[mm->src[1]].weight].data;

@@ -29,23 +29,47 @@ namespace {
 constexpr int kWarps = 8;
 constexpr int kThreads = kWarps * 32;
 constexpr int kPairs = kWarps * 16; /* (row, head) pairs per block */
-constexpr int kKeys = 32;           /* keys per shared-memory tile */
 constexpr int kTileRows = 64;       /* rows per host tile (FLASH_TILE) */
 
-/* Row strides in floats: K is read as float2 by (key = lane / 4, dim pair
- * lane % 4), V as floats by (key pair lane % 4, dim = lane / 4); these
- * paddings put a warp's (half-warp's for float2) reads on distinct banks. */
-template <int HD> __host__ __device__ constexpr int k_stride()
-{
-    return HD + 8;
-}
-template <int HD> __host__ __device__ constexpr int v_stride()
+/* f32 staging rows (cp.async lands whole 16-byte pieces) and the f16
+ * tiles the fragments are read from, each row padded by 16 bytes so the
+ * 8 rows of an ldmatrix phase fall on distinct banks. */
+template <int HD> __host__ __device__ constexpr int f32_stride()
 {
     return HD + 4;
 }
-template <int HD> __host__ __device__ constexpr int smem_floats()
+template <int HD> __host__ __device__ constexpr int f16_stride()
 {
-    return 2 * kKeys * (k_stride<HD>() + v_stride<HD>());
+    return HD + 8;
+}
+/* bytes: two f32 stages of K and V, then K and V in f16 */
+template <int HD, int kKeys> __host__ __device__ constexpr int smem_bytes()
+{
+    return 2 * 2 * kKeys * f32_stride<HD>() * 4 + 2 * kKeys * f16_stride<HD>() * 2;
+}
+
+__device__ __forceinline__ void ldsm_x4(uint32_t (&r)[4], const __half *p)
+{
+    unsigned a = (unsigned)__cvta_generic_to_shared(p);
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(a));
+}
+
+__device__ __forceinline__ void ldsm_x2(uint32_t (&r)[2], const __half *p)
+{
+    unsigned a = (unsigned)__cvta_generic_to_shared(p);
+    asm volatile("ldmatrix.sync.aligned.m8n8.x2.shared.b16 {%0, %1}, [%2];\n"
+                 : "=r"(r[0]), "=r"(r[1])
+                 : "r"(a));
+}
+
+__device__ __forceinline__ void ldsm_x4_trans(uint32_t (&r)[4], const __half *p)
+{
+    unsigned a = (unsigned)__cvta_generic_to_shared(p);
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(a));
 }
 
 __device__ __forceinline__ uint32_t pack_half2(float lo, float hi)
@@ -96,16 +120,18 @@ __device__ __forceinline__ void store_out2(const acc_cuda_attention_args &a, int
  * rows [c * rows_per, (c + 1) * rows_per) of it (c = x % chunks), heads
  * [y * hb, (y + 1) * hb).  Pair v of the block is head v / rows_per, row
  * v % rows_per; warp w owns pairs 16w..16w+15. */
-template <int HD>
+template <int HD, int kKeys>
 __global__ void __launch_bounds__(kThreads, 1)
     flash_kernel(acc_cuda_attention_args a, int hb, int chunks)
 {
-    constexpr int SK = k_stride<HD>(), SV = v_stride<HD>();
+    constexpr int SF = f32_stride<HD>(), SH = f16_stride<HD>();
     constexpr int KS = HD / 16; /* k-steps of Q.K^T */
     constexpr int DN = HD / 8;  /* n-tiles of O */
     extern __shared__ __align__(16) float smem[];
-    /* stage s: K at smem + s * kKeys * SK, V at vsm + s * kKeys * SV */
-    float *vsm = smem + 2 * kKeys * SK;
+    /* f32 stage s: K at smem + s * kKeys * SF, V at vsm + s * kKeys * SF */
+    float *vsm = smem + 2 * kKeys * SF;
+    __half *k16 = reinterpret_cast<__half *>(smem + 4 * kKeys * SF);
+    __half *v16 = k16 + kKeys * SH;
     __shared__ int n_keys_sh;
 
     int rows_per = kPairs / hb;
@@ -177,8 +203,8 @@ __global__ void __launch_bounds__(kThreads, 1)
                 vp += slot * kv_dim + kv_off + c;
                 bytes = 16;
             }
-            cp_async16(smem + (stage * kKeys + r) * SK + c, kp, bytes);
-            cp_async16(vsm + (stage * kKeys + r) * SV + c, vp, bytes);
+            cp_async16(smem + (stage * kKeys + r) * SF + c, kp, bytes);
+            cp_async16(vsm + (stage * kKeys + r) * SF + c, vp, bytes);
         }
     };
 
@@ -195,19 +221,38 @@ __global__ void __launch_bounds__(kThreads, 1)
             load_tile(k0 + kKeys, (t + 1) & 1);
         cp_async_commit();
         cp_async_wait_one();
+        __syncthreads(); /* tile t staged; every warp is done with the f16 tiles */
+        {
+            const float *kf = smem + (t & 1) * kKeys * SF, *vf = vsm + (t & 1) * kKeys * SF;
+            for (int idx = threadIdx.x; idx < kKeys * (HD / 4); idx += kThreads) {
+                int r = idx / (HD / 4), c = 4 * (idx % (HD / 4));
+                float4 x = *reinterpret_cast<const float4 *>(kf + r * SF + c);
+                float4 y = *reinterpret_cast<const float4 *>(vf + r * SF + c);
+                *reinterpret_cast<uint2 *>(k16 + r * SH + c) =
+                    make_uint2(pack_half2(x.x, x.y), pack_half2(x.z, x.w));
+                *reinterpret_cast<uint2 *>(v16 + r * SH + c) =
+                    make_uint2(pack_half2(y.x, y.y), pack_half2(y.z, y.w));
+            }
+        }
         __syncthreads();
         if (k0 <= warp_max) { /* warp-uniform: some key of the tile is visible */
-            const float *kt = smem + (t & 1) * kKeys * SK, *vt = vsm + (t & 1) * kKeys * SV;
             float s[kKeys / 8][4];
+            /* ldmatrix row addresses: lane l gives row l % 8 of matrix l / 8 */
+            const __half *krow = k16 + (lane % 8) * SH + (lane / 8) * 8;
 #pragma unroll
             for (int n = 0; n < kKeys / 8; n++) {
                 s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.0f;
-                const float *krow = kt + (n * 8 + lane / 4) * SK + (lane % 4) * 2;
 #pragma unroll
-                for (int k = 0; k < KS; k++) {
-                    float2 b0 = *reinterpret_cast<const float2 *>(krow + k * 16);
-                    float2 b1 = *reinterpret_cast<const float2 *>(krow + k * 16 + 8);
-                    mma_f16(s[n], qa[k], pack_half2(b0.x, b0.y), pack_half2(b1.x, b1.y));
+                for (int k = 0; k + 1 < KS; k += 2) {
+                    uint32_t b[4]; /* (b0, b1) of k-steps k and k + 1 */
+                    ldsm_x4(b, krow + n * 8 * SH + k * 16);
+                    mma_f16(s[n], qa[k], b[0], b[1]);
+                    mma_f16(s[n], qa[k + 1], b[2], b[3]);
+                }
+                if (KS % 2) {
+                    uint32_t b[2];
+                    ldsm_x2(b, krow + n * 8 * SH + (KS - 1) * 16);
+                    mma_f16(s[n], qa[KS - 1], b[0], b[1]);
                 }
             }
             /* causal mask, online softmax; a quad (lane / 4) shares each row */
@@ -261,16 +306,19 @@ __global__ void __launch_bounds__(kThreads, 1)
                                   pack_half2(s[2 * k][2], s[2 * k][3]),
                                   pack_half2(s[2 * k + 1][0], s[2 * k + 1][1]),
                                   pack_half2(s[2 * k + 1][2], s[2 * k + 1][3])};
-                const float *v0 = vt + (k * 16 + (lane % 4) * 2) * SV + lane / 4;
+                /* lane l: key row k * 16 + 8 * ((l / 8) % 2) + l % 8, dims + 8 * (l / 16) */
+                const __half *vrow =
+                    v16 + (k * 16 + 8 * ((lane / 8) % 2) + lane % 8) * SH + 8 * (lane / 16);
 #pragma unroll
-                for (int n = 0; n < DN; n++) {
-                    const float *vp = v0 + n * 8;
-                    mma_f16(o[n], pa, pack_half2(vp[0], vp[SV]),
-                            pack_half2(vp[8 * SV], vp[9 * SV]));
+                for (int n = 0; n < DN; n += 2) {
+                    uint32_t b[4]; /* (b0, b1) of n-tiles n and n + 1 */
+                    ldsm_x4_trans(b, vrow + n * 8);
+                    mma_f16(o[n], pa, b[0], b[1]);
+                    mma_f16(o[n + 1], pa, b[2], b[3]);
                 }
             }
         }
-        __syncthreads(); /* this stage is refilled two tiles on */
+
     }
 
 #pragma unroll
@@ -290,21 +338,37 @@ __global__ void __launch_bounds__(kThreads, 1)
     }
 }
 
-template <int HD> int launch(const acc_cuda_attention_args *a, cudaStream_t stream)
+template <int HD, int kKeys> int launch(const acc_cuda_attention_args *a, cudaStream_t stream)
 {
     int group = a->n_heads / a->n_kv_heads;
     int hb = group % 8 == 0 ? 8 : group % 4 == 0 ? 4 : group % 2 == 0 ? 2 : 1;
     int rows_per = kPairs / hb;
     int chunks = rows_per >= kTileRows ? 1 : kTileRows / rows_per;
-    size_t bytes = (size_t)smem_floats<HD>() * sizeof(float);
+    size_t bytes = (size_t)smem_bytes<HD, kKeys>();
     cudaError_t code =
-        cudaFuncSetAttribute(flash_kernel<HD>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+        cudaFuncSetAttribute(flash_kernel<HD, kKeys>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                              (int)bytes);
     if (code != cudaSuccess)
         return (int)code;
     dim3 grid((unsigned)(a->n_tiles * chunks), (unsigned)(a->n_heads / hb));
-    flash_kernel<HD><<<grid, kThreads, bytes, stream>>>(*a, hb, chunks);
+    flash_kernel<HD, kKeys><<<grid, kThreads, bytes, stream>>>(*a, hb, chunks);
     return (int)cudaGetLastError();
+}
+
+template <int kKeys> int launch_hd(const acc_cuda_attention_args *args, cudaStream_t stream)
+{
+    switch (args->head_dim) {
+    case 16:
+        return launch<16, kKeys>(args, stream);
+    case 32:
+        return launch<32, kKeys>(args, stream);
+    case 64:
+        return launch<64, kKeys>(args, stream);
+    case 128:
+        return launch<128, kKeys>(args, stream);
+    default:
+        return (int)cudaErrorInvalidValue;
+    }
 }
 
 } /* namespace */
@@ -314,22 +378,21 @@ extern "C" int acc_cuda_attention_tiled_supported(int head_dim)
     return head_dim == 16 || head_dim == 32 || head_dim == 64 || head_dim == 128;
 }
 
-extern "C" int acc_cuda_attention_tiled(const acc_cuda_attention_args *args,
-                                        acc_cuda_stream stream)
+extern "C" int acc_cuda_attention_tiled_keys(const acc_cuda_attention_args *args, int keys,
+                                             acc_cuda_stream stream)
 {
     if (args->n_tiles < 1 || args->n_kv_heads < 1 || args->n_heads % args->n_kv_heads ||
         args->n_heads > 65535 || !args->tiles)
         return (int)cudaErrorInvalidValue;
-    switch (args->head_dim) {
-    case 16:
-        return launch<16>(args, stream);
-    case 32:
-        return launch<32>(args, stream);
-    case 64:
-        return launch<64>(args, stream);
-    case 128:
-        return launch<128>(args, stream);
-    default:
-        return (int)cudaErrorInvalidValue;
-    }
+    if (keys == 32)
+        return launch_hd<32>(args, stream);
+    if (keys == 64 || keys == 0)
+        return launch_hd<64>(args, stream);
+    return (int)cudaErrorInvalidValue;
+}
+
+extern "C" int acc_cuda_attention_tiled(const acc_cuda_attention_args *args,
+                                        acc_cuda_stream stream)
+{
+    return acc_cuda_attention_tiled_keys(args, 0, stream);
 }

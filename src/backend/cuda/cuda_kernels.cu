@@ -32,6 +32,16 @@ int launch_status()
     return (int)cudaGetLastError();
 }
 
+/* Lets a programmatic dependent (the decode GEMV, cuda_gemv.cu) launch
+ * now and start streaming its weights; it waits for this kernel's results
+ * before reading them. */
+__device__ __forceinline__ void allow_dependents()
+{
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+#endif
+}
+
 template <typename T> __device__ float load_as_float(const T *p, int64_t i);
 template <> __device__ float load_as_float<float>(const float *p, int64_t i)
 {
@@ -129,6 +139,7 @@ __device__ __forceinline__ void store_norm(float *y, void *y16, acc_cuda_dtype d
 __global__ void rms_norm_kernel(const float *x, const float *w, float eps, float *y, int64_t cols,
                                 void *y16, acc_cuda_dtype dtype16)
 {
+    allow_dependents();
     __shared__ double shared[kThreads / 32];
     const float *xr = x + blockIdx.x * cols;
     float *yr = y + blockIdx.x * cols;
@@ -148,6 +159,7 @@ __global__ void add_rms_norm_kernel(const float *a, const float *b, float alpha,
                                     const float *w, float eps, float *y, int64_t cols, void *y16,
                                     acc_cuda_dtype dtype16)
 {
+    allow_dependents();
     __shared__ double shared[kThreads / 32];
     int64_t off = blockIdx.x * cols;
     double sum = 0.0;
@@ -190,6 +202,7 @@ __global__ void __launch_bounds__(kNormThreads)
                             const float *w, float eps, float *y, int64_t cols, void *y16,
                             acc_cuda_dtype dtype16)
 {
+    allow_dependents();
     __shared__ double shared[kNormThreads / 32];
     int64_t off = blockIdx.x * cols;
     int n4 = (int)(cols / 4);
@@ -333,6 +346,7 @@ __global__ void gather_rows_kernel(const float *x, const int32_t *index, int64_t
 
 __global__ void to_bf16_kernel(const float *x, int64_t n, __nv_bfloat16 *out)
 {
+    allow_dependents();
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
          i += (int64_t)gridDim.x * blockDim.x)
         out[i] = __float2bfloat16_rn(x[i]);
@@ -340,6 +354,7 @@ __global__ void to_bf16_kernel(const float *x, int64_t n, __nv_bfloat16 *out)
 
 __global__ void to_f16_kernel(const float *x, int64_t n, __half *out)
 {
+    allow_dependents();
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
          i += (int64_t)gridDim.x * blockDim.x)
         out[i] = __float2half_rn(x[i]);
@@ -379,6 +394,7 @@ constexpr int kPerLane = ACC_CUDA_MAX_HEAD_DIM / 32;
 __global__ void __launch_bounds__(kAttnWarps * 32)
     attention_kernel(acc_cuda_attention_args a)
 {
+    allow_dependents();
     __shared__ float q_sh[ACC_CUDA_MAX_HEAD_DIM];
     __shared__ float part_m[kAttnWarps], part_l[kAttnWarps];
     __shared__ float part_acc[kAttnWarps][ACC_CUDA_MAX_HEAD_DIM];
@@ -514,6 +530,7 @@ __global__ void __launch_bounds__(kAttnWarps * 32)
 /* Merges the n_splits partial results of one (head, token). */
 __global__ void attention_merge_kernel(acc_cuda_attention_args a)
 {
+    allow_dependents();
     int head = blockIdx.x;
     int64_t token = blockIdx.y;
     int hd = a.head_dim, n = a.n_splits;
