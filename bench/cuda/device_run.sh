@@ -21,10 +21,10 @@ jobs=$(nproc)
 stage_deps() {
     mkdir -p "$deps"
     for f in .deb/*.deb; do dpkg -x "$f" "$deps"; done
-    # the .pc files name /usr; point them at the unpacked tree (once)
-    [ -f "$deps/.relocated" ] ||
-        sed -i "s|/usr|$deps/usr|g" "$deps"/usr/lib/x86_64-linux-gnu/pkgconfig/*.pc
-    touch "$deps/.relocated"
+    # the .pc files name /usr; point them at the unpacked tree.  Every run:
+    # a warm machine may hold a tree unpacked by an earlier run with fewer
+    # packages; a path already under $deps is not rewritten again.
+    sed -i "s|$deps/usr|/usr|g; s|/usr|$deps/usr|g" "$deps"/usr/lib/x86_64-linux-gnu/pkgconfig/*.pc
 }
 
 export PKG_CONFIG_PATH=$deps/usr/lib/x86_64-linux-gnu/pkgconfig
