@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # cli_cuda_quant.sh — the verbs on quantized GGUF files on the GPU: the demo
-# model converted to q8_0 and q4_K_M; `logits --device cuda` within 5e-2 of
-# max|logit| of the CPU on the same file, `run --temperature 0 --device
-# cuda` generates 16 tokens (the same as the CPU's apart from near ties:
-# at least 12 equal), a seeded `run --temperature 0.8 --top-k 20` works,
-# `bench --device cuda` reports the backend.  python3, no jq.
+# model converted to q8_0 and q4_K_M; `logits --device cuda` within 3e-2 of
+# max|logit| of the CPU on the same file (measured 1.0e-2 and 1.2e-2), `run
+# --temperature 0 --device cuda` generates 16 tokens whose first 4 are the
+# CPU's (after a near tie the continuations part: the CPU quantizes
+# activations to int8; test_cuda_quant compares teacher-forced steps), a
+# seeded `run --temperature 0.8 --top-k 20` works, `bench --device cuda`
+# reports the backend.  python3, no jq.
 # usage: cli_cuda_quant.sh ACCINF FIXTURES EXAMPLES
 set -u
 ACCINF=$1 EXAMPLES=$3
@@ -35,11 +37,14 @@ def ids(p):
     j = json.load(open(p))
     return j.get("ids") or j.get("tokens") or j.get("generated_ids") or []
 x, y = ids(f"{w}/run.cpu"), ids(f"{w}/run.cuda")
-same = sum(1 for p, q in zip(x, y) if p == q)
-print(f"ok: demo {t}: cuda logits within {worst:.2e} of max|logit|; greedy run {same}/{len(x)} "
-      f"tokens equal the cpu's" if worst < 5e-2 and len(y) == len(x) and same >= min(12, len(x))
+lead = 0
+while lead < min(len(x), len(y)) and x[lead] == y[lead]:
+    lead += 1
+ok = worst < 3e-2 and len(y) == len(x) == 16 and lead >= 4
+print(f"ok: demo {t}: cuda logits within {worst:.2e} of max|logit|; greedy run: the first "
+      f"{lead} of {len(x)} tokens equal the cpu's" if ok
       else f"FAIL: demo {t}: logits {worst:.2e}, run {x} vs {y}")
-sys.exit(0 if worst < 5e-2 and len(y) == len(x) and same >= min(12, len(x)) else 1)
+sys.exit(0 if ok else 1)
 EOF
     "$ACCINF" run "$gguf" --ids 1,2,3 -n 8 --temperature 0.8 --top-k 20 --seed 3 --device cuda \
         >/dev/null 2>"$WORK/err" || fail "$t sampled run: $(cat "$WORK/err")"

@@ -5,7 +5,10 @@
 # each passes the default thresholds (cuda-f32 with no failing token), its
 # per-token cross entropy stays within the calibrated distance of the CPU
 # candidate's (the reference against itself; see docs/VALIDATION.md,
-# "GPU candidates").  Prints one "calib:" line per run.  python3, no jq.
+# "GPU candidates"): |dCE| <= 1e-4 for cuda-f32 (measured <= 3.9e-6),
+# <= 0.1 for cuda (measured <= 4.1e-2) and for a GGUF file on cuda against
+# the CPU on the same file (measured <= 3.2e-2); greedy agreement >= 0.9
+# (measured >= 0.938).  Prints one "calib:" line per run.  python3, no jq.
 # usage: cli_cuda_validate.sh ACCINF FIXTURES EXAMPLES
 set -u
 ACCINF=$1 FIXTURES=$2 EXAMPLES=$3
@@ -52,7 +55,7 @@ for MODEL in "$FIXTURES"/models/*/ "$EXAMPLES/demo-model/"; do
     run_validate "$WORK/$name.cpu" "$MODEL" || continue
     for dev in cuda-f32 cuda; do
         run_validate "$WORK/$name.$dev" "$MODEL" --device "$dev" || continue
-        if [ "$dev" = cuda-f32 ]; then bound="1e-3 1.0 0"; else bound="0.1 0.9 3"; fi
+        if [ "$dev" = cuda-f32 ]; then bound="1e-4 1.0 0"; else bound="0.1 0.9 3"; fi
         # shellcheck disable=SC2086
         judge "$name" "$dev" "$WORK/$name.cpu" "$WORK/$name.$dev" $bound ||
             fail "$name --device $dev outside the calibrated bounds ($bound)"
@@ -69,7 +72,7 @@ for t in q8_0 q4_K_M; do
     run_validate "$WORK/$t.cuda" "$gguf" --reference "$EXAMPLES/demo-model" --device cuda || continue
     judge "demo-$t(cpu)" cpu "$WORK/demo-model.cpu" "$WORK/$t.cpu" 10 0 999 >/dev/null ||
         fail "demo $t on the cpu does not pass"
-    judge "demo-$t" cuda "$WORK/demo-model.cpu" "$WORK/$t.cuda" 0.5 0.9 3 ||
+    judge "demo-$t" cuda "$WORK/demo-model.cpu" "$WORK/$t.cuda" 1.0 0.9 3 ||
         fail "demo $t --device cuda outside the bounds"
     judge "demo-$t vs its cpu run" cuda "$WORK/$t.cpu" "$WORK/$t.cuda" 0.1 0 999 ||
         fail "demo $t: cuda too far from the cpu on the same file"

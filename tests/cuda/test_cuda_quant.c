@@ -30,7 +30,7 @@
 #include "accinf/quant.h"
 #include "backend/cuda/cuda_quant.h"
 
-#define QUANT_TOL 5e-2    /* logits, relative to max(1, max|cpu logit|) */
+#define QUANT_TOL 3e-2    /* logits, relative to max(1, max|cpu logit|); measured <= 1.4e-2 */
 #define QUANT_MARGIN 1e-1 /* argmax must agree above this CPU top-1 - top-2 margin */
 
 static uint64_t rng_state = 12345;

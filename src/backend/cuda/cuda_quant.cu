@@ -9,7 +9,9 @@
  * aligned, so the GEMV streams the bytes of a row's next 32 units with
  * aligned 16-byte loads into the warp's shared memory (rounding the range
  * out to whole words; allocations carry 16 bytes of slack) and each lane
- * then dequantizes one unit from there and multiplies it with x in f32.
+ * then dequantizes one unit from there (word loads and funnel shifts) and
+ * multiplies it with x in f32; a warp streams 4 output rows at once, so a
+ * one-row step reuses each x value 4 times from registers.
  * Dequantization follows the CPU reference (src/tensor/quant_*.c).
  */
 #include "backend/cuda/cuda_quant.h"
@@ -109,11 +111,116 @@ template <> __device__ __forceinline__ void unit_dequant<ACC_CUDA_Q6_K>(const un
     }
 }
 
-constexpr int kWarps = 4;
-constexpr int kStageWords = 72; /* >= 32 units' bytes + 2 words of alignment, every format */
+/* ---- the same units read from shared memory as 32-bit words ---------------
+ * A lane reads its unit's bytes with aligned word loads and funnel shifts
+ * (any byte offset), not one load per byte. */
 
-/* One warp per output row: 32 units of the row a round, their bytes staged
- * through shared memory with aligned 16-byte loads, one unit per lane. */
+/* N words (4N bytes) from byte offset off of base; reads base[off/4 + N]. */
+template <int N>
+__device__ __forceinline__ void fetch_words(const uint32_t *base, int off, uint32_t *w)
+{
+    const uint32_t *p = base + (off >> 2);
+    const unsigned shift = (unsigned)(off & 3) * 8u;
+    uint32_t prev = p[0];
+#pragma unroll
+    for (int i = 0; i < N; i++) {
+        uint32_t next = p[i + 1];
+        w[i] = __funnelshift_r(prev, next, shift);
+        prev = next;
+    }
+}
+
+__device__ __forceinline__ unsigned byte_of(const uint32_t *w, int k)
+{
+    return (w[k >> 2] >> (8 * (k & 3))) & 0xFFu;
+}
+
+/* An f16 at an even byte offset. */
+__device__ __forceinline__ float half_word(const uint32_t *base, int off)
+{
+    uint32_t v = base[off >> 2] >> ((off & 2) * 8);
+    return __half2float(__ushort_as_half((unsigned short)(v & 0xFFFFu)));
+}
+
+template <int Q> __device__ __forceinline__ void unit_words(const uint32_t *base, int off, int u,
+                                                            float *v);
+
+template <> __device__ __forceinline__ void unit_words<ACC_CUDA_Q8_0>(const uint32_t *base,
+                                                                      int off, int, float *v)
+{
+    const float d = half_word(base, off);
+    uint32_t w[8];
+    fetch_words<8>(base, off + 2, w);
+#pragma unroll
+    for (int j = 0; j < 32; j++)
+        v[j] = (float)(signed char)byte_of(w, j) * d;
+}
+
+template <> __device__ __forceinline__ void unit_words<ACC_CUDA_Q4_0>(const uint32_t *base,
+                                                                      int off, int, float *v)
+{
+    const float d = half_word(base, off);
+    uint32_t w[4];
+    fetch_words<4>(base, off + 2, w);
+#pragma unroll
+    for (int j = 0; j < 16; j++) {
+        unsigned q = byte_of(w, j);
+        v[j] = (float)((int)(q & 0x0F) - 8) * d;
+        v[j + 16] = (float)((int)(q >> 4) - 8) * d;
+    }
+}
+
+template <> __device__ __forceinline__ void unit_words<ACC_CUDA_Q4_K>(const uint32_t *base,
+                                                                      int off, int u, float *v)
+{
+    const float d = half_word(base, off), dmin = half_word(base, off + 2);
+    uint32_t sw[3], w[8];
+    fetch_words<3>(base, off + 4, sw);
+    fetch_words<8>(base, off + 16 + 32 * (u / 2), w);
+    int sc, m;
+    if (u < 4) {
+        sc = (int)(byte_of(sw, u) & 63);
+        m = (int)(byte_of(sw, u + 4) & 63);
+    } else {
+        sc = (int)((byte_of(sw, u + 4) & 0xF) | ((byte_of(sw, u - 4) >> 6) << 4));
+        m = (int)((byte_of(sw, u + 4) >> 4) | ((byte_of(sw, u) >> 6) << 4));
+    }
+    const float scale = d * (float)sc, offset = dmin * (float)m;
+    const int shift = (u & 1) * 4;
+#pragma unroll
+    for (int l = 0; l < 32; l++)
+        v[l] = scale * (float)((byte_of(w, l) >> shift) & 0xF) - offset;
+}
+
+template <> __device__ __forceinline__ void unit_words<ACC_CUDA_Q6_K>(const uint32_t *base,
+                                                                      int off, int u, float *v)
+{
+    const float d = half_word(base, off + 208);
+    const int h = u / 4, quarter = u % 4;
+    uint32_t lw[8], hw[8], scw[1];
+    fetch_words<8>(base, off + 64 * h + 32 * (quarter & 1), lw);
+    fetch_words<8>(base, off + 128 + 32 * h, hw);
+    fetch_words<1>(base, off + 192 + 2 * u, scw);
+    const float d0 = d * (float)(signed char)byte_of(scw, 0);
+    const float d1 = d * (float)(signed char)byte_of(scw, 1);
+    const int nshift = quarter < 2 ? 0 : 4, hshift = 2 * quarter;
+#pragma unroll
+    for (int l = 0; l < 32; l++) {
+        int q = (int)(((byte_of(lw, l) >> nshift) & 0xF) | (((byte_of(hw, l) >> hshift) & 3) << 4)) -
+                32;
+        v[l] = (l < 16 ? d0 : d1) * (float)q;
+    }
+}
+
+constexpr int kWarps = 4;
+constexpr int kRowsPerWarp = 4;  /* output rows a warp streams together, sharing x */
+constexpr int kStageWords = 73;  /* >= 32 units' bytes + alignment + the extra word, every format */
+
+/* Each warp takes kRowsPerWarp output rows: a round stages the bytes of
+ * the next 32 units of each of them into shared memory with aligned
+ * 16-byte loads (every row's loads in flight together), then each lane
+ * dequantizes its unit of every row from there.  A one-row step loads its
+ * 32 x values once per round for all the rows. */
 template <int Q>
 __global__ void __launch_bounds__(kWarps * 32)
     qgemv_kernel(const unsigned char *w, const float *x, int rows, int64_t in, int64_t out,
@@ -122,61 +229,107 @@ __global__ void __launch_bounds__(kWarps * 32)
     using F = QFormat<Q>;
     constexpr int kUnits = F::kElems / 32; /* units per block */
     constexpr int kBlocksPerRound = 32 / kUnits;
-    static_assert(kBlocksPerRound * F::kBytes + 32 <= kStageWords * 16, "stage too small");
-    __shared__ uint4 stage[kWarps][kStageWords];
+    static_assert(kBlocksPerRound * F::kBytes + 32 <= (kStageWords - 1) * 16, "stage too small");
+    __shared__ uint4 stage[kWarps][kRowsPerWarp][kStageWords];
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    const int64_t o = (int64_t)blockIdx.x * kWarps + warp;
-    if (o >= out)
+    const int64_t o0 = ((int64_t)blockIdx.x * kWarps + warp) * kRowsPerWarp;
+    if (o0 >= out)
         return;
+    const int n_out = out - o0 < kRowsPerWarp ? (int)(out - o0) : kRowsPerWarp;
     const int64_t nb = in / F::kElems;
     const size_t row_bytes = (size_t)nb * F::kBytes;
-    const unsigned char *row = w + (size_t)o * row_bytes;
-    const unsigned char *staged = reinterpret_cast<const unsigned char *>(stage[warp]);
-    float acc[ACC_CUDA_GEMV_MAX_ROWS];
+    float acc[kRowsPerWarp][ACC_CUDA_GEMV_MAX_ROWS];
 #pragma unroll
-    for (int r = 0; r < ACC_CUDA_GEMV_MAX_ROWS; r++)
-        acc[r] = 0.0f;
+    for (int g = 0; g < kRowsPerWarp; g++)
+#pragma unroll
+        for (int r = 0; r < ACC_CUDA_GEMV_MAX_ROWS; r++)
+            acc[g][r] = 0.0f;
     for (int64_t b0 = 0; b0 < nb; b0 += kBlocksPerRound) {
         const int64_t b1 = b0 + kBlocksPerRound < nb ? b0 + kBlocksPerRound : nb;
-        const uintptr_t start = (uintptr_t)(row + (size_t)b0 * F::kBytes);
-        const uintptr_t end = (uintptr_t)(row + (size_t)b1 * F::kBytes);
-        const uintptr_t a0 = start & ~(uintptr_t)15, a1 = (end + 15) & ~(uintptr_t)15;
-        const int words = (int)((a1 - a0) / 16);
+        int first[kRowsPerWarp]; /* byte offset of the round's first block in the stage */
         __syncwarp();
-        for (int i = lane; i < words; i += 32)
-            stage[warp][i] = __ldg(reinterpret_cast<const uint4 *>(a0) + i);
+#pragma unroll
+        for (int g = 0; g < kRowsPerWarp; g++) {
+            if (g >= n_out)
+                break;
+            const unsigned char *row = w + (size_t)(o0 + g) * row_bytes;
+            const uintptr_t start = (uintptr_t)(row + (size_t)b0 * F::kBytes);
+            const uintptr_t end = (uintptr_t)(row + (size_t)b1 * F::kBytes);
+            const uintptr_t a0 = start & ~(uintptr_t)15, a1 = (end + 15) & ~(uintptr_t)15;
+            const int words = (int)((a1 - a0) / 16) + 1; /* + the word fetch_words may touch */
+            first[g] = (int)(start - a0);
+            for (int i = lane; i < words; i += 32)
+                stage[warp][g][i] = __ldg(reinterpret_cast<const uint4 *>(a0) + i);
+        }
         __syncwarp();
         const int units = (int)(b1 - b0) * kUnits;
-        if (lane < units) {
-            const int b = lane / kUnits, u = lane % kUnits;
+        if (lane >= units)
+            continue;
+        const int b = lane / kUnits, u = lane % kUnits;
+        const int64_t col = (b0 + b) * F::kElems + 32 * u;
+        if (rows == 1) {
+            float xr[32];
+            const float4 *xp = reinterpret_cast<const float4 *>(x + col);
+#pragma unroll
+            for (int j = 0; j < 8; j++) {
+                float4 t = __ldg(xp + j);
+                xr[4 * j] = t.x;
+                xr[4 * j + 1] = t.y;
+                xr[4 * j + 2] = t.z;
+                xr[4 * j + 3] = t.w;
+            }
+#pragma unroll
+            for (int g = 0; g < kRowsPerWarp; g++) {
+                if (g >= n_out)
+                    break;
+                float v[32];
+                unit_words<Q>(reinterpret_cast<const uint32_t *>(stage[warp][g]),
+                              first[g] + b * F::kBytes, u, v);
+                float sum = 0.0f;
+#pragma unroll
+                for (int j = 0; j < 32; j++)
+                    sum += v[j] * xr[j];
+                acc[g][0] += sum;
+            }
+            continue;
+        }
+#pragma unroll
+        for (int g = 0; g < kRowsPerWarp; g++) {
+            if (g >= n_out)
+                break;
             float v[32];
-            unit_dequant<Q>(staged + (start - a0) + (size_t)b * F::kBytes, u, v);
-            const int64_t col = (b0 + b) * F::kElems + 32 * u;
+            unit_words<Q>(reinterpret_cast<const uint32_t *>(stage[warp][g]),
+                          first[g] + b * F::kBytes, u, v);
 #pragma unroll
             for (int r = 0; r < ACC_CUDA_GEMV_MAX_ROWS; r++) {
                 if (r >= rows)
                     break;
-                const float4 *xr = reinterpret_cast<const float4 *>(x + r * in + col);
+                const float4 *xp = reinterpret_cast<const float4 *>(x + r * in + col);
                 float sum = 0.0f;
 #pragma unroll
                 for (int j = 0; j < 8; j++) {
-                    float4 xv = __ldg(xr + j);
-                    sum += v[4 * j] * xv.x + v[4 * j + 1] * xv.y + v[4 * j + 2] * xv.z +
-                           v[4 * j + 3] * xv.w;
+                    float4 t = __ldg(xp + j);
+                    sum += v[4 * j] * t.x + v[4 * j + 1] * t.y + v[4 * j + 2] * t.z +
+                           v[4 * j + 3] * t.w;
                 }
-                acc[r] += sum;
+                acc[g][r] += sum;
             }
         }
     }
 #pragma unroll
-    for (int r = 0; r < ACC_CUDA_GEMV_MAX_ROWS; r++) {
-        if (r >= rows)
+    for (int g = 0; g < kRowsPerWarp; g++) {
+        if (g >= n_out)
             break;
-        float s = acc[r];
-        for (int off = 16; off > 0; off >>= 1)
-            s += __shfl_xor_sync(0xffffffffu, s, off);
-        if (lane == 0)
-            y[r * out + o] = s + (bias ? bias[o] : 0.0f);
+#pragma unroll
+        for (int r = 0; r < ACC_CUDA_GEMV_MAX_ROWS; r++) {
+            if (r >= rows)
+                break;
+            float sum = acc[g][r];
+            for (int off = 16; off > 0; off >>= 1)
+                sum += __shfl_xor_sync(0xffffffffu, sum, off);
+            if (lane == 0)
+                y[r * out + o0 + g] = sum + (bias ? bias[o0 + g] : 0.0f);
+        }
     }
 }
 
@@ -252,7 +405,8 @@ template <int Q>
 int launch_qgemv(const void *w, const float *x, int64_t rows, int64_t in, int64_t out,
                  const float *bias, float *y, cudaStream_t stream)
 {
-    unsigned blocks = (unsigned)((out + kWarps - 1) / kWarps);
+    const int64_t per_block = (int64_t)kWarps * kRowsPerWarp;
+    unsigned blocks = (unsigned)((out + per_block - 1) / per_block);
     qgemv_kernel<Q><<<blocks, kWarps * 32, 0, stream>>>(static_cast<const unsigned char *>(w),
                                                          x, (int)rows, in, out, bias, y);
     return (int)cudaGetLastError();
