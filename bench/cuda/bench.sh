@@ -72,7 +72,7 @@ for p in $parts; do
     hf8bc)
         hf 8bc "$(model llama-3.1-8b)" 200 --pp 2048 --batch 1 --tg 32 --compile ;;
     hf8b)
-        hf 8b "$(model llama-3.1-8b)" 200 --pp 512,2048 --batch 1,8,32,128 --tg 32 --compile ;;
+        hf 8b "$(model llama-3.1-8b)" 240 --pp 512,2048 --batch 1,8,32,128 --tg 32 --compile ;;
     esac
 done
 python3 bench/cuda/report.py "$runs" "$OUTDIR" "$gpu"
