@@ -7,7 +7,7 @@
 # same GPU (eager, and static cache + torch.compile for batch 1).
 # usage: bench/cuda/bench.sh ACCINF OUTDIR [PART...]   (run on the GPU machine)
 #   PART: demo 1b 8b profile1b profile8b hf1b hf8b (default: all); nopdl8b (batch-1
-#   decode with ACCINF_CUDA_NO_PDL); hf1bc and
+#   decode with ACCINF_CUDA_NO_PDL); profile8b128 (batch-128 decode profile); hf1bc and
 #   hf8bc: transformers' prefill 2048, batch-1 eager and compiled decode only
 #   (profileNB: per-operation GPU times, ACCINF_CUDA_PROFILE, on stderr)
 set -u
@@ -64,6 +64,10 @@ for p in $parts; do
         m=$(model "$([ $p = profile1b ] && echo llama-3.2-1b || echo llama-3.1-8b)")
         ACCINF_CUDA_PROFILE=1 "$ACCINF" bench "$m" --device cuda --pp 2048 --ubatch 2048 --tg 64 \
             --reps 1 >/dev/null 2>"$OUTDIR/$p.txt"
+        cat "$OUTDIR/$p.txt" ;;
+    profile8b128) # per-operation GPU times of batch-128 decode steps (sampling on the GPU)
+        ACCINF_CUDA_PROFILE=1 "$ACCINF" bench "$(model llama-3.1-8b)" --device cuda --pp 0 --tg 32 \
+            --batch 128 --reps 1 --sample >/dev/null 2>"$OUTDIR/$p.txt"
         cat "$OUTDIR/$p.txt" ;;
     hf1b)
         hf 1b "$(model llama-3.2-1b)" 150 --pp 512,2048 --batch 1,8,32,128 --tg 64 --compile ;;
