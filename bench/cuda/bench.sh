@@ -65,8 +65,9 @@ for p in $parts; do
         ACCINF_CUDA_PROFILE=1 "$ACCINF" bench "$m" --device cuda --pp 2048 --ubatch 2048 --tg 64 \
             --reps 1 >/dev/null 2>"$OUTDIR/$p.txt"
         cat "$OUTDIR/$p.txt" ;;
-    profile8b128) # per-operation GPU times of batch-128 decode steps (sampling on the GPU)
-        ACCINF_CUDA_PROFILE=1 "$ACCINF" bench "$(model llama-3.1-8b)" --device cuda --pp 0 --tg 32 \
+    profile8b128) # per-operation GPU times of batch-128 decode steps (sampling on the GPU;
+        # --ubatch 128: the default, min(context, 512) = 36 here, would split the steps)
+        ACCINF_CUDA_PROFILE=1 "$ACCINF" bench "$(model llama-3.1-8b)" --device cuda --pp 0 --tg 32 --ubatch 128 \
             --batch 128 --reps 1 --sample >/dev/null 2>"$OUTDIR/$p.txt"
         cat "$OUTDIR/$p.txt" ;;
     hf1b)
