@@ -488,6 +488,18 @@ acc_status acc_engine_forward_sample(acc_engine *e, const acc_batch *batch,
         return engine_step(e, &last_only, total, NULL, 0, e->sampling, tokens_out, err);
     }
     /* on the host: exactly acc_engine_forward, then acc_sampler_sample */
+    if (total > e->max_batch_tokens) {
+        /* chunked: sequence by sequence, as engine_forward_chunked runs them
+         * (its scratch row would overlap the rows kept in own_logits) */
+        for (int i = 0; i < batch->n_seqs && status == ACC_OK; i++) {
+            acc_batch one = {.n_seqs = 1, .seq_ids = &batch->seq_ids[i],
+                             .tokens = &batch->tokens[i], .n_tokens = &batch->n_tokens[i]};
+            status = acc_engine_forward(e, &one, e->own_logits, err);
+            if (status == ACC_OK)
+                tokens_out[i] = acc_sampler_sample(samplers[i], e->own_logits);
+        }
+        return status;
+    }
     status = acc_engine_forward(e, &last_only, e->own_logits, err);
     for (int i = 0; i < batch->n_seqs && status == ACC_OK; i++)
         tokens_out[i] =

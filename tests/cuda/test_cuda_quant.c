@@ -78,9 +78,11 @@ static void check_kernels(acc_ggml_type gtype, acc_cuda_qtype qtype, int64_t out
     assert_int_equal(cudaMalloc((void **)&d_deq, n * sizeof *deq), cudaSuccess);
     const char *name = acc_ggml_type_name(gtype);
     double worst = 0;
-    for (int rows = 1; rows <= 8; rows++) {
+    for (int k = 0; k < 8 * 3; k++) {
+        int rows = 1 + k % 8, rpw = 1 << (k / 8); /* every variant: 1, 2, 4 rows per warp */
         const float *b = rows % 2 ? d_bias : NULL;
-        assert_int_equal(acc_cuda_qgemv(qtype, d_w, d_x, rows, in, out, b, d_y, NULL), 0);
+        assert_int_equal(
+            acc_cuda_qgemv_variant(qtype, d_w, d_x, rows, in, out, b, d_y, rpw, NULL), 0);
         assert_int_equal(cudaMemcpy(y, d_y, (size_t)(rows * out) * sizeof *y,
                                     cudaMemcpyDeviceToHost),
                          cudaSuccess);
@@ -94,8 +96,8 @@ static void check_kernels(acc_ggml_type gtype, acc_cuda_qtype qtype, int64_t out
                 double e = fabs(y[r * out + o] - ref) / (mag + 1);
                 worst = fmax(worst, e);
                 if (e > 1e-5)
-                    fail_msg("%s gemv %lldx%lld rows %d: y[%d,%lld] = %g, want %g", name,
-                             (long long)out, (long long)in, rows, r, (long long)o,
+                    fail_msg("%s gemv %lldx%lld rows %d (%d per warp): y[%d,%lld] = %g, want %g",
+                             name, (long long)out, (long long)in, rows, rpw, r, (long long)o,
                              (double)y[r * out + o], ref);
             }
     }
@@ -117,7 +119,9 @@ static void check_kernels(acc_ggml_type gtype, acc_cuda_qtype qtype, int64_t out
         for (int64_t i = 0; i < in; i++)
             if (fabsf(got[r * in + i] - deq[index[r] * in + i]) > 1e-6f)
                 fail_msg("%s embed row %d col %lld", name, index[r], (long long)i);
-    printf("ok: %s %lldx%lld: gemv rows 1-8 worst %.2e, dequant and embed equal the CPU\n", name,
+    printf("ok: %s %lldx%lld: gemv rows 1-8 (1, 2, 4 per warp) worst %.2e, dequant and embed "
+           "equal the CPU\n",
+           name,
            (long long)out, (long long)in, worst);
     cudaFree(d_w);
     cudaFree(d_x);
@@ -177,14 +181,16 @@ static void report_bandwidth(void **state)
             assert_int_equal(cudaMemset(w[c], 0x11, acc_cuda_quant_alloc_bytes(bytes)),
                              cudaSuccess);
         }
-        for (int rows = 1; rows <= 8; rows *= 2) {
+        for (int v = 0; v < (types[t].q != ACC_CUDA_QNONE ? 12 : 4); v++) {
+            int rows = 1 << (v % 4), rpw = 4 >> (v / 4);
             float ms = 0;
             for (int rep = -1; rep < REPS; rep++) {
                 if (rep == 0)
                     cudaEventRecord(t0, NULL);
                 void *wc = w[(rep + COPIES) % COPIES];
                 if (types[t].q != ACC_CUDA_QNONE) {
-                    assert_int_equal(acc_cuda_qgemv(types[t].q, wc, x, rows, in, out, NULL, y, NULL),
+                    assert_int_equal(acc_cuda_qgemv_variant(types[t].q, wc, x, rows, in, out, NULL,
+                                                            y, rpw, NULL),
                                      0);
                 } else {
                     acc_cuda_gemv_args a = {.dtype = ACC_CUDA_F16, .x = x, .rows = rows, .in = in,
@@ -197,8 +203,10 @@ static void report_bandwidth(void **state)
             assert_int_equal(cudaEventSynchronize(t1), cudaSuccess);
             cudaEventElapsedTime(&ms, t0, t1);
             double s = ms / 1000.0 / REPS;
-            printf("bandwidth: %s gemv 4096x14336, %d row(s): %.1f us, %.2f TB/s of weights\n",
-                   acc_ggml_type_name(types[t].g), rows, s * 1e6, (double)bytes / s / 1e12);
+            printf("bandwidth: %s gemv 4096x14336, %d row(s), %d per warp: %.1f us, %.2f TB/s of "
+                   "weights\n",
+                   acc_ggml_type_name(types[t].g), rows, types[t].q ? rpw : 0, s * 1e6,
+                   (double)bytes / s / 1e12);
         }
         for (int c = 0; c < COPIES; c++)
             cudaFree(w[c]);

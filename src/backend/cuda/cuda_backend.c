@@ -9,6 +9,11 @@
  * long contexts) attention for decode; the kernels of cuda_kernels.cu for
  * the rest.
  *
+ * Matmul weights and embedding tables in q8_0/q4_0/q4_K/q6_K stay in
+ * their ggml blocks ("cuda"; see the quantized-weights section and
+ * cuda_quant.cu), and run_sample picks tokens on the device
+ * (cuda_sample.cu) so only ids come back.
+ *
  * Every step's inputs (token ids, positions, slots, block tables) are
  * checked on the host and uploaded in one copy; run() returns after the
  * output rows are back in host memory.  Every device allocation failure is

@@ -9,9 +9,10 @@
  * aligned, so the GEMV streams the bytes of a row's next 32 units with
  * aligned 16-byte loads into the warp's shared memory (rounding the range
  * out to whole words; allocations carry 16 bytes of slack) and each lane
- * then dequantizes one unit from there (word loads and funnel shifts) and
- * multiplies it with x in f32; a warp streams 4 output rows at once, so a
- * one-row step reuses each x value 4 times from registers.
+ * then takes one unit's dot product with x in f32 from there (word loads
+ * and funnel shifts; integer levels turned into floats by a byte permute
+ * and an add, summed against x, scaled once per unit); a warp streams 4
+ * output rows at once and reuses each x value for all of them.
  * Dequantization follows the CPU reference (src/tensor/quant_*.c).
  */
 #include "backend/cuda/cuda_quant.h"
@@ -142,36 +143,62 @@ __device__ __forceinline__ float half_word(const uint32_t *base, int off)
     return __half2float(__ushort_as_half((unsigned short)(v & 0xFFFFu)));
 }
 
-template <int Q> __device__ __forceinline__ void unit_words(const uint32_t *base, int off, int u,
-                                                            float *v);
+/* Small integers to float without a conversion instruction: the byte
+ * placed under the exponent of 2^23 (one byte permute), minus 2^23 + bias
+ * (one add).  byte_value(w, b, bias) = byte b of w - bias, exactly. */
+__device__ __forceinline__ float byte_value(uint32_t w, int b, float bias)
+{
+    return __int_as_float((int)__byte_perm(w, 0x4Bu, 0x4550u | (unsigned)b)) - (8388608.0f + bias);
+}
 
-template <> __device__ __forceinline__ void unit_words<ACC_CUDA_Q8_0>(const uint32_t *base,
-                                                                      int off, int, float *v)
+/* sum over the unit's 32 values of value * xr[l], for x values xr and
+ * their sum xs (the q4_K minimum term).  Integer levels are summed with x
+ * first and scaled once per unit (per 16 values for q6_K). */
+template <int Q>
+__device__ __forceinline__ float unit_dot(const uint32_t *base, int off, int u, const float *xr,
+                                          float xs);
+
+template <> __device__ __forceinline__ float unit_dot<ACC_CUDA_Q8_0>(const uint32_t *base,
+                                                                     int off, int,
+                                                                     const float *xr, float)
 {
     const float d = half_word(base, off);
     uint32_t w[8];
     fetch_words<8>(base, off + 2, w);
+    float s = 0.0f;
 #pragma unroll
-    for (int j = 0; j < 32; j++)
-        v[j] = (float)(signed char)byte_of(w, j) * d;
+    for (int k = 0; k < 8; k++) {
+        const uint32_t t = w[k] ^ 0x80808080u; /* int8 -> level + 128 */
+#pragma unroll
+        for (int b = 0; b < 4; b++)
+            s = fmaf(byte_value(t, b, 128.0f), xr[4 * k + b], s);
+    }
+    return d * s;
 }
 
-template <> __device__ __forceinline__ void unit_words<ACC_CUDA_Q4_0>(const uint32_t *base,
-                                                                      int off, int, float *v)
+template <> __device__ __forceinline__ float unit_dot<ACC_CUDA_Q4_0>(const uint32_t *base,
+                                                                     int off, int,
+                                                                     const float *xr, float)
 {
     const float d = half_word(base, off);
     uint32_t w[4];
     fetch_words<4>(base, off + 2, w);
+    float s = 0.0f;
 #pragma unroll
-    for (int j = 0; j < 16; j++) {
-        unsigned q = byte_of(w, j);
-        v[j] = (float)((int)(q & 0x0F) - 8) * d;
-        v[j + 16] = (float)((int)(q >> 4) - 8) * d;
+    for (int k = 0; k < 4; k++) {
+        const uint32_t lo = w[k] & 0x0F0F0F0Fu, hi = (w[k] >> 4) & 0x0F0F0F0Fu;
+#pragma unroll
+        for (int b = 0; b < 4; b++) {
+            s = fmaf(byte_value(lo, b, 8.0f), xr[4 * k + b], s);
+            s = fmaf(byte_value(hi, b, 8.0f), xr[16 + 4 * k + b], s);
+        }
     }
+    return d * s;
 }
 
-template <> __device__ __forceinline__ void unit_words<ACC_CUDA_Q4_K>(const uint32_t *base,
-                                                                      int off, int u, float *v)
+template <> __device__ __forceinline__ float unit_dot<ACC_CUDA_Q4_K>(const uint32_t *base,
+                                                                     int off, int u,
+                                                                     const float *xr, float xs)
 {
     const float d = half_word(base, off), dmin = half_word(base, off + 2);
     uint32_t sw[3], w[8];
@@ -185,15 +212,21 @@ template <> __device__ __forceinline__ void unit_words<ACC_CUDA_Q4_K>(const uint
         sc = (int)((byte_of(sw, u + 4) & 0xF) | ((byte_of(sw, u - 4) >> 6) << 4));
         m = (int)((byte_of(sw, u + 4) >> 4) | ((byte_of(sw, u) >> 6) << 4));
     }
-    const float scale = d * (float)sc, offset = dmin * (float)m;
     const int shift = (u & 1) * 4;
+    float s = 0.0f;
 #pragma unroll
-    for (int l = 0; l < 32; l++)
-        v[l] = scale * (float)((byte_of(w, l) >> shift) & 0xF) - offset;
+    for (int k = 0; k < 8; k++) {
+        const uint32_t q = (w[k] >> shift) & 0x0F0F0F0Fu;
+#pragma unroll
+        for (int b = 0; b < 4; b++)
+            s = fmaf(byte_value(q, b, 0.0f), xr[4 * k + b], s);
+    }
+    return d * (float)sc * s - dmin * (float)m * xs;
 }
 
-template <> __device__ __forceinline__ void unit_words<ACC_CUDA_Q6_K>(const uint32_t *base,
-                                                                      int off, int u, float *v)
+template <> __device__ __forceinline__ float unit_dot<ACC_CUDA_Q6_K>(const uint32_t *base,
+                                                                     int off, int u,
+                                                                     const float *xr, float)
 {
     const float d = half_word(base, off + 208);
     const int h = u / 4, quarter = u % 4;
@@ -201,27 +234,49 @@ template <> __device__ __forceinline__ void unit_words<ACC_CUDA_Q6_K>(const uint
     fetch_words<8>(base, off + 64 * h + 32 * (quarter & 1), lw);
     fetch_words<8>(base, off + 128 + 32 * h, hw);
     fetch_words<1>(base, off + 192 + 2 * u, scw);
-    const float d0 = d * (float)(signed char)byte_of(scw, 0);
-    const float d1 = d * (float)(signed char)byte_of(scw, 1);
     const int nshift = quarter < 2 ? 0 : 4, hshift = 2 * quarter;
+    float s0 = 0.0f, s1 = 0.0f;
 #pragma unroll
-    for (int l = 0; l < 32; l++) {
-        int q = (int)(((byte_of(lw, l) >> nshift) & 0xF) | (((byte_of(hw, l) >> hshift) & 3) << 4)) -
-                32;
-        v[l] = (l < 16 ? d0 : d1) * (float)q;
+    for (int k = 0; k < 8; k++) {
+        const uint32_t q = ((lw[k] >> nshift) & 0x0F0F0F0Fu) | (((hw[k] >> hshift) & 0x03030303u) << 4);
+#pragma unroll
+        for (int b = 0; b < 4; b++) {
+            if (k < 4)
+                s0 = fmaf(byte_value(q, b, 32.0f), xr[4 * k + b], s0);
+            else
+                s1 = fmaf(byte_value(q, b, 32.0f), xr[4 * k + b], s1);
+        }
     }
+    return d * (float)(signed char)byte_of(scw, 0) * s0 +
+           d * (float)(signed char)byte_of(scw, 1) * s1;
 }
 
 constexpr int kWarps = 4;
-constexpr int kRowsPerWarp = 4;  /* output rows a warp streams together, sharing x */
-constexpr int kStageWords = 73;  /* >= 32 units' bytes + alignment + the extra word, every format */
+constexpr int kRowsPerWarpDefault = 4; /* output rows a warp streams together, sharing x */
+constexpr int kStageWords = 72;  /* >= 32 units' bytes + alignment + the extra word, every format */
 
-/* Each warp takes kRowsPerWarp output rows: a round stages the bytes of
- * the next 32 units of each of them into shared memory with aligned
- * 16-byte loads (every row's loads in flight together), then each lane
- * dequantizes its unit of every row from there.  A one-row step loads its
- * 32 x values once per round for all the rows. */
-template <int Q>
+/* Asynchronous 16-byte global -> shared copies (sm_80+), so a round's
+ * loads are in flight while the previous round computes. */
+__device__ __forceinline__ void copy16_async(void *smem, const void *gmem)
+{
+    unsigned dst = (unsigned)__cvta_generic_to_shared(smem);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst), "l"(gmem));
+}
+__device__ __forceinline__ void copy_commit()
+{
+    asm volatile("cp.async.commit_group;\n" ::);
+}
+template <int N> __device__ __forceinline__ void copy_wait()
+{
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
+}
+
+/* Each warp takes kRowsPerWarp output rows.  A round covers the next 32
+ * units of each row: their bytes (rounded out to aligned 16-byte words)
+ * are copied into one of two shared-memory stages with cp.async while
+ * the other stage is being computed, then each lane takes its unit of
+ * every row from there.  x is read once per round per x row. */
+template <int Q, int kRowsPerWarp>
 __global__ void __launch_bounds__(kWarps * 32)
     qgemv_kernel(const unsigned char *w, const float *x, int rows, int64_t in, int64_t out,
                  const float *bias, float *y)
@@ -229,8 +284,8 @@ __global__ void __launch_bounds__(kWarps * 32)
     using F = QFormat<Q>;
     constexpr int kUnits = F::kElems / 32; /* units per block */
     constexpr int kBlocksPerRound = 32 / kUnits;
-    static_assert(kBlocksPerRound * F::kBytes + 32 <= (kStageWords - 1) * 16, "stage too small");
-    __shared__ uint4 stage[kWarps][kRowsPerWarp][kStageWords];
+    static_assert(kBlocksPerRound * F::kBytes + 15 + 16 + 16 <= kStageWords * 16, "stage too small");
+    __shared__ uint4 stage[2][kWarps][kRowsPerWarp][kStageWords];
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const int64_t o0 = ((int64_t)blockIdx.x * kWarps + warp) * kRowsPerWarp;
     if (o0 >= out)
@@ -244,10 +299,9 @@ __global__ void __launch_bounds__(kWarps * 32)
 #pragma unroll
         for (int r = 0; r < ACC_CUDA_GEMV_MAX_ROWS; r++)
             acc[g][r] = 0.0f;
-    for (int64_t b0 = 0; b0 < nb; b0 += kBlocksPerRound) {
+    /* queues the copies of the round starting at block b0 into stage s */
+    auto issue = [&](int64_t b0, int s) {
         const int64_t b1 = b0 + kBlocksPerRound < nb ? b0 + kBlocksPerRound : nb;
-        int first[kRowsPerWarp]; /* byte offset of the round's first block in the stage */
-        __syncwarp();
 #pragma unroll
         for (int g = 0; g < kRowsPerWarp; g++) {
             if (g >= n_out)
@@ -257,64 +311,61 @@ __global__ void __launch_bounds__(kWarps * 32)
             const uintptr_t end = (uintptr_t)(row + (size_t)b1 * F::kBytes);
             const uintptr_t a0 = start & ~(uintptr_t)15, a1 = (end + 15) & ~(uintptr_t)15;
             const int words = (int)((a1 - a0) / 16) + 1; /* + the word fetch_words may touch */
-            first[g] = (int)(start - a0);
             for (int i = lane; i < words; i += 32)
-                stage[warp][g][i] = __ldg(reinterpret_cast<const uint4 *>(a0) + i);
+                copy16_async(&stage[s][warp][g][i], reinterpret_cast<const uint4 *>(a0) + i);
+        }
+        copy_commit();
+    };
+    issue(0, 0);
+    int s = 0;
+    for (int64_t b0 = 0; b0 < nb; b0 += kBlocksPerRound, s ^= 1) {
+        if (b0 + kBlocksPerRound < nb) {
+            issue(b0 + kBlocksPerRound, s ^ 1);
+            copy_wait<1>();
+        } else {
+            copy_wait<0>();
         }
         __syncwarp();
+        const int64_t b1 = b0 + kBlocksPerRound < nb ? b0 + kBlocksPerRound : nb;
         const int units = (int)(b1 - b0) * kUnits;
-        if (lane >= units)
-            continue;
-        const int b = lane / kUnits, u = lane % kUnits;
-        const int64_t col = (b0 + b) * F::kElems + 32 * u;
-        if (rows == 1) {
-            float xr[32];
-            const float4 *xp = reinterpret_cast<const float4 *>(x + col);
+        if (lane < units) {
+            const int b = lane / kUnits, u = lane % kUnits;
+            const int64_t col = (b0 + b) * F::kElems + 32 * u;
+            int first[kRowsPerWarp]; /* byte offset of the round's first block in its stage */
 #pragma unroll
-            for (int j = 0; j < 8; j++) {
-                float4 t = __ldg(xp + j);
-                xr[4 * j] = t.x;
-                xr[4 * j + 1] = t.y;
-                xr[4 * j + 2] = t.z;
-                xr[4 * j + 3] = t.w;
-            }
-#pragma unroll
-            for (int g = 0; g < kRowsPerWarp; g++) {
-                if (g >= n_out)
-                    break;
-                float v[32];
-                unit_words<Q>(reinterpret_cast<const uint32_t *>(stage[warp][g]),
-                              first[g] + b * F::kBytes, u, v);
-                float sum = 0.0f;
-#pragma unroll
-                for (int j = 0; j < 32; j++)
-                    sum += v[j] * xr[j];
-                acc[g][0] += sum;
-            }
-            continue;
-        }
-#pragma unroll
-        for (int g = 0; g < kRowsPerWarp; g++) {
-            if (g >= n_out)
-                break;
-            float v[32];
-            unit_words<Q>(reinterpret_cast<const uint32_t *>(stage[warp][g]),
-                          first[g] + b * F::kBytes, u, v);
+            for (int g = 0; g < kRowsPerWarp; g++)
+                first[g] = (int)((uintptr_t)(w + (size_t)(o0 + g) * row_bytes +
+                                             (size_t)b0 * F::kBytes) &
+                                 15);
 #pragma unroll
             for (int r = 0; r < ACC_CUDA_GEMV_MAX_ROWS; r++) {
                 if (r >= rows)
                     break;
+                float xr[32], xs = 0.0f;
                 const float4 *xp = reinterpret_cast<const float4 *>(x + r * in + col);
-                float sum = 0.0f;
 #pragma unroll
                 for (int j = 0; j < 8; j++) {
                     float4 t = __ldg(xp + j);
-                    sum += v[4 * j] * t.x + v[4 * j + 1] * t.y + v[4 * j + 2] * t.z +
-                           v[4 * j + 3] * t.w;
+                    xr[4 * j] = t.x;
+                    xr[4 * j + 1] = t.y;
+                    xr[4 * j + 2] = t.z;
+                    xr[4 * j + 3] = t.w;
                 }
-                acc[g][r] += sum;
+                if (Q == ACC_CUDA_Q4_K) {
+#pragma unroll
+                    for (int j = 0; j < 32; j++)
+                        xs += xr[j];
+                }
+#pragma unroll
+                for (int g = 0; g < kRowsPerWarp; g++) {
+                    if (g >= n_out)
+                        break;
+                    acc[g][r] += unit_dot<Q>(reinterpret_cast<const uint32_t *>(stage[s][warp][g]),
+                                             first[g] + b * F::kBytes, u, xr, xs);
+                }
             }
         }
+        __syncwarp(); /* this stage is refilled by the next round's issue */
     }
 #pragma unroll
     for (int g = 0; g < kRowsPerWarp; g++) {
@@ -401,15 +452,27 @@ unsigned grid_for(int64_t work, int threads)
     return (unsigned)(blocks < 1 ? 1 : blocks > 65535 * 16 ? 65535 * 16 : blocks);
 }
 
+template <int Q, int RPW>
+int launch_qgemv_rpw(const void *w, const float *x, int64_t rows, int64_t in, int64_t out,
+                     const float *bias, float *y, cudaStream_t stream)
+{
+    const int64_t per_block = (int64_t)kWarps * RPW;
+    unsigned blocks = (unsigned)((out + per_block - 1) / per_block);
+    qgemv_kernel<Q, RPW><<<blocks, kWarps * 32, 0, stream>>>(
+        static_cast<const unsigned char *>(w), x, (int)rows, in, out, bias, y);
+    return (int)cudaGetLastError();
+}
+
 template <int Q>
 int launch_qgemv(const void *w, const float *x, int64_t rows, int64_t in, int64_t out,
-                 const float *bias, float *y, cudaStream_t stream)
+                 const float *bias, float *y, int rows_per_warp, cudaStream_t stream)
 {
-    const int64_t per_block = (int64_t)kWarps * kRowsPerWarp;
-    unsigned blocks = (unsigned)((out + per_block - 1) / per_block);
-    qgemv_kernel<Q><<<blocks, kWarps * 32, 0, stream>>>(static_cast<const unsigned char *>(w),
-                                                         x, (int)rows, in, out, bias, y);
-    return (int)cudaGetLastError();
+    switch (rows_per_warp ? rows_per_warp : kRowsPerWarpDefault) {
+    case 1: return launch_qgemv_rpw<Q, 1>(w, x, rows, in, out, bias, y, stream);
+    case 2: return launch_qgemv_rpw<Q, 2>(w, x, rows, in, out, bias, y, stream);
+    case 4: return launch_qgemv_rpw<Q, 4>(w, x, rows, in, out, bias, y, stream);
+    default: return (int)cudaErrorInvalidValue;
+    }
 }
 
 template <int Q>
@@ -450,13 +513,24 @@ extern "C" int acc_cuda_qgemv(acc_cuda_qtype qtype, const void *w, const float *
                               int64_t in, int64_t out, const float *bias, float *y,
                               acc_cuda_stream stream)
 {
+    return acc_cuda_qgemv_variant(qtype, w, x, rows, in, out, bias, y, 0, stream);
+}
+
+extern "C" int acc_cuda_qgemv_variant(acc_cuda_qtype qtype, const void *w, const float *x,
+                                      int64_t rows, int64_t in, int64_t out, const float *bias,
+                                      float *y, int rows_per_warp, acc_cuda_stream stream)
+{
     if (rows < 1 || rows > ACC_CUDA_GEMV_MAX_ROWS || in % elems_of(qtype) != 0 || out < 1)
         return (int)cudaErrorInvalidValue;
     switch (qtype) {
-    case ACC_CUDA_Q8_0: return launch_qgemv<ACC_CUDA_Q8_0>(w, x, rows, in, out, bias, y, stream);
-    case ACC_CUDA_Q4_0: return launch_qgemv<ACC_CUDA_Q4_0>(w, x, rows, in, out, bias, y, stream);
-    case ACC_CUDA_Q4_K: return launch_qgemv<ACC_CUDA_Q4_K>(w, x, rows, in, out, bias, y, stream);
-    case ACC_CUDA_Q6_K: return launch_qgemv<ACC_CUDA_Q6_K>(w, x, rows, in, out, bias, y, stream);
+    case ACC_CUDA_Q8_0:
+        return launch_qgemv<ACC_CUDA_Q8_0>(w, x, rows, in, out, bias, y, rows_per_warp, stream);
+    case ACC_CUDA_Q4_0:
+        return launch_qgemv<ACC_CUDA_Q4_0>(w, x, rows, in, out, bias, y, rows_per_warp, stream);
+    case ACC_CUDA_Q4_K:
+        return launch_qgemv<ACC_CUDA_Q4_K>(w, x, rows, in, out, bias, y, rows_per_warp, stream);
+    case ACC_CUDA_Q6_K:
+        return launch_qgemv<ACC_CUDA_Q6_K>(w, x, rows, in, out, bias, y, rows_per_warp, stream);
     default: return (int)cudaErrorInvalidValue;
     }
 }

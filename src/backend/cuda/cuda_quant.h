@@ -32,6 +32,11 @@ size_t acc_cuda_quant_alloc_bytes(size_t bytes);
  * W [out, in] in blocks of qtype, x f32 [rows, in], fp32 accumulation. */
 int acc_cuda_qgemv(acc_cuda_qtype qtype, const void *w, const float *x, int64_t rows, int64_t in,
                    int64_t out, const float *bias, float *y, acc_cuda_stream stream);
+/* The same with a fixed tuning: output rows per warp 1, 2 or 4 (0: the
+ * default, 4), for the tests and the bandwidth report. */
+int acc_cuda_qgemv_variant(acc_cuda_qtype qtype, const void *w, const float *x, int64_t rows,
+                           int64_t in, int64_t out, const float *bias, float *y,
+                           int rows_per_warp, acc_cuda_stream stream);
 /* out = W [rows, cols] dequantized to dtype (F32, F16 or BF16; round to
  * nearest even), row-major. */
 int acc_cuda_qdequant(acc_cuda_qtype qtype, const void *w, int64_t rows, int64_t cols,
