@@ -109,6 +109,8 @@ typedef struct cuda_backend {
     float *partial; /* split-K attention partial results */
     size_t partial_floats;
     int sm_count;
+    int min_heads; /* fewest query heads of an attention node (graph keys) */
+    int pdl;       /* decode GEMVs launch as programmatic dependents (sm_90) */
     float *k_cache, *v_cache; /* n_layers x slots x kv_dim */
     size_t layer_stride;      /* floats per layer */
     float *inv_freq;
@@ -274,6 +276,10 @@ static acc_status cuda_create_common(const acc_backend_config *config, int exact
     cb->config = *config;
     cb->exact = exact;
     cb->prof.on = getenv("ACCINF_CUDA_PROFILE") != NULL;
+    int major = 0;
+    cb->pdl = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, 0) == cudaSuccess &&
+              major >= 9 && getenv("ACCINF_CUDA_NO_PDL") == NULL;
+    (void)cudaGetLastError();
     acc_status status = ACC_OK;
     if ((code = cudaStreamCreateWithFlags(&cb->stream, cudaStreamNonBlocking)) != cudaSuccess)
         status = cuda_fail(err, "creating a stream", code);
@@ -566,9 +572,14 @@ static acc_status cuda_load_f32(acc_backend *backend, const acc_graph *g, const 
     /* split-K partials: splits only while rows x heads < 2 x SMs, so at
      * most 4 x SMs (head, token, split) results */
     int max_hd = 1;
+    cb->min_heads = 0;
     for (int i = 0; i < g->n_nodes; i++)
-        if (g->nodes[i].op == ACC_OP_ATTENTION && g->nodes[i].head_dim > max_hd)
-            max_hd = g->nodes[i].head_dim;
+        if (g->nodes[i].op == ACC_OP_ATTENTION) {
+            if (g->nodes[i].head_dim > max_hd)
+                max_hd = g->nodes[i].head_dim;
+            if (cb->min_heads == 0 || g->nodes[i].n_heads < cb->min_heads)
+                cb->min_heads = g->nodes[i].n_heads;
+        }
     cb->partial_floats = (size_t)(4 * (cb->sm_count > 0 ? cb->sm_count : 1)) * (size_t)(max_hd + 2);
     cb->partial = cuda_alloc(cb, cb->partial_floats * sizeof(float), "attention partials", err);
     if (!cb->partial)
@@ -747,6 +758,11 @@ static acc_status pack_step(cuda_backend *cb, const acc_step *step, step_layout 
     lay->split_key = (max_ctx + SPLIT_KEYS - 1) / SPLIT_KEYS;
     if (lay->split_key > SPLIT_MAX)
         lay->split_key = SPLIT_MAX;
+    /* steps with enough (head, token) blocks never split (attention_splits):
+     * one graph key for all their context lengths, no recapture every
+     * SPLIT_KEYS tokens */
+    if ((int64_t)n * cb->min_heads >= 2 * (int64_t)cb->sm_count)
+        lay->split_key = 1;
     if (lay->tiles + 2 * (size_t)n > cb->step_capacity)
         return acc_error_set(err, ACC_ERR_RUNTIME, "cuda backend: step inputs exceed the buffer");
     if (lay->flash) {
@@ -911,8 +927,12 @@ static acc_status run_matmuls(cuda_backend *cb, const cuda_op *op, int64_t rows,
                 return cuda_fail(err, "matmul input conversion", (cudaError_t)code);
         }
         if (rows <= ACC_CUDA_GEMV_MAX_ROWS) {
-            acc_cuda_gemv_args a = {
-                .dtype = w0->dtype, .x = cb->x16[xb], .rows = rows, .in = in, .n_segs = op->n_mm};
+            acc_cuda_gemv_args a = {.dtype = w0->dtype,
+                                    .x = cb->x16[xb],
+                                    .rows = rows,
+                                    .in = in,
+                                    .n_segs = op->n_mm,
+                                    .pdl = cb->pdl};
             for (int i = 0; i < op->n_mm; i++) {
                 const acc_node *mm = &g->nodes[op->mm[i]];
                 a.seg[i].w = cb->weights[g->nodes[mm->src[1]].weight].data;
