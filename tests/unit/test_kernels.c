@@ -363,6 +363,7 @@ static acc_ggml_type ggml_of(acc_weight_type t)
     return t == ACC_WEIGHT_Q8_0   ? ACC_GGML_Q8_0
            : t == ACC_WEIGHT_Q4_0 ? ACC_GGML_Q4_0
            : t == ACC_WEIGHT_Q4_K ? ACC_GGML_Q4_K
+           : t == ACC_WEIGHT_Q5_K ? ACC_GGML_Q5_K
                                   : ACC_GGML_Q6_K;
 }
 
@@ -429,7 +430,7 @@ static void test_quantize_act(void **state)
                 break;
             }
         }
-        for (int t = ACC_WEIGHT_Q8_0; t <= ACC_WEIGHT_Q6_K; t++) {
+        for (int t = ACC_WEIGHT_Q8_0; t < ACC_WEIGHT_TYPE_COUNT; t++) {
             acc_weight_type type = (acc_weight_type)t;
             size_t bytes = acc_cpu_act_row_bytes(type, IN);
             memset(want, 0x5A, sizeof want);
@@ -459,7 +460,7 @@ static void test_quantized_matmul(void **state)
     /* int8 activations at every row count (tiled GEMM from 2 rows on) */
     static const int64_t shapes[][3] = {{1, 256, 9}, {5, 512, 7}, {4, 768, 4}, {11, 256, 13},
                                         {16, 256, 21}, {37, 512, 35}};
-    for (int t = ACC_WEIGHT_Q8_0; t <= ACC_WEIGHT_Q6_K; t++) {
+    for (int t = ACC_WEIGHT_Q8_0; t < ACC_WEIGHT_TYPE_COUNT; t++) {
         acc_weight_type type = (acc_weight_type)t;
         for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
             int64_t rows = shapes[s][0], in = shapes[s][1], out = shapes[s][2];
@@ -509,7 +510,7 @@ static void test_quantized_matmul(void **state)
                 a.y = y;
                 fn(&a, 0, rows, 0, out);
                 for (int64_t i = 0; i < rows * out; i++) {
-                    if (type == ACC_WEIGHT_Q4_K || type == ACC_WEIGHT_Q6_K) {
+                    if (type == ACC_WEIGHT_Q4_K || type == ACC_WEIGHT_Q5_K || type == ACC_WEIGHT_Q6_K) {
                         if (y[i] != y_ref[i])
                             fail_msg("%s %s: element %lld %.9g != scalar %.9g", tables[n]->name,
                                      acc_weight_type_name(type), (long long)i, y[i], y_ref[i]);

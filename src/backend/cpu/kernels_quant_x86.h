@@ -1,5 +1,5 @@
 /*
- * kernels_quant_x86.h — block-format matmuls (q8_0, q4_0, q4_K, q6_K
+ * kernels_quant_x86.h — block-format matmuls (q8_0, q4_0, q4_K, q5_K, q6_K
  * weights x int8 activations) written once with 256-bit integer vectors and
  * included by kernels_avx2.c and kernels_avx512.c, which differ only in the
  * u8 x s8 dot instruction they define as QUANT_DOT_U8S8 (AVX2: maddubs +
@@ -9,7 +9,7 @@
  * once per step (quant_quantize_act, the scalar quantizers' bytes).
  * q8_0/q4_0: a tiled GEMM, per 32-block an exact integer dot scaled by
  * d_w * d_x into float lanes, reduced at the end, as ggml's SIMD paths do
- * (equal to the scalar dot up to float reassociation).  q4_K/q6_K: exact
+ * (equal to the scalar dot up to float reassociation).  k-quants: exact
  * integer sums per 256-block, then the scalar kernel's own float formula in
  * the same order, so these match the scalar dot products bit for bit; eight
  * token rows share each unpacked weight block.
@@ -85,36 +85,56 @@ static QUANT_INLINE void quant_hsum2_i32(__m256i vi, __m256i vm, int *sumi, int 
 
 /* Per 32 elements: maddubs (u8 levels x s8 activations, pairs within
  * int16) then madd by the sub-block scale as int16: exact integers, the
- * same sums as the scalar kernel's. */
+ * same sums as the scalar kernel's.  q5_K is q4_K with a fifth bit per
+ * level (qh[l] bit s for element 32 s + l): levels 0..31, and the pair
+ * sums of maddubs stay within int16 (2 * 31 * 128). */
 static QUANT_INLINE void quant_tile_q4_K(const acc_cpu_matmul_args *A, int64_t r, int nt,
-                                         int64_t j, float out[QUANT_KT])
+                                         int64_t j, float out[QUANT_KT], acc_weight_type t)
 {
-    const acc_block_q4_K *w = (const acc_block_q4_K *)((const char *)A->w +
-                                                       (size_t)j * A->w_row_bytes);
+    const char *wrow = (const char *)A->w + (size_t)j * A->w_row_bytes;
+    size_t wbytes = t == ACC_WEIGHT_Q5_K ? sizeof(acc_block_q5_K) : sizeof(acc_block_q4_K);
     const char *xrow = (const char *)A->xq + (size_t)r * A->xq_row_bytes;
     int64_t nb = A->in / ACC_QK_K;
     float sum[QUANT_KT] = {0};
-    const __m256i nibble = _mm256_set1_epi8(0x0F);
+    const __m256i nibble = _mm256_set1_epi8(0x0F), bit = _mm256_set1_epi8(1);
     for (int64_t b = 0; b < nb; b++) {
+        const char *wb = wrow + (size_t)b * wbytes;
+        uint16_t dh, dminh;
+        const uint8_t *scales, *qs, *qh = NULL;
+        if (t == ACC_WEIGHT_Q5_K) {
+            const acc_block_q5_K *w5 = (const acc_block_q5_K *)wb;
+            dh = w5->d, dminh = w5->dmin, scales = w5->scales, qs = w5->qs, qh = w5->qh;
+        } else {
+            const acc_block_q4_K *w4 = (const acc_block_q4_K *)wb;
+            dh = w4->d, dminh = w4->dmin, scales = w4->scales, qs = w4->qs;
+        }
+        if (nt == 1) /* decode streams the rows once: fetch the next row's block */
+            _mm_prefetch((const char *)((uintptr_t)wb + A->w_row_bytes), _MM_HINT_T0);
         uint8_t scale[8], min[8];
         for (int s = 0; s < 8; s++) {
             int sv, mv;
-            quant_k4_scale_min(w[b].scales, s, &sv, &mv);
+            quant_k4_scale_min(scales, s, &sv, &mv);
             scale[s] = (uint8_t)sv;
             min[s] = (uint8_t)mv;
         }
         __m256i q[8], sc[8];
         for (int c = 0; c < 4; c++) {
-            __m256i raw = _mm256_loadu_si256((const __m256i *)(w[b].qs + 32 * c));
+            __m256i raw = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
             q[2 * c] = _mm256_and_si256(raw, nibble);
             q[2 * c + 1] = _mm256_and_si256(_mm256_srli_epi16(raw, 4), nibble);
+        }
+        if (qh) {
+            __m256i hv = _mm256_loadu_si256((const __m256i *)qh);
+            for (int s = 0; s < 8; s++) /* 16-bit shifts, then one bit per byte */
+                q[s] = _mm256_or_si256(
+                    q[s], _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hv, s), bit), 4));
         }
         for (int s = 0; s < 8; s++)
             sc[s] = _mm256_set1_epi16((short)scale[s]);
         /* bsums g (16 elements) belong to sub-block g / 2 */
         __m128i m8 = _mm_loadl_epi64((const __m128i *)min);
         __m256i mins = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m8, m8));
-        float dw = quant_half(w[b].d), dmin = quant_half(w[b].dmin);
+        float dw = quant_half(dh), dmin = quant_half(dminh);
         for (int a = 0; a < nt; a++) {
             const acc_block_q8_K *x =
                 (const acc_block_q8_K *)(xrow + (size_t)a * A->xq_row_bytes) + b;
@@ -373,8 +393,8 @@ static QUANT_INLINE void quant_block(const acc_cpu_matmul_args *A, int64_t r, in
                                      acc_weight_type t)
 {
     float o[QUANT_KT];
-    if (t == ACC_WEIGHT_Q4_K)
-        quant_tile_q4_K(A, r, nt, j, o);
+    if (t == ACC_WEIGHT_Q4_K || t == ACC_WEIGHT_Q5_K)
+        quant_tile_q4_K(A, r, nt, j, o, t);
     else
         quant_tile_q6_K(A, r, nt, j, o);
     for (int a = 0; a < nt; a++)
@@ -500,7 +520,7 @@ static void quant_quantize_act(acc_weight_type type, const float *x, void *out, 
 {
     if (type == ACC_WEIGHT_Q8_0 || type == ACC_WEIGHT_Q4_0)
         quant_act_q8_0(x, out, in);
-    else if (type == ACC_WEIGHT_Q4_K || type == ACC_WEIGHT_Q6_K)
+    else if (type == ACC_WEIGHT_Q4_K || type == ACC_WEIGHT_Q5_K || type == ACC_WEIGHT_Q6_K)
         quant_act_q8_K(x, out, in);
 }
 
@@ -520,6 +540,12 @@ static void quant_matmul_q4_K(const acc_cpu_matmul_args *A, int64_t r0, int64_t 
                               int64_t j1)
 {
     quant_matmul_generic(A, r0, r1, j0, j1, ACC_WEIGHT_Q4_K);
+}
+
+static void quant_matmul_q5_K(const acc_cpu_matmul_args *A, int64_t r0, int64_t r1, int64_t j0,
+                              int64_t j1)
+{
+    quant_matmul_generic(A, r0, r1, j0, j1, ACC_WEIGHT_Q5_K);
 }
 
 static void quant_matmul_q6_K(const acc_cpu_matmul_args *A, int64_t r0, int64_t r1, int64_t j0,
