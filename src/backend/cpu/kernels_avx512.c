@@ -27,6 +27,8 @@
 /* Sums of four adjacent u8 x s8 products, as eight int32 lanes. */
 #define QUANT_DOT_U8S8(u8, s8) _mm256_dpbusd_epi32(_mm256_setzero_si256(), (u8), (s8))
 #define QUANT_HAVE_VNNI 1
+/* k-quant tiles in 512-bit registers */
+#define QUANT_HAVE_AVX512 1
 /* GEMM tile: 4 tokens x 4 weight rows (16 accumulators of the 32 ymm). */
 #define QUANT_GEMM_NT 4
 #define QUANT_GEMM_NW 4

@@ -217,6 +217,155 @@ static QUANT_INLINE void quant_tile_q6_K(const acc_cpu_matmul_args *A, int64_t r
         out[a] = sum[a];
 }
 
+/* ---- k-quants with 512-bit registers (AVX-512 BW) ---------------------- */
+
+#ifdef QUANT_HAVE_AVX512
+/* The same exact integer sums as the 256-bit tiles, 64 elements per
+ * instruction: register k holds elements 64k .. 64k + 63 of the block, the
+ * per-group scales are spread over its int16 pair sums by one vpermw, and
+ * the float formula per block is the scalar kernel's, so the bits are the
+ * scalar table's. */
+static QUANT_INLINE void quant_tile_q4_K_512(const acc_cpu_matmul_args *A, int64_t r, int nt,
+                                             int64_t j, float out[QUANT_KT], acc_weight_type t)
+{
+    const char *wrow = (const char *)A->w + (size_t)j * A->w_row_bytes;
+    size_t wbytes = t == ACC_WEIGHT_Q5_K ? sizeof(acc_block_q5_K) : sizeof(acc_block_q4_K);
+    const char *xrow = (const char *)A->xq + (size_t)r * A->xq_row_bytes;
+    int64_t nb = A->in / ACC_QK_K;
+    float sum[QUANT_KT] = {0};
+    const __m512i nibble = _mm512_set1_epi8(0x0F), bit = _mm512_set1_epi8(1);
+    /* int16 shift counts: the low 256 bits take low nibbles, the high ones high */
+    const __m512i sh_nib = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(4), 1);
+    __m512i sh_bit[4], idx[4];
+    for (int k = 0; k < 4; k++) {
+        sh_bit[k] = _mm512_inserti64x4(_mm512_set1_epi16((short)(2 * k)),
+                                       _mm256_set1_epi16((short)(2 * k + 1)), 1);
+        /* pair sum i of register k is in sub-block 2k + i / 16 */
+        idx[k] = _mm512_inserti64x4(_mm512_set1_epi16((short)(2 * k)),
+                                    _mm256_set1_epi16((short)(2 * k + 1)), 1);
+    }
+    for (int64_t b = 0; b < nb; b++) {
+        const char *wb = wrow + (size_t)b * wbytes;
+        uint16_t dh, dminh;
+        const uint8_t *scales, *qs, *qh = NULL;
+        if (t == ACC_WEIGHT_Q5_K) {
+            const acc_block_q5_K *w5 = (const acc_block_q5_K *)wb;
+            dh = w5->d, dminh = w5->dmin, scales = w5->scales, qs = w5->qs, qh = w5->qh;
+        } else {
+            const acc_block_q4_K *w4 = (const acc_block_q4_K *)wb;
+            dh = w4->d, dminh = w4->dmin, scales = w4->scales, qs = w4->qs;
+        }
+        if (nt == 1) /* decode streams the rows once: fetch the next row's block */
+            _mm_prefetch((const char *)((uintptr_t)wb + A->w_row_bytes), _MM_HINT_T0);
+        uint8_t scale[8], min[8];
+        for (int s = 0; s < 8; s++) {
+            int sv, mv;
+            quant_k4_scale_min(scales, s, &sv, &mv);
+            scale[s] = (uint8_t)sv;
+            min[s] = (uint8_t)mv;
+        }
+        __m512i sc16 = _mm512_castsi128_si512(
+            _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)scale)));
+        __m512i q[4], sc[4];
+        __m512i hv = qh ? _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)qh))
+                        : _mm512_setzero_si512();
+        for (int k = 0; k < 4; k++) {
+            __m512i raw = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(qs + 32 * k)));
+            q[k] = _mm512_and_si512(_mm512_srlv_epi16(raw, sh_nib), nibble);
+            if (qh)
+                q[k] = _mm512_or_si512(
+                    q[k], _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(hv, sh_bit[k]), bit),
+                                            4));
+            sc[k] = _mm512_permutexvar_epi16(idx[k], sc16);
+        }
+        __m128i m8 = _mm_loadl_epi64((const __m128i *)min);
+        __m256i mins = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m8, m8));
+        float dw = quant_half(dh), dmin = quant_half(dminh);
+        for (int a = 0; a < nt; a++) {
+            const acc_block_q8_K *x =
+                (const acc_block_q8_K *)(xrow + (size_t)a * A->xq_row_bytes) + b;
+            __m512i acc = _mm512_setzero_si512();
+            for (int k = 0; k < 4; k++) {
+                __m512i xs = _mm512_loadu_si512((const void *)(x->qs + 64 * k));
+                acc = _mm512_add_epi32(acc,
+                                       _mm512_madd_epi16(_mm512_maddubs_epi16(q[k], xs), sc[k]));
+            }
+            __m256i vm =
+                _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)x->bsums), mins);
+            int sumi = _mm512_reduce_add_epi32(acc), summ = quant_hsum_i32(vm);
+            /* the scalar kernel's formula, term by term (no contraction) */
+            float p1 = x->d * dw;
+            float t1 = p1 * (float)sumi;
+            float p2 = x->d * dmin;
+            float t2 = p2 * (float)summ;
+            sum[a] += t1 - t2;
+        }
+    }
+    for (int a = 0; a < nt; a++)
+        out[a] = sum[a];
+}
+
+static QUANT_INLINE void quant_tile_q6_K_512(const acc_cpu_matmul_args *A, int64_t r, int nt,
+                                             int64_t j, float out[QUANT_KT])
+{
+    const acc_block_q6_K *w = (const acc_block_q6_K *)((const char *)A->w +
+                                                       (size_t)j * A->w_row_bytes);
+    const char *xrow = (const char *)A->xq + (size_t)r * A->xq_row_bytes;
+    int64_t nb = A->in / ACC_QK_K;
+    float sum[QUANT_KT] = {0};
+    const __m512i nibble = _mm512_set1_epi8(0x0F), three = _mm512_set1_epi8(3);
+    /* ql bytes 0-31 pair with qh bits 0-1 (low nibbles) and 4-5 (high),
+     * bytes 32-63 with bits 2-3 and 6-7 */
+    const __m512i sh_lo = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
+    const __m512i sh_hi = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(6), 1);
+    __m512i idx[4];
+    for (int k = 0; k < 4; k++) /* pair sum i of register k is in group 4k + i / 8 */
+        idx[k] = _mm512_add_epi16(_mm512_set1_epi16((short)(4 * k)),
+                                  _mm512_srli_epi16(_mm512_set_epi16(
+                                      31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16,
+                                      15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), 3));
+    for (int64_t b = 0; b < nb; b++) {
+        if (nt == 1)
+            _mm_prefetch((const char *)((uintptr_t)&w[b] + A->w_row_bytes), _MM_HINT_T0);
+        __m512i q[4];
+        for (int h = 0; h < 2; h++) {
+            __m512i ql = _mm512_loadu_si512((const void *)(w[b].ql + 64 * h));
+            __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(w[b].qh + 32 * h)));
+            q[2 * h] = _mm512_or_si512(
+                _mm512_and_si512(ql, nibble),
+                _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(qh, sh_lo), three), 4));
+            q[2 * h + 1] = _mm512_or_si512(
+                _mm512_and_si512(_mm512_srli_epi16(ql, 4), nibble),
+                _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(qh, sh_hi), three), 4));
+        }
+        float dw = quant_half(w[b].d);
+        __m256i scales16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)w[b].scales));
+        __m512i sc[4];
+        for (int k = 0; k < 4; k++)
+            sc[k] = _mm512_permutexvar_epi16(idx[k], _mm512_castsi256_si512(scales16));
+        for (int a = 0; a < nt; a++) {
+            const acc_block_q8_K *x =
+                (const acc_block_q8_K *)(xrow + (size_t)a * A->xq_row_bytes) + b;
+            __m512i acc = _mm512_setzero_si512();
+            for (int k = 0; k < 4; k++) {
+                __m512i xs = _mm512_loadu_si512((const void *)(x->qs + 64 * k));
+                acc = _mm512_add_epi32(acc,
+                                       _mm512_madd_epi16(_mm512_maddubs_epi16(q[k], xs), sc[k]));
+            }
+            /* the +32 offset of the levels: sum_g 32 * scale_g * bsum_g */
+            __m256i vc =
+                _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)x->bsums), scales16);
+            int sumi = _mm512_reduce_add_epi32(acc) - 32 * quant_hsum_i32(vc);
+            float p = dw * x->d;
+            float term = p * (float)sumi; /* own statement: never fused into the sum */
+            sum[a] += term;
+        }
+    }
+    for (int a = 0; a < nt; a++)
+        out[a] = sum[a];
+}
+#endif
+
 /* ---- q8_0 / q4_0 GEMM (several token rows) ---------------------------------- */
 
 /* A tile of QUANT_GEMM_NT token rows x QUANT_GEMM_NW weight rows (the
@@ -393,10 +542,17 @@ static QUANT_INLINE void quant_block(const acc_cpu_matmul_args *A, int64_t r, in
                                      acc_weight_type t)
 {
     float o[QUANT_KT];
+#ifdef QUANT_HAVE_AVX512
+    if (t == ACC_WEIGHT_Q4_K || t == ACC_WEIGHT_Q5_K)
+        quant_tile_q4_K_512(A, r, nt, j, o, t);
+    else
+        quant_tile_q6_K_512(A, r, nt, j, o);
+#else
     if (t == ACC_WEIGHT_Q4_K || t == ACC_WEIGHT_Q5_K)
         quant_tile_q4_K(A, r, nt, j, o, t);
     else
         quant_tile_q6_K(A, r, nt, j, o);
+#endif
     for (int a = 0; a < nt; a++)
         A->y[(r + a) * A->out + j] = o[a] + (A->bias ? A->bias[j] : 0.0f);
 }
