@@ -161,6 +161,22 @@ void acc_cpu_attend_head(const acc_cpu_kernels *k, const float *q, const float *
                                     block_size, n_ctx, scale, scores, out);
 }
 
+void acc_cpu_attend_rows(const acc_cpu_kernels *k, const float *q, int64_t q_stride, int nq,
+                         const int *n_ctx, const float *k_cache, const float *v_cache,
+                         int64_t kv_dim, int64_t kv_off, int head_dim, const int32_t *table,
+                         int block_size, float scale, float *scores, float *out,
+                         int64_t out_stride)
+{
+    if (k->attend_rows) {
+        k->attend_rows(q, q_stride, nq, n_ctx, k_cache, v_cache, kv_dim, kv_off, head_dim, table,
+                       block_size, scale, scores, out, out_stride);
+        return;
+    }
+    for (int a = 0; a < nq; a++)
+        acc_cpu_attend_head(k, q + a * q_stride, k_cache, v_cache, kv_dim, kv_off, head_dim,
+                            table, block_size, n_ctx[a], scale, scores, out + a * out_stride);
+}
+
 void acc_cpu_attend_head_generic(const acc_cpu_kernels *k, const float *q, const float *k_cache,
                                  const float *v_cache, int64_t kv_dim, int64_t kv_off,
                                  int head_dim, const int32_t *table, int block_size, int n_ctx,
