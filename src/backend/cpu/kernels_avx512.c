@@ -219,14 +219,6 @@ static ALWAYS_INLINE __m512 exp_avx512(__m512 v)
 
 /* ---- attention ----------------------------------------------------------- */
 
-/* Row of key j in the paged cache. */
-static ALWAYS_INLINE const float *attn_row(const float *cache, int64_t kv_dim, int64_t kv_off,
-                                           const int32_t *table, int block_size, int j)
-{
-    int64_t slot = (int64_t)table[j / block_size] * block_size + j % block_size;
-    return cache + slot * kv_dim + kv_off;
-}
-
 /* The sixteen lane sums of acc[0..15] in one register, by a fixed tree of
  * 128-bit and 32-bit shuffles (fewer steps than sixteen reductions).  The
  * tree leaves the sum of acc[s] in lane ATTN_LANE[s]; callers put key m in
@@ -248,18 +240,42 @@ static ALWAYS_INLINE __m512 attn_sum16(const __m512 acc[16])
     return _mm512_add_ps(_mm512_shuffle_ps(z[0], z[1], 0x88), _mm512_shuffle_ps(z[0], z[1], 0xDD));
 }
 
+/* Walks keys in order without a division per key: block b, row o in it. */
+typedef struct attn_walk {
+    const int32_t *table;
+    int block_size, b, o;
+} attn_walk;
+
+static ALWAYS_INLINE attn_walk attn_walk_at(const int32_t *table, int block_size, int j)
+{
+    attn_walk w = {table, block_size, j / block_size, j % block_size};
+    return w;
+}
+
+/* The slot of the current key, then step to the next. */
+static ALWAYS_INLINE int64_t attn_walk_next(attn_walk *w)
+{
+    int64_t slot = (int64_t)w->table[w->b] * w->block_size + w->o;
+    if (++w->o == w->block_size) {
+        w->o = 0;
+        w->b++;
+    }
+    return slot;
+}
+
 /* Scores of one query (nv registers) for keys [j0, j0 + 16), keys at or
  * past n_ctx left out (their lanes are -inf). */
 static ALWAYS_INLINE __m512 attn_scores16(int nv, const __m512 *qv, const float *k_cache,
-                                          int64_t kv_dim, int64_t kv_off, const int32_t *table,
-                                          int block_size, int j0, int n_ctx, __m512 scale)
+                                          int64_t kv_dim, int64_t kv_off, attn_walk *walk,
+                                          int j0, int n_ctx, __m512 scale)
 {
     __m512 acc[16];
     int n = n_ctx - j0 < 16 ? n_ctx - j0 : 16;
+#pragma GCC unroll 16
     for (int m = 0; m < 16; m++) {
         __m512 a = _mm512_setzero_ps();
         if (m < n) {
-            const float *kr = attn_row(k_cache, kv_dim, kv_off, table, block_size, j0 + m);
+            const float *kr = k_cache + attn_walk_next(walk) * kv_dim + kv_off;
             a = _mm512_mul_ps(qv[0], _mm512_loadu_ps(kr));
             for (int i = 1; i < nv; i++)
                 a = _mm512_fmadd_ps(qv[i], _mm512_loadu_ps(kr + 16 * i), a);
@@ -282,8 +298,9 @@ static ALWAYS_INLINE void attn_softmax(int nv, const float *q, const float *k_ca
     for (int i = 0; i < nv; i++)
         qv[i] = _mm512_loadu_ps(q + 16 * i);
     __m512 vmax = _mm512_set1_ps(-INFINITY), sc = _mm512_set1_ps(scale);
+    attn_walk walk = attn_walk_at(table, block_size, 0);
     for (int j0 = 0; j0 < n_ctx; j0 += 16) {
-        __m512 s = attn_scores16(nv, qv, k_cache, kv_dim, kv_off, table, block_size, j0, n_ctx, sc);
+        __m512 s = attn_scores16(nv, qv, k_cache, kv_dim, kv_off, &walk, j0, n_ctx, sc);
         _mm512_storeu_ps(p + j0, s);
         vmax = _mm512_max_ps(vmax, s);
     }
@@ -323,8 +340,9 @@ static ALWAYS_INLINE void attn_rows(int nv, int nq, const float *q, int64_t q_st
         for (int i = 0; i < nv; i++)
             o[a][i] = _mm512_setzero_ps();
     int j = 0;
+    attn_walk walk = attn_walk_at(table, block_size, 0);
     for (; j < n_min; j++) {
-        const float *vr = attn_row(v_cache, kv_dim, kv_off, table, block_size, j);
+        const float *vr = v_cache + attn_walk_next(&walk) * kv_dim + kv_off;
         for (int i = 0; i < nv; i++) {
             __m512 v = _mm512_loadu_ps(vr + 16 * i);
             for (int a = 0; a < nq; a++)
@@ -332,7 +350,7 @@ static ALWAYS_INLINE void attn_rows(int nv, int nq, const float *q, int64_t q_st
         }
     }
     for (; j < n_max; j++) {
-        const float *vr = attn_row(v_cache, kv_dim, kv_off, table, block_size, j);
+        const float *vr = v_cache + attn_walk_next(&walk) * kv_dim + kv_off;
         for (int a = 0; a < nq; a++)
             if (j < n_ctx[a])
                 for (int i = 0; i < nv; i++)
