@@ -61,16 +61,20 @@ static QUANT_INLINE int quant_hsum_i32(__m256i v)
 
 /* ---- q4_K ------------------------------------------------------------------ */
 
-/* The 6-bit scale and min of sub-block j (ggml's get_scale_min_k4 layout). */
-static QUANT_INLINE void quant_k4_scale_min(const uint8_t *q, int j, int *scale, int *min)
+/* All eight 6-bit scales and mins of a q4_K/q5_K block at once, one byte
+ * each (ggml's get_scale_min_k4 layout: sub-blocks 0-3 in the low six bits of
+ * bytes 0-7, 4-7 split over bytes 8-11 and the top bits of bytes 0-7) from three 32-bit words: no
+ * byte stores that a vector load would then have to wait for. */
+static QUANT_INLINE void quant_k4_scales_mins(const uint8_t *q, uint64_t *scales, uint64_t *mins)
 {
-    if (j < 4) {
-        *scale = q[j] & 63;
-        *min = q[j + 4] & 63;
-    } else {
-        *scale = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
-        *min = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
-    }
+    uint32_t a, b, c;
+    memcpy(&a, q, 4);
+    memcpy(&b, q + 4, 4);
+    memcpy(&c, q + 8, 4);
+    uint32_t s47 = (c & 0x0F0F0F0Fu) | (((a >> 6) & 0x03030303u) << 4);
+    uint32_t m47 = ((c >> 4) & 0x0F0F0F0Fu) | (((b >> 6) & 0x03030303u) << 4);
+    *scales = (uint64_t)(a & 0x3F3F3F3Fu) | (uint64_t)s47 << 32;
+    *mins = (uint64_t)(b & 0x3F3F3F3Fu) | (uint64_t)m47 << 32;
 }
 
 /* The integer sums of a k-quant block pair: sumi = hsum(vi), summ = hsum(vm). */
@@ -110,13 +114,8 @@ static QUANT_INLINE void quant_tile_q4_K(const acc_cpu_matmul_args *A, int64_t r
         }
         if (nt == 1) /* decode streams the rows once: fetch the next row's block */
             _mm_prefetch((const char *)((uintptr_t)wb + A->w_row_bytes), _MM_HINT_T0);
-        uint8_t scale[8], min[8];
-        for (int s = 0; s < 8; s++) {
-            int sv, mv;
-            quant_k4_scale_min(scales, s, &sv, &mv);
-            scale[s] = (uint8_t)sv;
-            min[s] = (uint8_t)mv;
-        }
+        uint64_t scale8, min8;
+        quant_k4_scales_mins(scales, &scale8, &min8);
         __m256i q[8], sc[8];
         for (int c = 0; c < 4; c++) {
             __m256i raw = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
@@ -130,9 +129,9 @@ static QUANT_INLINE void quant_tile_q4_K(const acc_cpu_matmul_args *A, int64_t r
                     q[s], _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hv, s), bit), 4));
         }
         for (int s = 0; s < 8; s++)
-            sc[s] = _mm256_set1_epi16((short)scale[s]);
+            sc[s] = _mm256_set1_epi16((short)((scale8 >> (8 * s)) & 0xFF));
         /* bsums g (16 elements) belong to sub-block g / 2 */
-        __m128i m8 = _mm_loadl_epi64((const __m128i *)min);
+        __m128i m8 = _mm_cvtsi64_si128((long long)min8);
         __m256i mins = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m8, m8));
         float dw = quant_half(dh), dmin = quant_half(dminh);
         for (int a = 0; a < nt; a++) {
@@ -257,15 +256,10 @@ static QUANT_INLINE void quant_tile_q4_K_512(const acc_cpu_matmul_args *A, int64
         }
         if (nt == 1) /* decode streams the rows once: fetch the next row's block */
             _mm_prefetch((const char *)((uintptr_t)wb + A->w_row_bytes), _MM_HINT_T0);
-        uint8_t scale[8], min[8];
-        for (int s = 0; s < 8; s++) {
-            int sv, mv;
-            quant_k4_scale_min(scales, s, &sv, &mv);
-            scale[s] = (uint8_t)sv;
-            min[s] = (uint8_t)mv;
-        }
-        __m512i sc16 = _mm512_castsi128_si512(
-            _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)scale)));
+        uint64_t scale8, min8;
+        quant_k4_scales_mins(scales, &scale8, &min8);
+        __m512i sc16 =
+            _mm512_castsi128_si512(_mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)scale8)));
         __m512i q[4], sc[4];
         __m512i hv = qh ? _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)qh))
                         : _mm512_setzero_si512();
@@ -278,7 +272,7 @@ static QUANT_INLINE void quant_tile_q4_K_512(const acc_cpu_matmul_args *A, int64
                                             4));
             sc[k] = _mm512_permutexvar_epi16(idx[k], sc16);
         }
-        __m128i m8 = _mm_loadl_epi64((const __m128i *)min);
+        __m128i m8 = _mm_cvtsi64_si128((long long)min8);
         __m256i mins = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m8, m8));
         float dw = quant_half(dh), dmin = quant_half(dminh);
         for (int a = 0; a < nt; a++) {
