@@ -236,6 +236,7 @@ static QUANT_INLINE void quant_tile_q4_K_512(const acc_cpu_matmul_args *A, int64
     /* int16 shift counts: the low 256 bits take low nibbles, the high ones high */
     const __m512i sh_nib = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(4), 1);
     __m512i sh_bit[4], idx[4];
+#pragma GCC unroll 4
     for (int k = 0; k < 4; k++) {
         sh_bit[k] = _mm512_inserti64x4(_mm512_set1_epi16((short)(2 * k)),
                                        _mm256_set1_epi16((short)(2 * k + 1)), 1);
@@ -263,6 +264,7 @@ static QUANT_INLINE void quant_tile_q4_K_512(const acc_cpu_matmul_args *A, int64
         __m512i q[4], sc[4];
         __m512i hv = qh ? _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)qh))
                         : _mm512_setzero_si512();
+#pragma GCC unroll 4
         for (int k = 0; k < 4; k++) {
             __m512i raw = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(qs + 32 * k)));
             q[k] = _mm512_and_si512(_mm512_srlv_epi16(raw, sh_nib), nibble);
@@ -279,6 +281,7 @@ static QUANT_INLINE void quant_tile_q4_K_512(const acc_cpu_matmul_args *A, int64
             const acc_block_q8_K *x =
                 (const acc_block_q8_K *)(xrow + (size_t)a * A->xq_row_bytes) + b;
             __m512i acc = _mm512_setzero_si512();
+#pragma GCC unroll 4
             for (int k = 0; k < 4; k++) {
                 __m512i xs = _mm512_loadu_si512((const void *)(x->qs + 64 * k));
                 acc = _mm512_add_epi32(acc,
@@ -313,6 +316,7 @@ static QUANT_INLINE void quant_tile_q6_K_512(const acc_cpu_matmul_args *A, int64
     const __m512i sh_lo = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
     const __m512i sh_hi = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(6), 1);
     __m512i idx[4];
+#pragma GCC unroll 4
     for (int k = 0; k < 4; k++) /* pair sum i of register k is in group 4k + i / 8 */
         idx[k] = _mm512_add_epi16(_mm512_set1_epi16((short)(4 * k)),
                                   _mm512_srli_epi16(_mm512_set_epi16(
@@ -322,6 +326,7 @@ static QUANT_INLINE void quant_tile_q6_K_512(const acc_cpu_matmul_args *A, int64
         if (nt == 1)
             _mm_prefetch((const char *)((uintptr_t)&w[b] + A->w_row_bytes), _MM_HINT_T0);
         __m512i q[4];
+#pragma GCC unroll 2
         for (int h = 0; h < 2; h++) {
             __m512i ql = _mm512_loadu_si512((const void *)(w[b].ql + 64 * h));
             __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(w[b].qh + 32 * h)));
@@ -335,12 +340,14 @@ static QUANT_INLINE void quant_tile_q6_K_512(const acc_cpu_matmul_args *A, int64
         float dw = quant_half(w[b].d);
         __m256i scales16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)w[b].scales));
         __m512i sc[4];
+#pragma GCC unroll 4
         for (int k = 0; k < 4; k++)
             sc[k] = _mm512_permutexvar_epi16(idx[k], _mm512_castsi256_si512(scales16));
         for (int a = 0; a < nt; a++) {
             const acc_block_q8_K *x =
                 (const acc_block_q8_K *)(xrow + (size_t)a * A->xq_row_bytes) + b;
             __m512i acc = _mm512_setzero_si512();
+#pragma GCC unroll 4
             for (int k = 0; k < 4; k++) {
                 __m512i xs = _mm512_loadu_si512((const void *)(x->qs + 64 * k));
                 acc = _mm512_add_epi32(acc,
