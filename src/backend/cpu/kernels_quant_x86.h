@@ -398,9 +398,57 @@ static QUANT_INLINE __m256i quant_w_q8(const char *row, int64_t b, acc_weight_ty
 #ifdef QUANT_HAVE_VNNI
 /* AVX-512: two consecutive blocks per 512-bit register (lanes 0-7 block
  * 2i, 8-15 block 2i+1; an odd last block pairs with zeros, which add
- * exact zeros).  Activations are made unsigned (x + 128 by flipping the top
- * bit) so the weights stay signed: the exact dot is dpbusd(-128 * sum4(w),
- * x + 128, w), one instruction per pair of blocks. */
+ * exact zeros).  The weights are made unsigned (q8_0: w + 128 by flipping
+ * the top bit; q4_0: the stored nibble, w + 8) and the activations stay
+ * signed, so the exact dot is dpbusd(-k * sum4(x), w + k, x): the
+ * correction is one dpbusd per token and block pair, shared by all weight
+ * rows of the tile, and each weight row costs one dpbusd per pair. */
+
+/* Two f16 scales as floats in lanes 0-7 and 8-15. */
+static QUANT_INLINE __m512 quant_d_pair(uint16_t h0, uint16_t h1)
+{
+    __m128 d = _mm_cvtph_ps(_mm_insert_epi16(_mm_cvtsi32_si128(h0), h1, 1));
+    return _mm512_permutexvar_ps(_mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0),
+                                 _mm512_castps128_ps512(d));
+}
+
+/* Unsigned levels of blocks b and b + 1 (if `two`) of a q8_0/q4_0 row, and
+ * their scales in lanes 0-7 and 8-15. */
+static QUANT_INLINE __m512i quant_w_pair_u8(const char *row, int64_t b, int two,
+                                            acc_weight_type t, __m512 *dw)
+{
+    uint16_t d0, d1 = 0;
+    __m512i u;
+    if (t == ACC_WEIGHT_Q8_0) {
+        const acc_block_q8_0 *wb = (const acc_block_q8_0 *)row + b;
+        __m256i q0 = _mm256_loadu_si256((const __m256i *)wb[0].qs), q1 = _mm256_setzero_si256();
+        d0 = wb[0].d;
+        if (two) {
+            q1 = _mm256_loadu_si256((const __m256i *)wb[1].qs);
+            d1 = wb[1].d;
+        }
+        u = _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(q0), q1, 1),
+                             _mm512_set1_epi8((char)0x80));
+    } else {
+        const acc_block_q4_0 *wb = (const acc_block_q4_0 *)row + b;
+        __m128i r0 = _mm_loadu_si128((const __m128i *)wb[0].qs), r1 = _mm_setzero_si128();
+        d0 = wb[0].d;
+        if (two) {
+            r1 = _mm_loadu_si128((const __m128i *)wb[1].qs);
+            d1 = wb[1].d;
+        }
+        /* 128-bit lanes: r0, r0, r1, r1, then low nibbles from lanes 0 and
+         * 2 and high nibbles from 1 and 3: elements in order */
+        __m512i r = _mm512_castsi256_si512(_mm256_inserti128_si256(_mm256_castsi128_si256(r0), r1, 1));
+        r = _mm512_shuffle_i64x2(r, r, 0x50);
+        const __m512i sh = _mm512_set_epi64(0x0004000400040004LL, 0x0004000400040004LL, 0, 0,
+                                            0x0004000400040004LL, 0x0004000400040004LL, 0, 0);
+        u = _mm512_and_si512(_mm512_srlv_epi16(r, sh), _mm512_set1_epi8(0x0F));
+    }
+    *dw = quant_d_pair(d0, d1); /* f16 0 is +0.0f, as before */
+    return u;
+}
+
 static QUANT_INLINE void quant_gemm_tile_q8(const acc_cpu_matmul_args *A, int64_t r, int nt,
                                             int64_t j, int nw, acc_weight_type t)
 {
@@ -409,53 +457,51 @@ static QUANT_INLINE void quant_gemm_tile_q8(const acc_cpu_matmul_args *A, int64_
     int64_t nb = A->in / ACC_QK8_0;
     size_t wbytes = t == ACC_WEIGHT_Q8_0 ? sizeof(acc_block_q8_0) : sizeof(acc_block_q4_0);
     __m512 acc[QUANT_GEMM_NT][QUANT_GEMM_NW];
+#pragma GCC unroll 4
     for (int a = 0; a < nt; a++)
+#pragma GCC unroll 4
         for (int c = 0; c < nw; c++)
             acc[a][c] = _mm512_setzero_ps();
-    const __m512i top = _mm512_set1_epi8((char)0x80);
+    /* k: the offset that made the weights unsigned */
+    const __m512i k = _mm512_set1_epi8(t == ACC_WEIGHT_Q8_0 ? (char)0x80 : 8);
     for (int64_t b = 0; b < nb; b += 2) {
         int two = b + 1 < nb;
-        __m512i wq[QUANT_GEMM_NW], wk[QUANT_GEMM_NW];
+        __m512i wu[QUANT_GEMM_NW];
         __m512 dw[QUANT_GEMM_NW];
+#pragma GCC unroll 4
         for (int c = 0; c < nw; c++) {
             const char *wr = wrow + (size_t)c * A->w_row_bytes;
             if (nt == 1) /* decode: fetch rows ahead of the hardware prefetcher */
                 _mm_prefetch((const char *)((uintptr_t)wr + (size_t)nw * A->w_row_bytes +
                                             (size_t)b * wbytes),
                              _MM_HINT_T0); /* may lie past the matrix: integer math */
-            float d0, d1 = 0.0f;
-            __m256i q0 = quant_w_q8(wr, b, t, &d0), q1 = _mm256_setzero_si256();
-            if (two)
-                q1 = quant_w_q8(wr, b + 1, t, &d1);
-            wq[c] = _mm512_inserti64x4(_mm512_castsi256_si512(q0), q1, 1);
-            dw[c] = _mm512_castpd_ps(_mm512_insertf64x4(
-                _mm512_castpd256_pd512(_mm256_castps_pd(_mm256_set1_ps(d0))),
-                _mm256_castps_pd(_mm256_set1_ps(d1)), 1));
-            wk[c] = _mm512_sub_epi32(_mm512_setzero_si512(),
-                                     _mm512_dpbusd_epi32(_mm512_setzero_si512(), top, wq[c]));
+            wu[c] = quant_w_pair_u8(wr, b, two, t, &dw[c]);
         }
+#pragma GCC unroll 4
         for (int a = 0; a < nt; a++) {
             const acc_block_q8_0 *xb =
                 (const acc_block_q8_0 *)(xrow + (size_t)a * A->xq_row_bytes) + b;
             __m256i x0 = _mm256_loadu_si256((const __m256i *)xb[0].qs), x1 = _mm256_setzero_si256();
-            float e0 = quant_half(xb[0].d), e1 = 0.0f;
+            uint16_t e1 = 0;
             if (two) {
                 x1 = _mm256_loadu_si256((const __m256i *)xb[1].qs);
-                e1 = quant_half(xb[1].d);
+                e1 = xb[1].d;
             }
-            __m512i xv = _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(x0), x1, 1),
-                                          top);
-            __m512 dx = _mm512_castpd_ps(_mm512_insertf64x4(
-                _mm512_castpd256_pd512(_mm256_castps_pd(_mm256_set1_ps(e0))),
-                _mm256_castps_pd(_mm256_set1_ps(e1)), 1));
+            __m512i xv = _mm512_inserti64x4(_mm512_castsi256_si512(x0), x1, 1);
+            __m512i corr = _mm512_sub_epi32(_mm512_setzero_si512(),
+                                            _mm512_dpbusd_epi32(_mm512_setzero_si512(), k, xv));
+            __m512 dx = quant_d_pair(xb[0].d, e1);
+#pragma GCC unroll 4
             for (int c = 0; c < nw; c++) {
-                __m512i dot = _mm512_dpbusd_epi32(wk[c], xv, wq[c]);
+                __m512i dot = _mm512_dpbusd_epi32(corr, wu[c], xv);
                 acc[a][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(dw[c], dx),
                                             acc[a][c]);
             }
         }
     }
+#pragma GCC unroll 4
     for (int a = 0; a < nt; a++)
+#pragma GCC unroll 4
         for (int c = 0; c < nw; c++) {
             __m256 s = _mm256_add_ps(_mm512_castps512_ps256(acc[a][c]),
                                      _mm256_castpd_ps(_mm512_extractf64x4_pd(
