@@ -356,7 +356,10 @@ static QUANT_INLINE void quant_tile_q6_K_512(const acc_cpu_matmul_args *A, int64
             /* the +32 offset of the levels: sum_g 32 * scale_g * bsum_g */
             __m256i vc =
                 _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)x->bsums), scales16);
-            int sumi = _mm512_reduce_add_epi32(acc) - 32 * quant_hsum_i32(vc);
+            /* folded in before the one reduction: integer sums, so the
+             * same value as subtracting after */
+            int sumi = _mm512_reduce_add_epi32(
+                _mm512_sub_epi32(acc, _mm512_zextsi256_si512(_mm256_slli_epi32(vc, 5))));
             float p = dw * x->d;
             float term = p * (float)sumi; /* own statement: never fused into the sum */
             sum[a] += term;
