@@ -21,10 +21,11 @@ typedef enum acc_dtype {
     ACC_DTYPE_Q4_0,
     ACC_DTYPE_Q4_K,
     ACC_DTYPE_Q6_K,
+    ACC_DTYPE_Q5_K,
     ACC_DTYPE_COUNT
 } acc_dtype;
 
-/* "F32", "F16", "BF16" (safetensors spelling); "Q8_0", "Q4_0", "Q4_K", "Q6_K". */
+/* "F32", "F16", "BF16" (safetensors spelling); "Q8_0", "Q4_0", "Q4_K", "Q6_K", "Q5_K". */
 const char *acc_dtype_name(acc_dtype dtype);
 /* Parses the safetensors spelling of a plain type (block types are never
  * accepted: safetensors cannot hold them); returns 0 on success, -1 if unknown. */

@@ -41,6 +41,7 @@ static const struct {
     [ACC_WEIGHT_Q4_0] = {"q4_0", ACC_QK4_0, sizeof(acc_block_q4_0)},
     [ACC_WEIGHT_Q4_K] = {"q4_K", ACC_QK_K, sizeof(acc_block_q4_K)},
     [ACC_WEIGHT_Q6_K] = {"q6_K", ACC_QK_K, sizeof(acc_block_q6_K)},
+    [ACC_WEIGHT_Q5_K] = {"q5_K", ACC_QK_K, sizeof(acc_block_q5_K)},
 };
 
 size_t acc_weight_type_size(acc_weight_type type)

@@ -26,11 +26,12 @@ typedef enum acc_weight_type {
     ACC_WEIGHT_BF16, /* bfloat16 */
     /* ggml block formats (accinf/quant.h); matmul weights and embedding
      * tables only.  Matmuls quantize the activations to q8_0 (Q8_0, Q4_0)
-     * or q8_K (Q4_K, Q6_K) and take integer dot products, as ggml does. */
+     * or q8_K (Q4_K, Q5_K, Q6_K) and take integer dot products, as ggml does. */
     ACC_WEIGHT_Q8_0,
     ACC_WEIGHT_Q4_0,
     ACC_WEIGHT_Q4_K,
     ACC_WEIGHT_Q6_K,
+    ACC_WEIGHT_Q5_K, /* q8_K activations, like Q4_K */
     ACC_WEIGHT_TYPE_COUNT
 } acc_weight_type;
 
@@ -43,7 +44,7 @@ size_t acc_weight_row_bytes(acc_weight_type type, int64_t cols);
 int64_t acc_weight_type_block(acc_weight_type type);
 int acc_weight_type_is_quantized(acc_weight_type type);
 const char *acc_weight_type_name(acc_weight_type type);
-/* Parses "f32", "f16", "bf16", "q8_0", "q4_0", "q4_K", "q6_K" (any case). */
+/* Parses "f32", "f16", "bf16", "q8_0", "q4_0", "q4_K", "q6_K", "q5_K" (any case). */
 int acc_weight_type_from_name(const char *name, acc_weight_type *out);
 
 /* One graph weight: rows x cols (from the graph's acc_weight_source),

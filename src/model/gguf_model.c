@@ -247,6 +247,7 @@ static int kept_block_dtype(acc_ggml_type type, acc_dtype *out)
     case ACC_GGML_Q4_0: *out = ACC_DTYPE_Q4_0; return 1;
     case ACC_GGML_Q4_K: *out = ACC_DTYPE_Q4_K; return 1;
     case ACC_GGML_Q6_K: *out = ACC_DTYPE_Q6_K; return 1;
+    case ACC_GGML_Q5_K: *out = ACC_DTYPE_Q5_K; return 1;
     default: return 0;
     }
 }

@@ -56,6 +56,7 @@ static acc_weight_type block_weight_type(acc_dtype dtype)
     case ACC_DTYPE_Q8_0: return ACC_WEIGHT_Q8_0;
     case ACC_DTYPE_Q4_0: return ACC_WEIGHT_Q4_0;
     case ACC_DTYPE_Q4_K: return ACC_WEIGHT_Q4_K;
+    case ACC_DTYPE_Q5_K: return ACC_WEIGHT_Q5_K;
     default: return ACC_WEIGHT_Q6_K;
     }
 }
@@ -65,6 +66,7 @@ static acc_ggml_type ggml_type_of(acc_weight_type type)
     return type == ACC_WEIGHT_Q8_0   ? ACC_GGML_Q8_0
            : type == ACC_WEIGHT_Q4_0 ? ACC_GGML_Q4_0
            : type == ACC_WEIGHT_Q4_K ? ACC_GGML_Q4_K
+           : type == ACC_WEIGHT_Q5_K ? ACC_GGML_Q5_K
                                      : ACC_GGML_Q6_K;
 }
 

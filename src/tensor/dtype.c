@@ -17,6 +17,7 @@ static const struct {
     [ACC_DTYPE_Q4_0] = {"Q4_0", 0},
     [ACC_DTYPE_Q4_K] = {"Q4_K", 0},
     [ACC_DTYPE_Q6_K] = {"Q6_K", 0},
+    [ACC_DTYPE_Q5_K] = {"Q5_K", 0},
 };
 
 const char *acc_dtype_name(acc_dtype dtype)

@@ -300,9 +300,9 @@ static void test_dot_and_axpy(void **state)
     }
 }
 
-/* Attention of one head over a paged cache: each table's own `attend`
- * gives the bits of the generic loop over its dot/axpy, and every table is
- * close to a double reference. */
+/* Attention of one head over a paged cache: each table's own `attend` and
+ * the generic loop over its dot/axpy are close to a double reference, and
+ * attend_rows gives every query of a tile the bits of `attend` alone. */
 static void test_attention_paths(void **state)
 {
     (void)state;
@@ -316,13 +316,14 @@ static void test_attention_paths(void **state)
         int64_t kv_dim = (int64_t)KV_HEADS * hd, slots = (int64_t)BLOCKS * BS;
         float *kc = malloc((size_t)(slots * kv_dim) * sizeof *kc);
         float *vc = malloc((size_t)(slots * kv_dim) * sizeof *vc);
-        float q[128], out[128], out_generic[128], scores[CTX];
+        float q[4 * 128], out[128], out_generic[128], rows_out[4 * 128];
+        static float scores[ACC_CPU_ATTEND_TILE * 48];
         assert_true(kc && vc);
         for (int64_t i = 0; i < slots * kv_dim; i++) {
             kc[i] = rand_float();
             vc[i] = rand_float();
         }
-        for (int i = 0; i < hd; i++)
+        for (int i = 0; i < 4 * hd; i++)
             q[i] = rand_float();
         /* double reference for kv head 1 */
         double ref[128] = {0}, w[CTX], max = -1e300, sum = 0;
@@ -347,9 +348,26 @@ static void test_attention_paths(void **state)
                                 scores, out);
             acc_cpu_attend_head_generic(tables[n], q, kc, vc, kv_dim, hd, hd, table, BS, CTX,
                                         0.125f, scores, out_generic);
-            assert_memory_equal(out, out_generic, (size_t)hd * sizeof *out);
-            for (int d = 0; d < hd; d++)
+            for (int d = 0; d < hd; d++) {
                 assert_true(fabs(out[d] - ref[d]) <= 1e-5);
+                assert_true(fabs(out_generic[d] - ref[d]) <= 1e-5);
+            }
+            /* tiles of 1-4 queries with ragged contexts (a prefill tile's
+             * causal rows, or any lengths) give each query its lone bits */
+            static const int ctxs[][4] = {{CTX, 0, 0, 0}, {17, 18, 0, 0}, {1, 2, 3, 0},
+                                          {34, 35, 36, 37}, {16, 33, 5, 32}};
+            static const int nqs[] = {1, 2, 3, 4, 4};
+            for (int c = 0; c < 5; c++) {
+                acc_cpu_attend_rows(tables[n], q, hd, nqs[c], ctxs[c], kc, vc, kv_dim, hd, hd,
+                                    table, BS, 0.125f, scores, rows_out, hd);
+                for (int a = 0; a < nqs[c]; a++) {
+                    acc_cpu_attend_head(tables[n], q + a * hd, kc, vc, kv_dim, hd, hd, table, BS,
+                                        ctxs[c][a], 0.125f, scores, out);
+                    if (memcmp(out, rows_out + a * hd, (size_t)hd * sizeof *out) != 0)
+                        fail_msg("%s head_dim %d: tile %d query %d differs from alone",
+                                 tables[n]->name, hd, c, a);
+                }
+            }
         }
         free(kc);
         free(vc);
@@ -363,6 +381,7 @@ static acc_ggml_type ggml_of(acc_weight_type t)
     return t == ACC_WEIGHT_Q8_0   ? ACC_GGML_Q8_0
            : t == ACC_WEIGHT_Q4_0 ? ACC_GGML_Q4_0
            : t == ACC_WEIGHT_Q4_K ? ACC_GGML_Q4_K
+           : t == ACC_WEIGHT_Q5_K ? ACC_GGML_Q5_K
                                   : ACC_GGML_Q6_K;
 }
 
@@ -398,6 +417,77 @@ static void test_gelu(void **state)
     }
 }
 
+/* The tables' vector exp within 2 ulp of expf from -110 to 90 (subnormal
+ * results within 2 units of the smallest subnormal), exactly 0, inf and
+ * NaN at -inf, inf and NaN; any split the same bits. */
+static void test_exp(void **state)
+{
+    (void)state;
+    const acc_cpu_kernels *tables[ACC_CPU_ISA_COUNT + 1];
+    available_tables(tables);
+    enum { N = 200003 };
+    static float x[N], got[N], part[N];
+    for (int i = 0; i < N; i++)
+        x[i] = -110.0f + 200.0f * (float)i / (N - 1);
+    x[0] = -INFINITY;
+    x[1] = INFINITY;
+    x[2] = NAN;
+    x[3] = 0.0f;
+    x[4] = -0.0f;
+    x[5] = -1e30f;
+    x[6] = 1e30f;
+    x[7] = 88.7f;
+    x[8] = 1e-8f;
+    for (int n = 0; tables[n]; n++) {
+        if (!tables[n]->exp)
+            continue;
+        tables[n]->exp(x, got, 0, N);
+        tables[n]->exp(x, part, 0, 777);
+        tables[n]->exp(x, part, 777, N);
+        assert_memory_equal(got, part, sizeof got);
+        assert_true(got[0] == 0.0f && got[1] == INFINITY && isnan(got[2]));
+        assert_true(got[3] == 1.0f && got[4] == 1.0f && got[5] == 0.0f && got[6] == INFINITY);
+        for (int i = 3; i < N; i++) {
+            float want = expf(x[i]);
+            float ulp = want >= 1.1754944e-38f ? nextafterf(want, INFINITY) - want : 1.4e-45f;
+            if (isinf(want) ? got[i] != want : !(fabsf(got[i] - want) <= 2.0f * ulp))
+                fail_msg("%s exp(%.9g) = %.9g, expf %.9g", tables[n]->name, x[i], got[i], want);
+        }
+    }
+}
+
+/* The tables' vectorized swiglu within a few ulp of the scalar one. */
+static void test_swiglu(void **state)
+{
+    (void)state;
+    const acc_cpu_kernels *tables[ACC_CPU_ISA_COUNT + 1];
+    available_tables(tables);
+    enum { N = 4099 };
+    static float g[N], u[N], want[N], got[N], part[N];
+    for (int i = 0; i < N; i++) {
+        g[i] = -30.0f + 60.0f * (float)i / (N - 1);
+        u[i] = rand_float() * 4.0f;
+    }
+    g[0] = -1e30f;
+    g[1] = 1e30f;
+    g[2] = 0.0f;
+    acc_cpu_swiglu(g, u, want, 0, N);
+    for (int n = 0; tables[n]; n++) {
+        if (!tables[n]->swiglu)
+            continue;
+        tables[n]->swiglu(g, u, got, 0, N);
+        tables[n]->swiglu(g, u, part, 0, 1001);
+        tables[n]->swiglu(g, u, part, 1001, N);
+        assert_memory_equal(got, part, sizeof got);
+        for (int i = 0; i < N; i++) {
+            float tol = 4e-6f * fabsf(want[i]) + 1e-30f;
+            if (!(fabsf(got[i] - want[i]) <= tol))
+                fail_msg("%s swiglu(%.9g, %.9g) = %.9g, scalar %.9g", tables[n]->name, g[i], u[i],
+                         got[i], want[i]);
+        }
+    }
+}
+
 /* The tables' vectorized activation quantizers give the scalar bytes:
  * random rows, rows with exact rounding ties (x * id = k + 0.5), repeated
  * magnitudes of both signs (the first one sets the q8_K scale), zeros. */
@@ -429,7 +519,7 @@ static void test_quantize_act(void **state)
                 break;
             }
         }
-        for (int t = ACC_WEIGHT_Q8_0; t <= ACC_WEIGHT_Q6_K; t++) {
+        for (int t = ACC_WEIGHT_Q8_0; t < ACC_WEIGHT_TYPE_COUNT; t++) {
             acc_weight_type type = (acc_weight_type)t;
             size_t bytes = acc_cpu_act_row_bytes(type, IN);
             memset(want, 0x5A, sizeof want);
@@ -459,7 +549,7 @@ static void test_quantized_matmul(void **state)
     /* int8 activations at every row count (tiled GEMM from 2 rows on) */
     static const int64_t shapes[][3] = {{1, 256, 9}, {5, 512, 7}, {4, 768, 4}, {11, 256, 13},
                                         {16, 256, 21}, {37, 512, 35}};
-    for (int t = ACC_WEIGHT_Q8_0; t <= ACC_WEIGHT_Q6_K; t++) {
+    for (int t = ACC_WEIGHT_Q8_0; t < ACC_WEIGHT_TYPE_COUNT; t++) {
         acc_weight_type type = (acc_weight_type)t;
         for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
             int64_t rows = shapes[s][0], in = shapes[s][1], out = shapes[s][2];
@@ -509,7 +599,7 @@ static void test_quantized_matmul(void **state)
                 a.y = y;
                 fn(&a, 0, rows, 0, out);
                 for (int64_t i = 0; i < rows * out; i++) {
-                    if (type == ACC_WEIGHT_Q4_K || type == ACC_WEIGHT_Q6_K) {
+                    if (type == ACC_WEIGHT_Q4_K || type == ACC_WEIGHT_Q5_K || type == ACC_WEIGHT_Q6_K) {
                         if (y[i] != y_ref[i])
                             fail_msg("%s %s: element %lld %.9g != scalar %.9g", tables[n]->name,
                                      acc_weight_type_name(type), (long long)i, y[i], y_ref[i]);
@@ -712,6 +802,8 @@ int main(void)
         cmocka_unit_test(test_dot_and_axpy),
         cmocka_unit_test(test_attention_paths),
         cmocka_unit_test(test_gelu),
+        cmocka_unit_test(test_exp),
+        cmocka_unit_test(test_swiglu),
         cmocka_unit_test(test_quantize_act),
         cmocka_unit_test(test_quantized_matmul),
         cmocka_unit_test(test_thread_pool_runs_every_worker),

@@ -31,7 +31,7 @@ typedef struct cpu_backend {
     float *arena;
     float *k_cache, *v_cache; /* n_layers x slots x kv_dim */
     size_t layer_stride;      /* floats per layer in k_cache / v_cache */
-    float *scratch;           /* per worker: max_context floats */
+    float *scratch;           /* per worker: acc_cpu_attend_scratch(max_context) floats */
     void *act;                /* int8 activations for block-format matmuls */
     size_t act_bytes;
     float **data;             /* per node, for the current step */
@@ -92,7 +92,10 @@ static void task_elementwise(void *context, int worker, int n_workers)
             acc_cpu_gelu_tanh(t->in[0], t->out, i0, i1);
         break;
     case ACC_OP_SWIGLU:
-        acc_cpu_swiglu(t->in[0], t->in[1], t->out, i0, i1);
+        if (t->cpu->kernels->swiglu)
+            t->cpu->kernels->swiglu(t->in[0], t->in[1], t->out, i0, i1);
+        else
+            acc_cpu_swiglu(t->in[0], t->in[1], t->out, i0, i1);
         break;
     default:
         break;
@@ -175,6 +178,10 @@ static void task_quantize_act(void *context, int worker, int n_workers)
         quantize(type, t->in[0] + r * in, (char *)t->cpu->act + (size_t)r * row_bytes, in);
 }
 
+/* Attention work items: (head, tile of up to ACC_CPU_ATTEND_TILE
+ * consecutive tokens), the tile cut where the sequence changes, so each
+ * K/V row loaded serves every query of the tile.  No query's value depends
+ * on the tiling (kernels.h: attend_rows). */
 static void task_attention(void *context, int worker, int n_workers)
 {
     node_task *t = context;
@@ -183,21 +190,32 @@ static void task_attention(void *context, int worker, int n_workers)
     int64_t kv_dim = (int64_t)node->n_kv_heads * node->head_dim;
     const float *k_cache = cpu->k_cache + (size_t)node->layer * cpu->layer_stride;
     const float *v_cache = cpu->v_cache + (size_t)node->layer * cpu->layer_stride;
-    float *scores = cpu->scratch + (size_t)worker * (size_t)cpu->config.max_context;
+    float *scores =
+        cpu->scratch + (size_t)worker * acc_cpu_attend_scratch(cpu->config.max_context);
     int group = node->n_heads / node->n_kv_heads;
-    int64_t pairs = t->rows * node->n_heads, per = chunk_items(pairs, n_workers, 1);
-    for (int64_t c; (c = claim_chunk(t, (pairs + per - 1) / per)) >= 0;) {
-        int64_t p1 = (c + 1) * per < pairs ? (c + 1) * per : pairs;
+    int64_t tiles = (t->rows + ACC_CPU_ATTEND_TILE - 1) / ACC_CPU_ATTEND_TILE;
+    int64_t items = tiles * node->n_heads, per = chunk_items(items, n_workers, 1);
+    for (int64_t c; (c = claim_chunk(t, (items + per - 1) / per)) >= 0;) {
+        int64_t p1 = (c + 1) * per < items ? (c + 1) * per : items;
         for (int64_t p = c * per; p < p1; p++) {
-            int64_t token = p / node->n_heads;
             int head = (int)(p % node->n_heads);
-            int64_t q_off = token * node->cols + (int64_t)head * node->head_dim;
+            int64_t tok0 = p / node->n_heads * ACC_CPU_ATTEND_TILE;
+            int64_t tok_end = tok0 + ACC_CPU_ATTEND_TILE < t->rows ? tok0 + ACC_CPU_ATTEND_TILE
+                                                                   : t->rows;
             int64_t kv_off = (int64_t)(head / group) * node->head_dim;
-            const int32_t *table = t->step->block_tables[t->step->token_seq[token]];
-            acc_cpu_attend_head(cpu->kernels, t->in[0] + q_off, k_cache, v_cache, kv_dim,
-                                kv_off, node->head_dim, table, cpu->config.kv_block_size,
-                                t->step->positions[token] + 1, node->scale, scores,
-                                t->out + q_off);
+            while (tok0 < tok_end) {
+                int seq = t->step->token_seq[tok0], n_ctx[ACC_CPU_ATTEND_TILE], nq = 0;
+                while (tok0 + nq < tok_end && t->step->token_seq[tok0 + nq] == seq) {
+                    n_ctx[nq] = t->step->positions[tok0 + nq] + 1;
+                    nq++;
+                }
+                int64_t q_off = tok0 * node->cols + (int64_t)head * node->head_dim;
+                acc_cpu_attend_rows(cpu->kernels, t->in[0] + q_off, node->cols, nq, n_ctx,
+                                    k_cache, v_cache, kv_dim, kv_off, node->head_dim,
+                                    t->step->block_tables[seq], cpu->config.kv_block_size,
+                                    node->scale, scores, t->out + q_off, node->cols);
+                tok0 += nq;
+            }
         }
     }
 }
@@ -435,7 +453,7 @@ static acc_status cpu_load(acc_backend *backend, const acc_graph *graph, const a
     if (!cpu->v_cache)
         return ACC_ERR_RUNTIME;
     cpu->scratch = alloc_floats((uint64_t)acc_thread_pool_size(cpu->pool) *
-                                    (uint64_t)cpu->config.max_context,
+                                    acc_cpu_attend_scratch(cpu->config.max_context),
                                 "attention scratch", err);
     if (!cpu->scratch)
         return ACC_ERR_RUNTIME;

@@ -116,6 +116,9 @@ void acc_cpu_weight_row_f32(const acc_backend_weight *w, int64_t row, int64_t co
     case ACC_WEIGHT_Q6_K:
         acc_dequantize_row_q6_K((const acc_block_q6_K *)src, y, cols);
         break;
+    case ACC_WEIGHT_Q5_K:
+        acc_dequantize_row_q5_K((const acc_block_q5_K *)src, y, cols);
+        break;
     default:
         memcpy(y, src, (size_t)cols * sizeof *y);
         break;
@@ -129,6 +132,7 @@ size_t acc_cpu_act_row_bytes(acc_weight_type type, int64_t in)
     case ACC_WEIGHT_Q4_0:
         return (size_t)(in / ACC_QK8_0) * sizeof(acc_block_q8_0);
     case ACC_WEIGHT_Q4_K:
+    case ACC_WEIGHT_Q5_K:
     case ACC_WEIGHT_Q6_K:
         return (size_t)(in / ACC_QK_K) * sizeof(acc_block_q8_K);
     default:
@@ -140,7 +144,7 @@ void acc_cpu_quantize_act_row(acc_weight_type type, const float *x, void *out, i
 {
     if (type == ACC_WEIGHT_Q8_0 || type == ACC_WEIGHT_Q4_0)
         acc_quantize_row_q8_0(x, out, in);
-    else if (type == ACC_WEIGHT_Q4_K || type == ACC_WEIGHT_Q6_K)
+    else if (type == ACC_WEIGHT_Q4_K || type == ACC_WEIGHT_Q5_K || type == ACC_WEIGHT_Q6_K)
         acc_quantize_row_q8_K(x, out, in);
 }
 
@@ -155,6 +159,22 @@ void acc_cpu_attend_head(const acc_cpu_kernels *k, const float *q, const float *
     else
         acc_cpu_attend_head_generic(k, q, k_cache, v_cache, kv_dim, kv_off, head_dim, table,
                                     block_size, n_ctx, scale, scores, out);
+}
+
+void acc_cpu_attend_rows(const acc_cpu_kernels *k, const float *q, int64_t q_stride, int nq,
+                         const int *n_ctx, const float *k_cache, const float *v_cache,
+                         int64_t kv_dim, int64_t kv_off, int head_dim, const int32_t *table,
+                         int block_size, float scale, float *scores, float *out,
+                         int64_t out_stride)
+{
+    if (k->attend_rows) {
+        k->attend_rows(q, q_stride, nq, n_ctx, k_cache, v_cache, kv_dim, kv_off, head_dim, table,
+                       block_size, scale, scores, out, out_stride);
+        return;
+    }
+    for (int a = 0; a < nq; a++)
+        acc_cpu_attend_head(k, q + a * q_stride, k_cache, v_cache, kv_dim, kv_off, head_dim,
+                            table, block_size, n_ctx[a], scale, scores, out + a * out_stride);
 }
 
 void acc_cpu_attend_head_generic(const acc_cpu_kernels *k, const float *q, const float *k_cache,

@@ -60,19 +60,41 @@ typedef struct acc_cpu_kernels {
     float (*dot)(const float *a, const float *b, int64_t n);
     /* y[i] += a * x[i] */
     void (*axpy)(float a, const float *x, float *y, int64_t n);
-    /* Optional whole-head attention (same contract and the same bits as
-     * acc_cpu_attend_head_generic with this table's dot and axpy); NULL
-     * means the generic loop. */
+    /* Optional whole-head attention of one query (within float rounding of
+     * acc_cpu_attend_head_generic; the table's own fixed order: AVX-512
+     * reduces 16 scores at a time and takes a vector exp); NULL means the
+     * generic loop. */
     void (*attend)(const float *q, const float *k_cache, const float *v_cache, int64_t kv_dim,
                    int64_t kv_off, int head_dim, const int32_t *table, int block_size, int n_ctx,
                    float scale, float *scores, float *out);
+    /* Optional: attention of nq <= ACC_CPU_ATTEND_TILE query rows of one
+     * head of one sequence (query a at q + a * q_stride sees the first
+     * n_ctx[a] keys and writes out + a * out_stride), every key and value
+     * row loaded once for all of them.  Each query's output has the bits
+     * this table's `attend` gives it alone, so prefill tiles and decode
+     * agree.  scores: acc_cpu_attend_scratch(max n_ctx) floats.  NULL: one
+     * query at a time through acc_cpu_attend_head. */
+    void (*attend_rows)(const float *q, int64_t q_stride, int nq, const int *n_ctx,
+                        const float *k_cache, const float *v_cache, int64_t kv_dim,
+                        int64_t kv_off, int head_dim, const int32_t *table, int block_size,
+                        float scale, float *scores, float *out, int64_t out_stride);
     /* Optional gelu_tanh over [i0, i1) (elementwise, within a few ulp of
      * acc_cpu_gelu_tanh); NULL: that scalar function. */
     void (*gelu)(const float *a, float *y, int64_t i0, int64_t i1);
+    /* Optional swiglu over [i0, i1) (within a few ulp of acc_cpu_swiglu,
+     * elementwise); NULL: that scalar function. */
+    void (*swiglu)(const float *gate, const float *up, float *y, int64_t i0, int64_t i1);
+    /* Optional y[i] = e^a[i] over [i0, i1), within a few ulp of expf
+     * (e^-inf = 0, e^inf = inf, NaN stays NaN); the vector exp the table's
+     * softmax and activations use, exposed for tests. */
+    void (*exp)(const float *a, float *y, int64_t i0, int64_t i1);
     /* acc_cpu_quantize_act_row with the same bits, vectorized; NULL: that
      * scalar function. */
     void (*quantize_act)(acc_weight_type type, const float *x, void *out, int64_t in);
 } acc_cpu_kernels;
+
+/* Query rows per attend_rows call. */
+#define ACC_CPU_ATTEND_TILE 4
 
 /* The matmul for weights of `type`: the table's own, else the scalar one
  * (a SIMD table may leave a rare type to the scalar table). */
@@ -142,6 +164,19 @@ void acc_cpu_attend_head(const acc_cpu_kernels *k, const float *q, const float *
                          const float *v_cache, int64_t kv_dim, int64_t kv_off, int head_dim,
                          const int32_t *table, int block_size, int n_ctx, float scale,
                          float *scores, float *out);
+/* Floats of score scratch attention needs for up to ACC_CPU_ATTEND_TILE
+ * queries of at most n_ctx keys each (rows padded to 16 keys). */
+static inline size_t acc_cpu_attend_scratch(int64_t n_ctx)
+{
+    return (size_t)ACC_CPU_ATTEND_TILE * (size_t)((n_ctx + 15) / 16 * 16);
+}
+/* nq query rows of one head of one sequence (see attend_rows): the
+ * table's attend_rows, else acc_cpu_attend_head per query. */
+void acc_cpu_attend_rows(const acc_cpu_kernels *k, const float *q, int64_t q_stride, int nq,
+                         const int *n_ctx, const float *k_cache, const float *v_cache,
+                         int64_t kv_dim, int64_t kv_off, int head_dim, const int32_t *table,
+                         int block_size, float scale, float *scores, float *out,
+                         int64_t out_stride);
 /* The loop acc_cpu_attend_head runs when the table has no `attend`. */
 void acc_cpu_attend_head_generic(const acc_cpu_kernels *k, const float *q, const float *k_cache,
                                  const float *v_cache, int64_t kv_dim, int64_t kv_off,

@@ -184,6 +184,85 @@ static void axpy_avx2(float alpha, const float *x, float *y, int64_t n)
         y[i] = __builtin_fmaf(alpha, x[i], y[i]);
 }
 
+/* e^v as in kernels_avx512.c (clamp to [-105, 89], n = round(v log2 e),
+ * two-part ln2 reduction, Cephes' degree-6 polynomial), with 2^n applied
+ * as two exact power-of-two factors 2^(n/2) and 2^(n - n/2) built in the
+ * exponent field (each within the normal range), so only a subnormal
+ * result is rounded, once more at most.  -inf gives 0, inf gives inf,
+ * NaN stays NaN (max/min return their second operand for NaN). */
+static ALWAYS_INLINE __m256 exp_avx2(__m256 v)
+{
+    v = _mm256_min_ps(_mm256_set1_ps(89.0f), _mm256_max_ps(_mm256_set1_ps(-105.0f), v));
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(v, _mm256_set1_ps(1.44269504088896341f)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), v);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    __m256 e = _mm256_add_ps(_mm256_fmadd_ps(p, _mm256_mul_ps(r, r), r), _mm256_set1_ps(1.0f));
+    __m256i ni = _mm256_cvtps_epi32(n);
+    __m256i n1 = _mm256_srai_epi32(ni, 1), n2 = _mm256_sub_epi32(ni, n1);
+    const __m256i bias = _mm256_set1_epi32(127);
+    __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, bias), 23));
+    __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, bias), 23));
+    return _mm256_mul_ps(_mm256_mul_ps(e, s1), s2);
+}
+
+static ALWAYS_INLINE __m256 gelu8(__m256 x)
+{
+    __m256 x3 = _mm256_mul_ps(_mm256_mul_ps(x, x), x);
+    __m256 u = _mm256_mul_ps(_mm256_set1_ps(0.7978845608028654f),
+                             _mm256_fmadd_ps(_mm256_set1_ps(0.044715f), x3, x));
+    __m256 e = exp_avx2(_mm256_mul_ps(u, _mm256_set1_ps(-2.0f)));
+    return _mm256_div_ps(x, _mm256_add_ps(e, _mm256_set1_ps(1.0f)));
+}
+
+static ALWAYS_INLINE __m256 swiglu8(__m256 g, __m256 u)
+{
+    __m256 e = exp_avx2(_mm256_sub_ps(_mm256_setzero_ps(), g));
+    return _mm256_mul_ps(_mm256_div_ps(g, _mm256_add_ps(e, _mm256_set1_ps(1.0f))), u);
+}
+
+/* Elementwise loops: the tail is a masked vector step, so any split of the
+ * range gives the same bits. */
+static void exp_array_avx2(const float *a, float *y, int64_t i0, int64_t i1)
+{
+    int64_t i = i0;
+    for (; i + 8 <= i1; i += 8)
+        _mm256_storeu_ps(y + i, exp_avx2(_mm256_loadu_ps(a + i)));
+    if (i < i1) {
+        __m256i m = tail_mask(i1 - i);
+        _mm256_maskstore_ps(y + i, m, exp_avx2(_mm256_maskload_ps(a + i, m)));
+    }
+}
+
+static void gelu_avx2(const float *a, float *y, int64_t i0, int64_t i1)
+{
+    int64_t i = i0;
+    for (; i + 8 <= i1; i += 8)
+        _mm256_storeu_ps(y + i, gelu8(_mm256_loadu_ps(a + i)));
+    if (i < i1) {
+        __m256i m = tail_mask(i1 - i);
+        _mm256_maskstore_ps(y + i, m, gelu8(_mm256_maskload_ps(a + i, m)));
+    }
+}
+
+static void swiglu_avx2(const float *gate, const float *up, float *y, int64_t i0, int64_t i1)
+{
+    int64_t i = i0;
+    for (; i + 8 <= i1; i += 8)
+        _mm256_storeu_ps(y + i, swiglu8(_mm256_loadu_ps(gate + i), _mm256_loadu_ps(up + i)));
+    if (i < i1) {
+        __m256i m = tail_mask(i1 - i);
+        _mm256_maskstore_ps(y + i, m,
+                            swiglu8(_mm256_maskload_ps(gate + i, m), _mm256_maskload_ps(up + i, m)));
+    }
+}
+
 const acc_cpu_kernels acc_cpu_kernels_avx2 = {
     .isa = ACC_CPU_ISA_AVX2,
     .name = "avx2",
@@ -193,9 +272,13 @@ const acc_cpu_kernels acc_cpu_kernels_avx2 = {
                [ACC_WEIGHT_Q8_0] = quant_matmul_q8_0,
                [ACC_WEIGHT_Q4_0] = quant_matmul_q4_0,
                [ACC_WEIGHT_Q4_K] = quant_matmul_q4_K,
-               [ACC_WEIGHT_Q6_K] = quant_matmul_q6_K},
+               [ACC_WEIGHT_Q6_K] = quant_matmul_q6_K,
+               [ACC_WEIGHT_Q5_K] = quant_matmul_q5_K},
     .dot = dot_avx2,
     .axpy = axpy_avx2,
+    .gelu = gelu_avx2,
+    .swiglu = swiglu_avx2,
+    .exp = exp_array_avx2,
     .quantize_act = quant_quantize_act,
 };
 

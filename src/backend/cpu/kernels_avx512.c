@@ -27,6 +27,8 @@
 /* Sums of four adjacent u8 x s8 products, as eight int32 lanes. */
 #define QUANT_DOT_U8S8(u8, s8) _mm256_dpbusd_epi32(_mm256_setzero_si256(), (u8), (s8))
 #define QUANT_HAVE_VNNI 1
+/* k-quant tiles in 512-bit registers */
+#define QUANT_HAVE_AVX512 1
 /* GEMM tile: 4 tokens x 4 weight rows (16 accumulators of the 32 ymm). */
 #define QUANT_GEMM_NT 4
 #define QUANT_GEMM_NW 4
@@ -193,78 +195,14 @@ static void axpy_avx512(float alpha, const float *x, float *y, int64_t n)
     }
 }
 
-/* One head with the query and the output accumulator in registers
- * (head_dim = 16 nv): no call per key and no store of `out` per key.  The
- * same operations in the same order as the generic loop over dot_avx512
- * and axpy_avx512, so the same bits. */
-static ALWAYS_INLINE void attend_regs(int nv, const float *q, const float *k_cache,
-                                      const float *v_cache, int64_t kv_dim, int64_t kv_off,
-                                      const int32_t *table, int block_size, int n_ctx,
-                                      float scale, float *scores, float *out)
-{
-    __m512 qv[8], o[8];
-    for (int i = 0; i < nv; i++) {
-        qv[i] = _mm512_loadu_ps(q + 16 * i);
-        o[i] = _mm512_setzero_ps();
-    }
-    float max = -INFINITY;
-    for (int j = 0; j < n_ctx; j++) {
-        int64_t slot = (int64_t)table[j / block_size] * block_size + j % block_size;
-        const float *kr = k_cache + slot * kv_dim + kv_off;
-        __m512 acc = _mm512_setzero_ps();
-        for (int i = 0; i < nv; i++)
-            acc = _mm512_fmadd_ps(qv[i], _mm512_loadu_ps(kr + 16 * i), acc);
-        float s = _mm512_reduce_add_ps(acc) * scale;
-        scores[j] = s;
-        if (s > max)
-            max = s;
-    }
-    float sum = 0.0f;
-    for (int j = 0; j < n_ctx; j++) {
-        scores[j] = expf(scores[j] - max);
-        sum += scores[j];
-    }
-    float inv = 1.0f / sum;
-    for (int j = 0; j < n_ctx; j++) {
-        int64_t slot = (int64_t)table[j / block_size] * block_size + j % block_size;
-        const float *vr = v_cache + slot * kv_dim + kv_off;
-        __m512 p = _mm512_set1_ps(scores[j] * inv);
-        for (int i = 0; i < nv; i++)
-            o[i] = _mm512_fmadd_ps(p, _mm512_loadu_ps(vr + 16 * i), o[i]);
-    }
-    for (int i = 0; i < nv; i++)
-        _mm512_storeu_ps(out + 16 * i, o[i]);
-}
-
-static void attend_avx512(const float *q, const float *k_cache, const float *v_cache,
-                          int64_t kv_dim, int64_t kv_off, int head_dim, const int32_t *table,
-                          int block_size, int n_ctx, float scale, float *scores, float *out)
-{
-    switch (head_dim) {
-    case 32:
-        attend_regs(2, q, k_cache, v_cache, kv_dim, kv_off, table, block_size, n_ctx, scale,
-                    scores, out);
-        break;
-    case 64:
-        attend_regs(4, q, k_cache, v_cache, kv_dim, kv_off, table, block_size, n_ctx, scale,
-                    scores, out);
-        break;
-    case 128:
-        attend_regs(8, q, k_cache, v_cache, kv_dim, kv_off, table, block_size, n_ctx, scale,
-                    scores, out);
-        break;
-    default:
-        acc_cpu_attend_head_generic(&acc_cpu_kernels_avx512, q, k_cache, v_cache, kv_dim, kv_off,
-                                    head_dim, table, block_size, n_ctx, scale, scores, out);
-        break;
-    }
-}
-
 /* e^v: v = n ln2 + r (ln2 split in two), Cephes' degree-6 polynomial for
- * e^r on |r| <= ln2 / 2, times 2^n by vscalefps (which saturates to 0 or
- * inf by itself); about 1 ulp, NaN in gives NaN. */
+ * e^r on |r| <= ln2 / 2, times 2^n by vscalefps (which rounds subnormal
+ * results once and saturates to 0 or inf); v is first clamped to [-105,
+ * 89] so -inf gives 0 and +inf gives inf (max/min return their second
+ * operand for NaN, so NaN in gives NaN).  Within 2 ulp of expf (tested). */
 static ALWAYS_INLINE __m512 exp_avx512(__m512 v)
 {
+    v = _mm512_min_ps(_mm512_set1_ps(89.0f), _mm512_max_ps(_mm512_set1_ps(-105.0f), v));
     __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(v, _mm512_set1_ps(1.44269504088896341f)),
                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), v);
@@ -279,6 +217,214 @@ static ALWAYS_INLINE __m512 exp_avx512(__m512 v)
     return _mm512_scalef_ps(e, n);
 }
 
+/* ---- attention ----------------------------------------------------------- */
+
+/* The sixteen lane sums of acc[0..15] in one register, by a fixed tree of
+ * 128-bit and 32-bit shuffles (fewer steps than sixteen reductions).  The
+ * tree leaves the sum of acc[s] in lane ATTN_LANE[s]; callers put key m in
+ * slot ATTN_SLOT[m] so lane m holds key m. */
+static const int ATTN_SLOT[16] = {0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15};
+
+static ALWAYS_INLINE __m512 attn_sum16(const __m512 acc[16])
+{
+    __m512 x[8], y[4], z[2];
+    for (int i = 0; i < 8; i++)
+        x[i] = _mm512_add_ps(_mm512_shuffle_f32x4(acc[2 * i], acc[2 * i + 1], 0x44),
+                             _mm512_shuffle_f32x4(acc[2 * i], acc[2 * i + 1], 0xEE));
+    for (int i = 0; i < 4; i++)
+        y[i] = _mm512_add_ps(_mm512_shuffle_f32x4(x[2 * i], x[2 * i + 1], 0x88),
+                             _mm512_shuffle_f32x4(x[2 * i], x[2 * i + 1], 0xDD));
+    for (int i = 0; i < 2; i++)
+        z[i] = _mm512_add_ps(_mm512_shuffle_ps(y[2 * i], y[2 * i + 1], 0x88),
+                             _mm512_shuffle_ps(y[2 * i], y[2 * i + 1], 0xDD));
+    return _mm512_add_ps(_mm512_shuffle_ps(z[0], z[1], 0x88), _mm512_shuffle_ps(z[0], z[1], 0xDD));
+}
+
+/* Walks keys in order without a division per key: block b, row o in it. */
+typedef struct attn_walk {
+    const int32_t *table;
+    int block_size, b, o;
+} attn_walk;
+
+static ALWAYS_INLINE attn_walk attn_walk_at(const int32_t *table, int block_size, int j)
+{
+    attn_walk w = {table, block_size, j / block_size, j % block_size};
+    return w;
+}
+
+/* The slot of the current key, then step to the next. */
+static ALWAYS_INLINE int64_t attn_walk_next(attn_walk *w)
+{
+    int64_t slot = (int64_t)w->table[w->b] * w->block_size + w->o;
+    if (++w->o == w->block_size) {
+        w->o = 0;
+        w->b++;
+    }
+    return slot;
+}
+
+/* Scores of one query (nv registers) for keys [j0, j0 + 16), keys at or
+ * past n_ctx left out (their lanes are -inf). */
+static ALWAYS_INLINE __m512 attn_scores16(int nv, const __m512 *qv, const float *k_cache,
+                                          int64_t kv_dim, int64_t kv_off, attn_walk *walk,
+                                          int j0, int n_ctx, __m512 scale)
+{
+    __m512 acc[16];
+    int n = n_ctx - j0 < 16 ? n_ctx - j0 : 16;
+#pragma GCC unroll 16
+    for (int m = 0; m < 16; m++) {
+        __m512 a = _mm512_setzero_ps();
+        if (m < n) {
+            const float *kr = k_cache + attn_walk_next(walk) * kv_dim + kv_off;
+            a = _mm512_mul_ps(qv[0], _mm512_loadu_ps(kr));
+            for (int i = 1; i < nv; i++)
+                a = _mm512_fmadd_ps(qv[i], _mm512_loadu_ps(kr + 16 * i), a);
+        }
+        acc[ATTN_SLOT[m]] = a;
+    }
+    __mmask16 valid = (__mmask16)(n >= 16 ? 0xFFFFu : (1u << n) - 1u);
+    return _mm512_mask_mul_ps(_mm512_set1_ps(-INFINITY), valid, attn_sum16(acc), scale);
+}
+
+/* Softmax weights of one query over its n_ctx keys into p[0 .. n_ctx)
+ * (lanes past n_ctx hold 0): scores 16 keys at a time, the max, e^(s -
+ * max) by the vector exp, their sum in 16 lanes reduced once, and p = e *
+ * (1 / sum). */
+static ALWAYS_INLINE void attn_softmax(int nv, const float *q, const float *k_cache,
+                                       int64_t kv_dim, int64_t kv_off, const int32_t *table,
+                                       int block_size, int n_ctx, float scale, float *p)
+{
+    __m512 qv[8];
+    for (int i = 0; i < nv; i++)
+        qv[i] = _mm512_loadu_ps(q + 16 * i);
+    __m512 vmax = _mm512_set1_ps(-INFINITY), sc = _mm512_set1_ps(scale);
+    attn_walk walk = attn_walk_at(table, block_size, 0);
+    for (int j0 = 0; j0 < n_ctx; j0 += 16) {
+        __m512 s = attn_scores16(nv, qv, k_cache, kv_dim, kv_off, &walk, j0, n_ctx, sc);
+        _mm512_storeu_ps(p + j0, s);
+        vmax = _mm512_max_ps(vmax, s);
+    }
+    __m512 max = _mm512_set1_ps(_mm512_reduce_max_ps(vmax));
+    __m512 vsum = _mm512_setzero_ps();
+    for (int j0 = 0; j0 < n_ctx; j0 += 16) {
+        __m512 e = exp_avx512(_mm512_sub_ps(_mm512_loadu_ps(p + j0), max));
+        _mm512_storeu_ps(p + j0, e);
+        vsum = _mm512_add_ps(vsum, e);
+    }
+    __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(vsum));
+    for (int j0 = 0; j0 < n_ctx; j0 += 16)
+        _mm512_storeu_ps(p + j0, _mm512_mul_ps(_mm512_loadu_ps(p + j0), inv));
+}
+
+/* nq queries (compile-time after inlining) of one head: each query's
+ * softmax on its own, then one pass over the values in key order where
+ * every value row loaded feeds all queries that see it; query a's output
+ * is the fma chain over its keys in order, whatever nq is. */
+static ALWAYS_INLINE void attn_rows(int nv, int nq, const float *q, int64_t q_stride,
+                                    const int *n_ctx, const float *k_cache, const float *v_cache,
+                                    int64_t kv_dim, int64_t kv_off, const int32_t *table,
+                                    int block_size, float scale, float *scores, float *out,
+                                    int64_t out_stride)
+{
+    int n_min = n_ctx[0], n_max = n_ctx[0];
+    for (int a = 1; a < nq; a++) {
+        n_min = n_ctx[a] < n_min ? n_ctx[a] : n_min;
+        n_max = n_ctx[a] > n_max ? n_ctx[a] : n_max;
+    }
+    int64_t stride = (n_max + 15) / 16 * 16;
+    for (int a = 0; a < nq; a++)
+        attn_softmax(nv, q + a * q_stride, k_cache, kv_dim, kv_off, table, block_size, n_ctx[a],
+                     scale, scores + a * stride);
+    __m512 o[ACC_CPU_ATTEND_TILE][8];
+    for (int a = 0; a < nq; a++)
+        for (int i = 0; i < nv; i++)
+            o[a][i] = _mm512_setzero_ps();
+    int j = 0;
+    attn_walk walk = attn_walk_at(table, block_size, 0);
+    for (; j < n_min; j++) {
+        const float *vr = v_cache + attn_walk_next(&walk) * kv_dim + kv_off;
+        for (int i = 0; i < nv; i++) {
+            __m512 v = _mm512_loadu_ps(vr + 16 * i);
+            for (int a = 0; a < nq; a++)
+                o[a][i] = _mm512_fmadd_ps(_mm512_set1_ps(scores[a * stride + j]), v, o[a][i]);
+        }
+    }
+    for (; j < n_max; j++) {
+        const float *vr = v_cache + attn_walk_next(&walk) * kv_dim + kv_off;
+        for (int a = 0; a < nq; a++)
+            if (j < n_ctx[a])
+                for (int i = 0; i < nv; i++)
+                    o[a][i] = _mm512_fmadd_ps(_mm512_set1_ps(scores[a * stride + j]),
+                                              _mm512_loadu_ps(vr + 16 * i), o[a][i]);
+    }
+    for (int a = 0; a < nq; a++)
+        for (int i = 0; i < nv; i++)
+            _mm512_storeu_ps(out + a * out_stride + 16 * i, o[a][i]);
+}
+
+static ALWAYS_INLINE void attn_rows_nv(int nv, const float *q, int64_t q_stride, int nq,
+                                       const int *n_ctx, const float *k_cache,
+                                       const float *v_cache, int64_t kv_dim, int64_t kv_off,
+                                       const int32_t *table, int block_size, float scale,
+                                       float *scores, float *out, int64_t out_stride)
+{
+    switch (nq) {
+    case 1:
+        attn_rows(nv, 1, q, q_stride, n_ctx, k_cache, v_cache, kv_dim, kv_off, table, block_size,
+                  scale, scores, out, out_stride);
+        break;
+    case 2:
+        attn_rows(nv, 2, q, q_stride, n_ctx, k_cache, v_cache, kv_dim, kv_off, table, block_size,
+                  scale, scores, out, out_stride);
+        break;
+    case 3:
+        attn_rows(nv, 3, q, q_stride, n_ctx, k_cache, v_cache, kv_dim, kv_off, table, block_size,
+                  scale, scores, out, out_stride);
+        break;
+    default:
+        attn_rows(nv, 4, q, q_stride, n_ctx, k_cache, v_cache, kv_dim, kv_off, table, block_size,
+                  scale, scores, out, out_stride);
+        break;
+    }
+}
+
+/* head_dim 32, 64 or 128 (2, 4, 8 registers); others take the generic
+ * loop one query at a time. */
+static void attend_rows_avx512(const float *q, int64_t q_stride, int nq, const int *n_ctx,
+                               const float *k_cache, const float *v_cache, int64_t kv_dim,
+                               int64_t kv_off, int head_dim, const int32_t *table, int block_size,
+                               float scale, float *scores, float *out, int64_t out_stride)
+{
+    switch (head_dim) {
+    case 32:
+        attn_rows_nv(2, q, q_stride, nq, n_ctx, k_cache, v_cache, kv_dim, kv_off, table,
+                     block_size, scale, scores, out, out_stride);
+        break;
+    case 64:
+        attn_rows_nv(4, q, q_stride, nq, n_ctx, k_cache, v_cache, kv_dim, kv_off, table,
+                     block_size, scale, scores, out, out_stride);
+        break;
+    case 128:
+        attn_rows_nv(8, q, q_stride, nq, n_ctx, k_cache, v_cache, kv_dim, kv_off, table,
+                     block_size, scale, scores, out, out_stride);
+        break;
+    default:
+        for (int a = 0; a < nq; a++)
+            acc_cpu_attend_head_generic(&acc_cpu_kernels_avx512, q + a * q_stride, k_cache,
+                                        v_cache, kv_dim, kv_off, head_dim, table, block_size,
+                                        n_ctx[a], scale, scores, out + a * out_stride);
+        break;
+    }
+}
+
+static void attend_avx512(const float *q, const float *k_cache, const float *v_cache,
+                          int64_t kv_dim, int64_t kv_off, int head_dim, const int32_t *table,
+                          int block_size, int n_ctx, float scale, float *scores, float *out)
+{
+    attend_rows_avx512(q, 0, 1, &n_ctx, k_cache, v_cache, kv_dim, kv_off, head_dim, table,
+                       block_size, scale, scores, out, 0);
+}
+
 /* gelu_tanh as x * sigmoid(2u) = x / (1 + e^(-2u)), u = sqrt(2/pi) (x +
  * 0.044715 x^3): the same function as 0.5 x (1 + tanh u) without the
  * libm call per element (within a few ulp of it, elementwise, so any
@@ -290,6 +436,36 @@ static ALWAYS_INLINE __m512 gelu16(__m512 x)
                              _mm512_fmadd_ps(_mm512_set1_ps(0.044715f), x3, x));
     __m512 e = exp_avx512(_mm512_mul_ps(u, _mm512_set1_ps(-2.0f)));
     return _mm512_div_ps(x, _mm512_add_ps(e, _mm512_set1_ps(1.0f)));
+}
+
+static void exp_array_avx512(const float *a, float *y, int64_t i0, int64_t i1)
+{
+    int64_t i = i0;
+    for (; i + 16 <= i1; i += 16)
+        _mm512_storeu_ps(y + i, exp_avx512(_mm512_loadu_ps(a + i)));
+    if (i < i1) {
+        __mmask16 m = (__mmask16)((1u << (i1 - i)) - 1u);
+        _mm512_mask_storeu_ps(y + i, m, exp_avx512(_mm512_maskz_loadu_ps(m, a + i)));
+    }
+}
+
+/* silu(g) * up = g / (1 + e^-g) * up, elementwise. */
+static ALWAYS_INLINE __m512 swiglu16(__m512 g, __m512 u)
+{
+    __m512 e = exp_avx512(_mm512_sub_ps(_mm512_setzero_ps(), g));
+    return _mm512_mul_ps(_mm512_div_ps(g, _mm512_add_ps(e, _mm512_set1_ps(1.0f))), u);
+}
+
+static void swiglu_avx512(const float *gate, const float *up, float *y, int64_t i0, int64_t i1)
+{
+    int64_t i = i0;
+    for (; i + 16 <= i1; i += 16)
+        _mm512_storeu_ps(y + i, swiglu16(_mm512_loadu_ps(gate + i), _mm512_loadu_ps(up + i)));
+    if (i < i1) {
+        __mmask16 m = (__mmask16)((1u << (i1 - i)) - 1u);
+        _mm512_mask_storeu_ps(
+            y + i, m, swiglu16(_mm512_maskz_loadu_ps(m, gate + i), _mm512_maskz_loadu_ps(m, up + i)));
+    }
 }
 
 static void gelu_avx512(const float *a, float *y, int64_t i0, int64_t i1)
@@ -312,11 +488,15 @@ const acc_cpu_kernels acc_cpu_kernels_avx512 = {
                [ACC_WEIGHT_Q8_0] = quant_matmul_q8_0,
                [ACC_WEIGHT_Q4_0] = quant_matmul_q4_0,
                [ACC_WEIGHT_Q4_K] = quant_matmul_q4_K,
-               [ACC_WEIGHT_Q6_K] = quant_matmul_q6_K},
+               [ACC_WEIGHT_Q6_K] = quant_matmul_q6_K,
+               [ACC_WEIGHT_Q5_K] = quant_matmul_q5_K},
     .dot = dot_avx512,
     .axpy = axpy_avx512,
     .attend = attend_avx512,
+    .attend_rows = attend_rows_avx512,
     .gelu = gelu_avx512,
+    .swiglu = swiglu_avx512,
+    .exp = exp_array_avx512,
     .quantize_act = quant_quantize_act,
 };
 

@@ -160,6 +160,93 @@ static void axpy_neon(float alpha, const float *x, float *y, int64_t n)
         y[i] = __builtin_fmaf(alpha, x[i], y[i]);
 }
 
+/* e^v as in kernels_avx2.c: clamp to [-105, 89] (vmaxq/vminq keep NaN),
+ * n = round(v log2 e), two-part ln2 reduction, Cephes' degree-6
+ * polynomial, and 2^n as two exact power-of-two factors built in the
+ * exponent field, so only a subnormal result is rounded once more. */
+static ALWAYS_INLINE float32x4_t exp_neon4(float32x4_t v)
+{
+    v = vminq_f32(vdupq_n_f32(89.0f), vmaxq_f32(vdupq_n_f32(-105.0f), v));
+    float32x4_t n = vrndnq_f32(vmulq_n_f32(v, 1.44269504088896341f));
+    float32x4_t r = vfmsq_f32(v, n, vdupq_n_f32(0.693359375f));
+    r = vfmsq_f32(r, n, vdupq_n_f32(-2.12194440e-4f));
+    float32x4_t p = vdupq_n_f32(1.9875691500e-4f);
+    p = vfmaq_f32(vdupq_n_f32(1.3981999507e-3f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(8.3334519073e-3f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(4.1665795894e-2f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(1.6666665459e-1f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(5.0000001201e-1f), p, r);
+    float32x4_t e = vaddq_f32(vfmaq_f32(r, p, vmulq_f32(r, r)), vdupq_n_f32(1.0f));
+    int32x4_t ni = vcvtq_s32_f32(n); /* NaN gives 0: e is NaN already */
+    int32x4_t n1 = vshrq_n_s32(ni, 1), n2 = vsubq_s32(ni, n1);
+    float32x4_t s1 = vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(n1, vdupq_n_s32(127)), 23));
+    float32x4_t s2 = vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(n2, vdupq_n_s32(127)), 23));
+    return vmulq_f32(vmulq_f32(e, s1), s2);
+}
+
+static ALWAYS_INLINE float32x4_t gelu_neon4(float32x4_t x)
+{
+    float32x4_t x3 = vmulq_f32(vmulq_f32(x, x), x);
+    float32x4_t u = vmulq_n_f32(vfmaq_n_f32(x, x3, 0.044715f), 0.7978845608028654f);
+    float32x4_t e = exp_neon4(vmulq_n_f32(u, -2.0f));
+    return vdivq_f32(x, vaddq_f32(e, vdupq_n_f32(1.0f)));
+}
+
+static ALWAYS_INLINE float32x4_t swiglu_neon4(float32x4_t g, float32x4_t u)
+{
+    float32x4_t e = exp_neon4(vnegq_f32(g));
+    return vmulq_f32(vdivq_f32(g, vaddq_f32(e, vdupq_n_f32(1.0f))), u);
+}
+
+/* Elementwise loops: the tail goes through the same vector step on a
+ * zero-padded copy, so any split of the range gives the same bits. */
+static void exp_array_neon(const float *a, float *y, int64_t i0, int64_t i1)
+{
+    int64_t i = i0;
+    for (; i + 4 <= i1; i += 4)
+        vst1q_f32(y + i, exp_neon4(vld1q_f32(a + i)));
+    if (i < i1) {
+        float t[4] = {0, 0, 0, 0};
+        for (int64_t k = i; k < i1; k++)
+            t[k - i] = a[k];
+        vst1q_f32(t, exp_neon4(vld1q_f32(t)));
+        for (int64_t k = i; k < i1; k++)
+            y[k] = t[k - i];
+    }
+}
+
+static void gelu_neon(const float *a, float *y, int64_t i0, int64_t i1)
+{
+    int64_t i = i0;
+    for (; i + 4 <= i1; i += 4)
+        vst1q_f32(y + i, gelu_neon4(vld1q_f32(a + i)));
+    if (i < i1) {
+        float t[4] = {0, 0, 0, 0};
+        for (int64_t k = i; k < i1; k++)
+            t[k - i] = a[k];
+        vst1q_f32(t, gelu_neon4(vld1q_f32(t)));
+        for (int64_t k = i; k < i1; k++)
+            y[k] = t[k - i];
+    }
+}
+
+static void swiglu_neon(const float *gate, const float *up, float *y, int64_t i0, int64_t i1)
+{
+    int64_t i = i0;
+    for (; i + 4 <= i1; i += 4)
+        vst1q_f32(y + i, swiglu_neon4(vld1q_f32(gate + i), vld1q_f32(up + i)));
+    if (i < i1) {
+        float g[4] = {0, 0, 0, 0}, u[4] = {0, 0, 0, 0};
+        for (int64_t k = i; k < i1; k++) {
+            g[k - i] = gate[k];
+            u[k - i] = up[k];
+        }
+        vst1q_f32(g, swiglu_neon4(vld1q_f32(g), vld1q_f32(u)));
+        for (int64_t k = i; k < i1; k++)
+            y[k] = g[k - i];
+    }
+}
+
 const acc_cpu_kernels acc_cpu_kernels_neon = {
     .isa = ACC_CPU_ISA_NEON,
     .name = "neon",
@@ -168,6 +255,9 @@ const acc_cpu_kernels acc_cpu_kernels_neon = {
                [ACC_WEIGHT_BF16] = matmul_bf16},
     .dot = dot_neon,
     .axpy = axpy_neon,
+    .gelu = gelu_neon,
+    .swiglu = swiglu_neon,
+    .exp = exp_array_neon,
 };
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * kernels_quant_x86.h — block-format matmuls (q8_0, q4_0, q4_K, q6_K
+ * kernels_quant_x86.h — block-format matmuls (q8_0, q4_0, q4_K, q5_K, q6_K
  * weights x int8 activations) written once with 256-bit integer vectors and
  * included by kernels_avx2.c and kernels_avx512.c, which differ only in the
  * u8 x s8 dot instruction they define as QUANT_DOT_U8S8 (AVX2: maddubs +
@@ -9,7 +9,7 @@
  * once per step (quant_quantize_act, the scalar quantizers' bytes).
  * q8_0/q4_0: a tiled GEMM, per 32-block an exact integer dot scaled by
  * d_w * d_x into float lanes, reduced at the end, as ggml's SIMD paths do
- * (equal to the scalar dot up to float reassociation).  q4_K/q6_K: exact
+ * (equal to the scalar dot up to float reassociation).  k-quants: exact
  * integer sums per 256-block, then the scalar kernel's own float formula in
  * the same order, so these match the scalar dot products bit for bit; eight
  * token rows share each unpacked weight block.
@@ -61,16 +61,20 @@ static QUANT_INLINE int quant_hsum_i32(__m256i v)
 
 /* ---- q4_K ------------------------------------------------------------------ */
 
-/* The 6-bit scale and min of sub-block j (ggml's get_scale_min_k4 layout). */
-static QUANT_INLINE void quant_k4_scale_min(const uint8_t *q, int j, int *scale, int *min)
+/* All eight 6-bit scales and mins of a q4_K/q5_K block at once, one byte
+ * each (ggml's get_scale_min_k4 layout: sub-blocks 0-3 in the low six bits of
+ * bytes 0-7, 4-7 split over bytes 8-11 and the top bits of bytes 0-7) from three 32-bit words: no
+ * byte stores that a vector load would then have to wait for. */
+static QUANT_INLINE void quant_k4_scales_mins(const uint8_t *q, uint64_t *scales, uint64_t *mins)
 {
-    if (j < 4) {
-        *scale = q[j] & 63;
-        *min = q[j + 4] & 63;
-    } else {
-        *scale = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
-        *min = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
-    }
+    uint32_t a, b, c;
+    memcpy(&a, q, 4);
+    memcpy(&b, q + 4, 4);
+    memcpy(&c, q + 8, 4);
+    uint32_t s47 = (c & 0x0F0F0F0Fu) | (((a >> 6) & 0x03030303u) << 4);
+    uint32_t m47 = ((c >> 4) & 0x0F0F0F0Fu) | (((b >> 6) & 0x03030303u) << 4);
+    *scales = (uint64_t)(a & 0x3F3F3F3Fu) | (uint64_t)s47 << 32;
+    *mins = (uint64_t)(b & 0x3F3F3F3Fu) | (uint64_t)m47 << 32;
 }
 
 /* The integer sums of a k-quant block pair: sumi = hsum(vi), summ = hsum(vm). */
@@ -85,36 +89,51 @@ static QUANT_INLINE void quant_hsum2_i32(__m256i vi, __m256i vm, int *sumi, int 
 
 /* Per 32 elements: maddubs (u8 levels x s8 activations, pairs within
  * int16) then madd by the sub-block scale as int16: exact integers, the
- * same sums as the scalar kernel's. */
+ * same sums as the scalar kernel's.  q5_K is q4_K with a fifth bit per
+ * level (qh[l] bit s for element 32 s + l): levels 0..31, and the pair
+ * sums of maddubs stay within int16 (2 * 31 * 128). */
 static QUANT_INLINE void quant_tile_q4_K(const acc_cpu_matmul_args *A, int64_t r, int nt,
-                                         int64_t j, float out[QUANT_KT])
+                                         int64_t j, float out[QUANT_KT], acc_weight_type t)
 {
-    const acc_block_q4_K *w = (const acc_block_q4_K *)((const char *)A->w +
-                                                       (size_t)j * A->w_row_bytes);
+    const char *wrow = (const char *)A->w + (size_t)j * A->w_row_bytes;
+    size_t wbytes = t == ACC_WEIGHT_Q5_K ? sizeof(acc_block_q5_K) : sizeof(acc_block_q4_K);
     const char *xrow = (const char *)A->xq + (size_t)r * A->xq_row_bytes;
     int64_t nb = A->in / ACC_QK_K;
     float sum[QUANT_KT] = {0};
-    const __m256i nibble = _mm256_set1_epi8(0x0F);
+    const __m256i nibble = _mm256_set1_epi8(0x0F), bit = _mm256_set1_epi8(1);
     for (int64_t b = 0; b < nb; b++) {
-        uint8_t scale[8], min[8];
-        for (int s = 0; s < 8; s++) {
-            int sv, mv;
-            quant_k4_scale_min(w[b].scales, s, &sv, &mv);
-            scale[s] = (uint8_t)sv;
-            min[s] = (uint8_t)mv;
+        const char *wb = wrow + (size_t)b * wbytes;
+        uint16_t dh, dminh;
+        const uint8_t *scales, *qs, *qh = NULL;
+        if (t == ACC_WEIGHT_Q5_K) {
+            const acc_block_q5_K *w5 = (const acc_block_q5_K *)wb;
+            dh = w5->d, dminh = w5->dmin, scales = w5->scales, qs = w5->qs, qh = w5->qh;
+        } else {
+            const acc_block_q4_K *w4 = (const acc_block_q4_K *)wb;
+            dh = w4->d, dminh = w4->dmin, scales = w4->scales, qs = w4->qs;
         }
+        if (nt == 1) /* decode streams the rows once: fetch the next row's block */
+            _mm_prefetch((const char *)((uintptr_t)wb + A->w_row_bytes), _MM_HINT_T0);
+        uint64_t scale8, min8;
+        quant_k4_scales_mins(scales, &scale8, &min8);
         __m256i q[8], sc[8];
         for (int c = 0; c < 4; c++) {
-            __m256i raw = _mm256_loadu_si256((const __m256i *)(w[b].qs + 32 * c));
+            __m256i raw = _mm256_loadu_si256((const __m256i *)(qs + 32 * c));
             q[2 * c] = _mm256_and_si256(raw, nibble);
             q[2 * c + 1] = _mm256_and_si256(_mm256_srli_epi16(raw, 4), nibble);
         }
+        if (qh) {
+            __m256i hv = _mm256_loadu_si256((const __m256i *)qh);
+            for (int s = 0; s < 8; s++) /* 16-bit shifts, then one bit per byte */
+                q[s] = _mm256_or_si256(
+                    q[s], _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hv, s), bit), 4));
+        }
         for (int s = 0; s < 8; s++)
-            sc[s] = _mm256_set1_epi16((short)scale[s]);
+            sc[s] = _mm256_set1_epi16((short)((scale8 >> (8 * s)) & 0xFF));
         /* bsums g (16 elements) belong to sub-block g / 2 */
-        __m128i m8 = _mm_loadl_epi64((const __m128i *)min);
+        __m128i m8 = _mm_cvtsi64_si128((long long)min8);
         __m256i mins = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m8, m8));
-        float dw = quant_half(w[b].d), dmin = quant_half(w[b].dmin);
+        float dw = quant_half(dh), dmin = quant_half(dminh);
         for (int a = 0; a < nt; a++) {
             const acc_block_q8_K *x =
                 (const acc_block_q8_K *)(xrow + (size_t)a * A->xq_row_bytes) + b;
@@ -197,6 +216,160 @@ static QUANT_INLINE void quant_tile_q6_K(const acc_cpu_matmul_args *A, int64_t r
         out[a] = sum[a];
 }
 
+/* ---- k-quants with 512-bit registers (AVX-512 BW) ---------------------- */
+
+#ifdef QUANT_HAVE_AVX512
+/* The same exact integer sums as the 256-bit tiles, 64 elements per
+ * instruction: register k holds elements 64k .. 64k + 63 of the block, the
+ * per-group scales are spread over its int16 pair sums by one vpermw, and
+ * the float formula per block is the scalar kernel's, so the bits are the
+ * scalar table's. */
+static QUANT_INLINE void quant_tile_q4_K_512(const acc_cpu_matmul_args *A, int64_t r, int nt,
+                                             int64_t j, float out[QUANT_KT], acc_weight_type t)
+{
+    const char *wrow = (const char *)A->w + (size_t)j * A->w_row_bytes;
+    size_t wbytes = t == ACC_WEIGHT_Q5_K ? sizeof(acc_block_q5_K) : sizeof(acc_block_q4_K);
+    const char *xrow = (const char *)A->xq + (size_t)r * A->xq_row_bytes;
+    int64_t nb = A->in / ACC_QK_K;
+    float sum[QUANT_KT] = {0};
+    const __m512i nibble = _mm512_set1_epi8(0x0F), bit = _mm512_set1_epi8(1);
+    /* int16 shift counts: the low 256 bits take low nibbles, the high ones high */
+    const __m512i sh_nib = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(4), 1);
+    __m512i sh_bit[4], idx[4];
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; k++) {
+        sh_bit[k] = _mm512_inserti64x4(_mm512_set1_epi16((short)(2 * k)),
+                                       _mm256_set1_epi16((short)(2 * k + 1)), 1);
+        /* pair sum i of register k is in sub-block 2k + i / 16 */
+        idx[k] = _mm512_inserti64x4(_mm512_set1_epi16((short)(2 * k)),
+                                    _mm256_set1_epi16((short)(2 * k + 1)), 1);
+    }
+    for (int64_t b = 0; b < nb; b++) {
+        const char *wb = wrow + (size_t)b * wbytes;
+        uint16_t dh, dminh;
+        const uint8_t *scales, *qs, *qh = NULL;
+        if (t == ACC_WEIGHT_Q5_K) {
+            const acc_block_q5_K *w5 = (const acc_block_q5_K *)wb;
+            dh = w5->d, dminh = w5->dmin, scales = w5->scales, qs = w5->qs, qh = w5->qh;
+        } else {
+            const acc_block_q4_K *w4 = (const acc_block_q4_K *)wb;
+            dh = w4->d, dminh = w4->dmin, scales = w4->scales, qs = w4->qs;
+        }
+        if (nt == 1) /* decode streams the rows once: fetch the next row's block */
+            _mm_prefetch((const char *)((uintptr_t)wb + A->w_row_bytes), _MM_HINT_T0);
+        uint64_t scale8, min8;
+        quant_k4_scales_mins(scales, &scale8, &min8);
+        __m512i sc16 =
+            _mm512_castsi128_si512(_mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)scale8)));
+        __m512i q[4], sc[4];
+        __m512i hv = qh ? _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)qh))
+                        : _mm512_setzero_si512();
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; k++) {
+            __m512i raw = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(qs + 32 * k)));
+            q[k] = _mm512_and_si512(_mm512_srlv_epi16(raw, sh_nib), nibble);
+            if (qh)
+                q[k] = _mm512_or_si512(
+                    q[k], _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(hv, sh_bit[k]), bit),
+                                            4));
+            sc[k] = _mm512_permutexvar_epi16(idx[k], sc16);
+        }
+        __m128i m8 = _mm_cvtsi64_si128((long long)min8);
+        __m256i mins = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m8, m8));
+        float dw = quant_half(dh), dmin = quant_half(dminh);
+        for (int a = 0; a < nt; a++) {
+            const acc_block_q8_K *x =
+                (const acc_block_q8_K *)(xrow + (size_t)a * A->xq_row_bytes) + b;
+            __m512i acc = _mm512_setzero_si512();
+#pragma GCC unroll 4
+            for (int k = 0; k < 4; k++) {
+                __m512i xs = _mm512_loadu_si512((const void *)(x->qs + 64 * k));
+                acc = _mm512_add_epi32(acc,
+                                       _mm512_madd_epi16(_mm512_maddubs_epi16(q[k], xs), sc[k]));
+            }
+            __m256i vm =
+                _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)x->bsums), mins);
+            int sumi = _mm512_reduce_add_epi32(acc), summ = quant_hsum_i32(vm);
+            /* the scalar kernel's formula, term by term (no contraction) */
+            float p1 = x->d * dw;
+            float t1 = p1 * (float)sumi;
+            float p2 = x->d * dmin;
+            float t2 = p2 * (float)summ;
+            sum[a] += t1 - t2;
+        }
+    }
+    for (int a = 0; a < nt; a++)
+        out[a] = sum[a];
+}
+
+static QUANT_INLINE void quant_tile_q6_K_512(const acc_cpu_matmul_args *A, int64_t r, int nt,
+                                             int64_t j, float out[QUANT_KT])
+{
+    const acc_block_q6_K *w = (const acc_block_q6_K *)((const char *)A->w +
+                                                       (size_t)j * A->w_row_bytes);
+    const char *xrow = (const char *)A->xq + (size_t)r * A->xq_row_bytes;
+    int64_t nb = A->in / ACC_QK_K;
+    float sum[QUANT_KT] = {0};
+    const __m512i nibble = _mm512_set1_epi8(0x0F), three = _mm512_set1_epi8(3);
+    /* ql bytes 0-31 pair with qh bits 0-1 (low nibbles) and 4-5 (high),
+     * bytes 32-63 with bits 2-3 and 6-7 */
+    const __m512i sh_lo = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
+    const __m512i sh_hi = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(6), 1);
+    __m512i idx[4];
+#pragma GCC unroll 4
+    for (int k = 0; k < 4; k++) /* pair sum i of register k is in group 4k + i / 8 */
+        idx[k] = _mm512_add_epi16(_mm512_set1_epi16((short)(4 * k)),
+                                  _mm512_srli_epi16(_mm512_set_epi16(
+                                      31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20, 19, 18, 17, 16,
+                                      15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), 3));
+    for (int64_t b = 0; b < nb; b++) {
+        if (nt == 1)
+            _mm_prefetch((const char *)((uintptr_t)&w[b] + A->w_row_bytes), _MM_HINT_T0);
+        __m512i q[4];
+#pragma GCC unroll 2
+        for (int h = 0; h < 2; h++) {
+            __m512i ql = _mm512_loadu_si512((const void *)(w[b].ql + 64 * h));
+            __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(w[b].qh + 32 * h)));
+            q[2 * h] = _mm512_or_si512(
+                _mm512_and_si512(ql, nibble),
+                _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(qh, sh_lo), three), 4));
+            q[2 * h + 1] = _mm512_or_si512(
+                _mm512_and_si512(_mm512_srli_epi16(ql, 4), nibble),
+                _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(qh, sh_hi), three), 4));
+        }
+        float dw = quant_half(w[b].d);
+        __m256i scales16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)w[b].scales));
+        __m512i sc[4];
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; k++)
+            sc[k] = _mm512_permutexvar_epi16(idx[k], _mm512_castsi256_si512(scales16));
+        for (int a = 0; a < nt; a++) {
+            const acc_block_q8_K *x =
+                (const acc_block_q8_K *)(xrow + (size_t)a * A->xq_row_bytes) + b;
+            __m512i acc = _mm512_setzero_si512();
+#pragma GCC unroll 4
+            for (int k = 0; k < 4; k++) {
+                __m512i xs = _mm512_loadu_si512((const void *)(x->qs + 64 * k));
+                acc = _mm512_add_epi32(acc,
+                                       _mm512_madd_epi16(_mm512_maddubs_epi16(q[k], xs), sc[k]));
+            }
+            /* the +32 offset of the levels: sum_g 32 * scale_g * bsum_g */
+            __m256i vc =
+                _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)x->bsums), scales16);
+            /* folded in before the one reduction: integer sums, so the
+             * same value as subtracting after */
+            int sumi = _mm512_reduce_add_epi32(
+                _mm512_sub_epi32(acc, _mm512_zextsi256_si512(_mm256_slli_epi32(vc, 5))));
+            float p = dw * x->d;
+            float term = p * (float)sumi; /* own statement: never fused into the sum */
+            sum[a] += term;
+        }
+    }
+    for (int a = 0; a < nt; a++)
+        out[a] = sum[a];
+}
+#endif
+
 /* ---- q8_0 / q4_0 GEMM (several token rows) ---------------------------------- */
 
 /* A tile of QUANT_GEMM_NT token rows x QUANT_GEMM_NW weight rows (the
@@ -228,9 +401,57 @@ static QUANT_INLINE __m256i quant_w_q8(const char *row, int64_t b, acc_weight_ty
 #ifdef QUANT_HAVE_VNNI
 /* AVX-512: two consecutive blocks per 512-bit register (lanes 0-7 block
  * 2i, 8-15 block 2i+1; an odd last block pairs with zeros, which add
- * exact zeros).  Activations are made unsigned (x + 128 by flipping the top
- * bit) so the weights stay signed: the exact dot is dpbusd(-128 * sum4(w),
- * x + 128, w), one instruction per pair of blocks. */
+ * exact zeros).  The weights are made unsigned (q8_0: w + 128 by flipping
+ * the top bit; q4_0: the stored nibble, w + 8) and the activations stay
+ * signed, so the exact dot is dpbusd(-k * sum4(x), w + k, x): the
+ * correction is one dpbusd per token and block pair, shared by all weight
+ * rows of the tile, and each weight row costs one dpbusd per pair. */
+
+/* Two f16 scales as floats in lanes 0-7 and 8-15. */
+static QUANT_INLINE __m512 quant_d_pair(uint16_t h0, uint16_t h1)
+{
+    __m128 d = _mm_cvtph_ps(_mm_insert_epi16(_mm_cvtsi32_si128(h0), h1, 1));
+    return _mm512_permutexvar_ps(_mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0),
+                                 _mm512_castps128_ps512(d));
+}
+
+/* Unsigned levels of blocks b and b + 1 (if `two`) of a q8_0/q4_0 row, and
+ * their scales in lanes 0-7 and 8-15. */
+static QUANT_INLINE __m512i quant_w_pair_u8(const char *row, int64_t b, int two,
+                                            acc_weight_type t, __m512 *dw)
+{
+    uint16_t d0, d1 = 0;
+    __m512i u;
+    if (t == ACC_WEIGHT_Q8_0) {
+        const acc_block_q8_0 *wb = (const acc_block_q8_0 *)row + b;
+        __m256i q0 = _mm256_loadu_si256((const __m256i *)wb[0].qs), q1 = _mm256_setzero_si256();
+        d0 = wb[0].d;
+        if (two) {
+            q1 = _mm256_loadu_si256((const __m256i *)wb[1].qs);
+            d1 = wb[1].d;
+        }
+        u = _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(q0), q1, 1),
+                             _mm512_set1_epi8((char)0x80));
+    } else {
+        const acc_block_q4_0 *wb = (const acc_block_q4_0 *)row + b;
+        __m128i r0 = _mm_loadu_si128((const __m128i *)wb[0].qs), r1 = _mm_setzero_si128();
+        d0 = wb[0].d;
+        if (two) {
+            r1 = _mm_loadu_si128((const __m128i *)wb[1].qs);
+            d1 = wb[1].d;
+        }
+        /* 128-bit lanes: r0, r0, r1, r1, then low nibbles from lanes 0 and
+         * 2 and high nibbles from 1 and 3: elements in order */
+        __m512i r = _mm512_castsi256_si512(_mm256_inserti128_si256(_mm256_castsi128_si256(r0), r1, 1));
+        r = _mm512_shuffle_i64x2(r, r, 0x50);
+        const __m512i sh = _mm512_set_epi64(0x0004000400040004LL, 0x0004000400040004LL, 0, 0,
+                                            0x0004000400040004LL, 0x0004000400040004LL, 0, 0);
+        u = _mm512_and_si512(_mm512_srlv_epi16(r, sh), _mm512_set1_epi8(0x0F));
+    }
+    *dw = quant_d_pair(d0, d1); /* f16 0 is +0.0f, as before */
+    return u;
+}
+
 static QUANT_INLINE void quant_gemm_tile_q8(const acc_cpu_matmul_args *A, int64_t r, int nt,
                                             int64_t j, int nw, acc_weight_type t)
 {
@@ -239,53 +460,51 @@ static QUANT_INLINE void quant_gemm_tile_q8(const acc_cpu_matmul_args *A, int64_
     int64_t nb = A->in / ACC_QK8_0;
     size_t wbytes = t == ACC_WEIGHT_Q8_0 ? sizeof(acc_block_q8_0) : sizeof(acc_block_q4_0);
     __m512 acc[QUANT_GEMM_NT][QUANT_GEMM_NW];
+#pragma GCC unroll 4
     for (int a = 0; a < nt; a++)
+#pragma GCC unroll 4
         for (int c = 0; c < nw; c++)
             acc[a][c] = _mm512_setzero_ps();
-    const __m512i top = _mm512_set1_epi8((char)0x80);
+    /* k: the offset that made the weights unsigned */
+    const __m512i k = _mm512_set1_epi8(t == ACC_WEIGHT_Q8_0 ? (char)0x80 : 8);
     for (int64_t b = 0; b < nb; b += 2) {
         int two = b + 1 < nb;
-        __m512i wq[QUANT_GEMM_NW], wk[QUANT_GEMM_NW];
+        __m512i wu[QUANT_GEMM_NW];
         __m512 dw[QUANT_GEMM_NW];
+#pragma GCC unroll 4
         for (int c = 0; c < nw; c++) {
             const char *wr = wrow + (size_t)c * A->w_row_bytes;
             if (nt == 1) /* decode: fetch rows ahead of the hardware prefetcher */
                 _mm_prefetch((const char *)((uintptr_t)wr + (size_t)nw * A->w_row_bytes +
                                             (size_t)b * wbytes),
                              _MM_HINT_T0); /* may lie past the matrix: integer math */
-            float d0, d1 = 0.0f;
-            __m256i q0 = quant_w_q8(wr, b, t, &d0), q1 = _mm256_setzero_si256();
-            if (two)
-                q1 = quant_w_q8(wr, b + 1, t, &d1);
-            wq[c] = _mm512_inserti64x4(_mm512_castsi256_si512(q0), q1, 1);
-            dw[c] = _mm512_castpd_ps(_mm512_insertf64x4(
-                _mm512_castpd256_pd512(_mm256_castps_pd(_mm256_set1_ps(d0))),
-                _mm256_castps_pd(_mm256_set1_ps(d1)), 1));
-            wk[c] = _mm512_sub_epi32(_mm512_setzero_si512(),
-                                     _mm512_dpbusd_epi32(_mm512_setzero_si512(), top, wq[c]));
+            wu[c] = quant_w_pair_u8(wr, b, two, t, &dw[c]);
         }
+#pragma GCC unroll 4
         for (int a = 0; a < nt; a++) {
             const acc_block_q8_0 *xb =
                 (const acc_block_q8_0 *)(xrow + (size_t)a * A->xq_row_bytes) + b;
             __m256i x0 = _mm256_loadu_si256((const __m256i *)xb[0].qs), x1 = _mm256_setzero_si256();
-            float e0 = quant_half(xb[0].d), e1 = 0.0f;
+            uint16_t e1 = 0;
             if (two) {
                 x1 = _mm256_loadu_si256((const __m256i *)xb[1].qs);
-                e1 = quant_half(xb[1].d);
+                e1 = xb[1].d;
             }
-            __m512i xv = _mm512_xor_si512(_mm512_inserti64x4(_mm512_castsi256_si512(x0), x1, 1),
-                                          top);
-            __m512 dx = _mm512_castpd_ps(_mm512_insertf64x4(
-                _mm512_castpd256_pd512(_mm256_castps_pd(_mm256_set1_ps(e0))),
-                _mm256_castps_pd(_mm256_set1_ps(e1)), 1));
+            __m512i xv = _mm512_inserti64x4(_mm512_castsi256_si512(x0), x1, 1);
+            __m512i corr = _mm512_sub_epi32(_mm512_setzero_si512(),
+                                            _mm512_dpbusd_epi32(_mm512_setzero_si512(), k, xv));
+            __m512 dx = quant_d_pair(xb[0].d, e1);
+#pragma GCC unroll 4
             for (int c = 0; c < nw; c++) {
-                __m512i dot = _mm512_dpbusd_epi32(wk[c], xv, wq[c]);
+                __m512i dot = _mm512_dpbusd_epi32(corr, wu[c], xv);
                 acc[a][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(dw[c], dx),
                                             acc[a][c]);
             }
         }
     }
+#pragma GCC unroll 4
     for (int a = 0; a < nt; a++)
+#pragma GCC unroll 4
         for (int c = 0; c < nw; c++) {
             __m256 s = _mm256_add_ps(_mm512_castps512_ps256(acc[a][c]),
                                      _mm256_castpd_ps(_mm512_extractf64x4_pd(
@@ -373,10 +592,17 @@ static QUANT_INLINE void quant_block(const acc_cpu_matmul_args *A, int64_t r, in
                                      acc_weight_type t)
 {
     float o[QUANT_KT];
-    if (t == ACC_WEIGHT_Q4_K)
-        quant_tile_q4_K(A, r, nt, j, o);
+#ifdef QUANT_HAVE_AVX512
+    if (t == ACC_WEIGHT_Q4_K || t == ACC_WEIGHT_Q5_K)
+        quant_tile_q4_K_512(A, r, nt, j, o, t);
+    else
+        quant_tile_q6_K_512(A, r, nt, j, o);
+#else
+    if (t == ACC_WEIGHT_Q4_K || t == ACC_WEIGHT_Q5_K)
+        quant_tile_q4_K(A, r, nt, j, o, t);
     else
         quant_tile_q6_K(A, r, nt, j, o);
+#endif
     for (int a = 0; a < nt; a++)
         A->y[(r + a) * A->out + j] = o[a] + (A->bias ? A->bias[j] : 0.0f);
 }
@@ -500,7 +726,7 @@ static void quant_quantize_act(acc_weight_type type, const float *x, void *out, 
 {
     if (type == ACC_WEIGHT_Q8_0 || type == ACC_WEIGHT_Q4_0)
         quant_act_q8_0(x, out, in);
-    else if (type == ACC_WEIGHT_Q4_K || type == ACC_WEIGHT_Q6_K)
+    else if (type == ACC_WEIGHT_Q4_K || type == ACC_WEIGHT_Q5_K || type == ACC_WEIGHT_Q6_K)
         quant_act_q8_K(x, out, in);
 }
 
@@ -520,6 +746,12 @@ static void quant_matmul_q4_K(const acc_cpu_matmul_args *A, int64_t r0, int64_t 
                               int64_t j1)
 {
     quant_matmul_generic(A, r0, r1, j0, j1, ACC_WEIGHT_Q4_K);
+}
+
+static void quant_matmul_q5_K(const acc_cpu_matmul_args *A, int64_t r0, int64_t r1, int64_t j0,
+                              int64_t j1)
+{
+    quant_matmul_generic(A, r0, r1, j0, j1, ACC_WEIGHT_Q5_K);
 }
 
 static void quant_matmul_q6_K(const acc_cpu_matmul_args *A, int64_t r0, int64_t r1, int64_t j0,

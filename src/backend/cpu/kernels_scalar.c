@@ -153,6 +153,9 @@ static void matmul_quantized(const acc_cpu_matmul_args *a, int64_t r0, int64_t r
             case ACC_WEIGHT_Q6_K:
                 d = acc_vec_dot_q6_K_q8(a->in, wj, xr);
                 break;
+            case ACC_WEIGHT_Q5_K:
+                d = acc_vec_dot_q5_K_q8(a->in, wj, xr);
+                break;
             default:
                 break;
             }
@@ -176,7 +179,8 @@ const acc_cpu_kernels acc_cpu_kernels_scalar = {
                [ACC_WEIGHT_Q8_0] = matmul_quantized,
                [ACC_WEIGHT_Q4_0] = matmul_quantized,
                [ACC_WEIGHT_Q4_K] = matmul_quantized,
-               [ACC_WEIGHT_Q6_K] = matmul_quantized},
+               [ACC_WEIGHT_Q6_K] = matmul_quantized,
+               [ACC_WEIGHT_Q5_K] = matmul_quantized},
     .dot = acc_cpu_dot,
     .axpy = axpy_scalar,
 };

@@ -650,7 +650,7 @@ static acc_status weight_to_f32(const acc_weight_source *ws, const acc_backend_w
         [ACC_WEIGHT_F32] = ACC_GGML_F32,   [ACC_WEIGHT_F16] = ACC_GGML_F16,
         [ACC_WEIGHT_BF16] = ACC_GGML_BF16, [ACC_WEIGHT_Q8_0] = ACC_GGML_Q8_0,
         [ACC_WEIGHT_Q4_0] = ACC_GGML_Q4_0, [ACC_WEIGHT_Q4_K] = ACC_GGML_Q4_K,
-        [ACC_WEIGHT_Q6_K] = ACC_GGML_Q6_K,
+        [ACC_WEIGHT_Q6_K] = ACC_GGML_Q6_K, [ACC_WEIGHT_Q5_K] = ACC_GGML_Q5_K,
     };
     if ((unsigned)w->type >= ACC_WEIGHT_TYPE_COUNT)
         return acc_error_set(err, ACC_ERR_RUNTIME, "cuda backend: weight '%s': unknown type %d",
