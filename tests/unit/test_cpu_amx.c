@@ -1,7 +1,7 @@
 /*
  * test_cpu_amx.c — the AMX-BF16 prefill GEMM (kernels_amx.c): for every
  * weight type it takes, odd shapes (rows and columns not multiples of 16,
- * k tails, several token blocks) against a double-precision emulation of
+ * k tails, several panel groups) against a double-precision emulation of
  * its own numerics (bf16 activations x bf16 weights, tight) and against the
  * unrounded reference (the stated bound); any column split gives the same
  * bits; and whole models through the engine with long prefill steps agree
@@ -185,8 +185,8 @@ static void test_gemm_matches_reference(void **state)
         check_shape(kquants[i], 35, 256, 33);
         check_shape(kquants[i], 64, 512, 17);
     }
-    /* several token blocks of the L2 budget (in = 3072: 192 rows each) */
-    check_shape(ACC_WEIGHT_Q8_0, 201, 3072, 40);
+    /* several panel groups of the L2 budget (in = 3072: 96 columns each) */
+    check_shape(ACC_WEIGHT_Q8_0, 47, 3072, 130);
 }
 
 /* ---- whole models -------------------------------------------------------------- */

@@ -194,7 +194,10 @@ static void task_amx_matmul(void *context, int worker, int n_workers)
     node_task *t = context;
     acc_cpu_matmul_args args = amx_args(t);
     void *scratch = (char *)t->cpu->amx_scratch + (size_t)worker * t->cpu->amx_scratch_stride;
-    int64_t per = chunk_items(args.out, n_workers, ACC_CPU_AMX_COL_UNIT);
+    /* about 4 chunks per worker: each chunk reads all activations once */
+    int64_t per = (args.out / (n_workers * 4) + ACC_CPU_AMX_COL_UNIT - 1) /
+                  ACC_CPU_AMX_COL_UNIT * ACC_CPU_AMX_COL_UNIT;
+    per = per < ACC_CPU_AMX_COL_UNIT ? ACC_CPU_AMX_COL_UNIT : per;
     int64_t n_chunks = (args.out + per - 1) / per;
     for (int64_t c; (c = claim_chunk(t, n_chunks)) >= 0;) {
         int64_t j0 = c * per, j1 = j0 + per < args.out ? j0 + per : args.out;

@@ -26,10 +26,6 @@
 
 #define ALWAYS_INLINE __attribute__((always_inline)) inline
 
-/* Token rows of one block whose bf16 activations stay in L2 while the
- * panels of a column range pass over them. */
-#define ACT_BLOCK_BYTES (1280 * 1024)
-
 /* Tiles: 0-3 accumulators (2 x 2 of 16 x 16 f32), 4-5 activations (16 rows
  * x 32 bf16), 6-7 weights (16 k pairs x 16 columns x 2 bf16). */
 typedef struct tile_config {
@@ -200,27 +196,64 @@ static void weight_row_bf16(acc_weight_type type, const void *w, int64_t in, int
         store_bf16(out + k, _mm512_loadu_ps(f + k));
 }
 
+/* Transposes a 16 x 16 matrix of dwords in place (row i of the input in
+ * v[i]; row i of the output, i.e. column i of the input, in v[i]). */
+static ALWAYS_INLINE void transpose16(__m512i v[16])
+{
+    __m512i t[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_epi32(v[2 * i], v[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_epi32(v[2 * i], v[2 * i + 1]);
+    }
+    /* v[4i + j], 128-bit lane L: column 4L + j of rows 4i .. 4i + 3 */
+    for (int i = 0; i < 4; i++) {
+        v[4 * i] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
+        v[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
+        v[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+        v[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+    }
+    for (int j = 0; j < 4; j++) {
+        __m512i x0 = _mm512_shuffle_i32x4(v[j], v[4 + j], 0x88);
+        __m512i x1 = _mm512_shuffle_i32x4(v[j], v[4 + j], 0xDD);
+        __m512i y0 = _mm512_shuffle_i32x4(v[8 + j], v[12 + j], 0x88);
+        __m512i y1 = _mm512_shuffle_i32x4(v[8 + j], v[12 + j], 0xDD);
+        t[j] = _mm512_shuffle_i32x4(x0, y0, 0x88);      /* column j */
+        t[8 + j] = _mm512_shuffle_i32x4(x0, y0, 0xDD);  /* column 8 + j */
+        t[4 + j] = _mm512_shuffle_i32x4(x1, y1, 0x88);  /* column 4 + j */
+        t[12 + j] = _mm512_shuffle_i32x4(x1, y1, 0xDD); /* column 12 + j */
+    }
+    for (int i = 0; i < 16; i++)
+        v[i] = t[i];
+}
+
 /* Panel of weight rows [j, j + n) (n <= 32; missing rows are zeros) in tile
  * order: k step s, column tile t, pair p, column c -> dword
- * ((s * 2 + t) * 16 + p) * 16 + c, holding elements 2p, 2p + 1 of k step s. */
+ * ((s * 2 + t) * 16 + p) * 16 + c, holding elements 2p, 2p + 1 of k step s.
+ * Sixteen rows are unpacked to bf16 (rows: 16 x pad), then each k step's
+ * 16 x 16 dword block is transposed in registers. */
 static void panel_fill(const acc_cpu_matmul_args *A, int64_t j, int n, int64_t pad,
-                       uint32_t *panel, float *f, uint16_t *row)
+                       uint32_t *panel, float *f, uint16_t *rows)
 {
     int64_t steps = pad / 32;
-    for (int col = 0; col < ACC_CPU_AMX_COL_UNIT; col++) {
-        uint32_t *dst = panel + (size_t)(col / 16) * 256 + (size_t)(col % 16);
-        if (col >= n) {
-            for (int64_t s = 0; s < steps; s++)
-                for (int p = 0; p < 16; p++)
-                    dst[(size_t)s * 512 + (size_t)p * 16] = 0;
-            continue;
+    for (int t = 0; t < 2; t++) {
+        for (int i = 0; i < 16; i++) {
+            int col = 16 * t + i;
+            if (col < n)
+                weight_row_bf16(A->w_type,
+                                (const char *)A->w + (size_t)(j + col) * A->w_row_bytes, A->in,
+                                pad, f, rows + (size_t)i * (size_t)pad);
+            else
+                memset(rows + (size_t)i * (size_t)pad, 0, (size_t)pad * 2);
         }
-        weight_row_bf16(A->w_type, (const char *)A->w + (size_t)(j + col) * A->w_row_bytes,
-                        A->in, pad, f, row);
-        const uint32_t *src = (const uint32_t *)row;
-        for (int64_t s = 0; s < steps; s++)
+        for (int64_t s = 0; s < steps; s++) {
+            __m512i v[16];
+            for (int i = 0; i < 16; i++)
+                v[i] = _mm512_loadu_si512(rows + (size_t)i * (size_t)pad + (size_t)s * 32);
+            transpose16(v);
+            uint32_t *dst = panel + (size_t)s * 512 + (size_t)t * 256;
             for (int p = 0; p < 16; p++)
-                dst[(size_t)s * 512 + (size_t)p * 16] = src[s * 16 + p];
+                _mm512_store_si512(dst + 16 * p, v[p]);
+        }
     }
 }
 
@@ -256,12 +289,13 @@ static ALWAYS_INLINE void gemm_32x32(const char *xb, size_t stride, const uint32
     for (int64_t s = 0; s < steps; s++) {
         const char *a = xb + (size_t)s * 64;
         const uint32_t *b = panel + (size_t)s * 512;
+        /* each load just before its first use, so loads overlap products */
         _tile_loadd(4, a, stride);
         _tile_loadd(6, b, 64);
-        _tile_loadd(5, a + 16 * stride, stride);
-        _tile_loadd(7, b + 256, 64);
         _tile_dpbf16ps(0, 4, 6);
+        _tile_loadd(7, b + 256, 64);
         _tile_dpbf16ps(1, 4, 7);
+        _tile_loadd(5, a + 16 * stride, stride);
         _tile_dpbf16ps(2, 5, 6);
         _tile_dpbf16ps(3, 5, 7);
     }
@@ -271,29 +305,59 @@ static ALWAYS_INLINE void gemm_32x32(const char *xb, size_t stride, const uint32
     _tile_stored(3, c + 768, 64);
 }
 
+/* 16 token rows from r x one panel (the last group of an odd row count). */
+static ALWAYS_INLINE void gemm_16x32(const char *xb, size_t stride, const uint32_t *panel,
+                                     int64_t steps, float *c)
+{
+    _tile_zero(0);
+    _tile_zero(1);
+    for (int64_t s = 0; s < steps; s++) {
+        const uint32_t *b = panel + (size_t)s * 512;
+        _tile_loadd(4, xb + (size_t)s * 64, stride);
+        _tile_loadd(6, b, 64);
+        _tile_dpbf16ps(0, 4, 6);
+        _tile_loadd(7, b + 256, 64);
+        _tile_dpbf16ps(1, 4, 7);
+    }
+    _tile_stored(0, c, 64);
+    _tile_stored(1, c + 256, 64);
+}
+
 void acc_cpu_amx_matmul(const acc_cpu_matmul_args *A, void *scratch, int64_t j0, int64_t j1)
 {
     int64_t pad = acc_cpu_amx_in_pad(A->in), steps = pad / 32;
     size_t stride = A->xq_row_bytes;
-    uint32_t *panel = scratch;
-    float *f = (float *)(panel + (size_t)ACC_CPU_AMX_COL_UNIT * (size_t)pad / 2);
-    uint16_t *row = (uint16_t *)(f + pad);
-    float *c = (float *)(((uintptr_t)(row + pad) + 63) & ~(uintptr_t)63);
-    int64_t block = (int64_t)(ACT_BLOCK_BYTES / stride) / 32 * 32;
-    if (block < 32)
-        block = 32;
+    size_t panel_dwords = (size_t)ACC_CPU_AMX_COL_UNIT * (size_t)pad / 2;
+    size_t budget = acc_cpu_amx_panels_bytes(A->in);
+    uint32_t *panels = scratch;
+    float *f = (float *)((char *)scratch + budget);
+    uint16_t *rows = (uint16_t *)(f + pad);
+    float *c = (float *)(((uintptr_t)(rows + 16 * pad) + 63) & ~(uintptr_t)63);
+    int64_t group = (int64_t)(budget / (panel_dwords * 4)) * ACC_CPU_AMX_COL_UNIT;
     int64_t rows_pad = acc_cpu_amx_rows_pad(A->rows);
     tiles_configure();
-    for (int64_t rb = 0; rb < rows_pad; rb += block) {
-        int64_t rb_end = rb + block < rows_pad ? rb + block : rows_pad;
-        for (int64_t j = j0; j < j1; j += ACC_CPU_AMX_COL_UNIT) {
-            int nc = j1 - j < ACC_CPU_AMX_COL_UNIT ? (int)(j1 - j) : ACC_CPU_AMX_COL_UNIT;
-            panel_fill(A, j, nc, pad, panel, f, row);
-            for (int64_t r = rb; r < rb_end; r += 32) {
-                gemm_32x32((const char *)A->xq + (size_t)r * stride, stride, panel, steps, c);
-                int nr = A->rows - r < 32 ? (int)(A->rows - r) : 32;
-                if (nr > 0)
-                    tiles_write(A, c, r, nr, j, nc);
+    /* a group of panels stays in L2 while every token row passes over it:
+     * each weight is unpacked once per step, each activation tile read
+     * from memory once per group */
+    for (int64_t jg = j0; jg < j1; jg += group) {
+        int64_t jg_end = jg + group < j1 ? jg + group : j1;
+        for (int64_t j = jg; j < jg_end; j += ACC_CPU_AMX_COL_UNIT) {
+            int nc = jg_end - j < ACC_CPU_AMX_COL_UNIT ? (int)(jg_end - j) : ACC_CPU_AMX_COL_UNIT;
+            panel_fill(A, j, nc, pad, panels + (size_t)((j - jg) / ACC_CPU_AMX_COL_UNIT) * panel_dwords,
+                       f, rows);
+        }
+        for (int64_t r = 0; r < rows_pad; r += 32) {
+            const char *xb = (const char *)A->xq + (size_t)r * stride;
+            int nr = A->rows - r < 32 ? (int)(A->rows - r) : 32;
+            for (int64_t j = jg; j < jg_end; j += ACC_CPU_AMX_COL_UNIT) {
+                int nc = jg_end - j < ACC_CPU_AMX_COL_UNIT ? (int)(jg_end - j) : ACC_CPU_AMX_COL_UNIT;
+                const uint32_t *panel =
+                    panels + (size_t)((j - jg) / ACC_CPU_AMX_COL_UNIT) * panel_dwords;
+                if (rows_pad - r >= 32)
+                    gemm_32x32(xb, stride, panel, steps, c);
+                else
+                    gemm_16x32(xb, stride, panel, steps, c);
+                tiles_write(A, c, r, nr, j, nc);
             }
         }
     }

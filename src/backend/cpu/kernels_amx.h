@@ -5,7 +5,7 @@
  * The executor uses it for matmuls of at least ACC_CPU_AMX_MIN_ROWS token
  * rows with 16-bit or block-format weights when acc_cpu_amx_enabled said
  * yes: first acc_cpu_amx_convert_rows rounds the input rows to bf16 (rows
- * padded to a multiple of 32 with zeros, each row to a multiple of 32
+ * padded to a multiple of 16 with zeros, each row to a multiple of 32
  * elements), then acc_cpu_amx_matmul runs column ranges on the workers.
  * The size helpers are inline so that only kernels_amx.c is compiled with
  * the AMX and AVX-512 flags.
@@ -17,7 +17,7 @@
 
 /* Steps with fewer token rows keep the table's matmul (decode, small
  * batches): below this the per-step weight unpacking is not repaid. */
-#define ACC_CPU_AMX_MIN_ROWS 32
+#define ACC_CPU_AMX_MIN_ROWS 16
 /* Column ranges handed to acc_cpu_amx_matmul should be multiples of this
  * (one weight panel); any range works. */
 #define ACC_CPU_AMX_COL_UNIT 32
@@ -34,10 +34,10 @@ static inline int64_t acc_cpu_amx_in_pad(int64_t in)
     return (in + 31) / 32 * 32;
 }
 
-/* Token rows rounded up to the GEMM's 32-row groups. */
+/* Token rows rounded up to the GEMM's 16-row tiles. */
 static inline int64_t acc_cpu_amx_rows_pad(int64_t rows)
 {
-    return (rows + 31) / 32 * 32;
+    return (rows + 15) / 16 * 16;
 }
 
 /* Bytes between bf16 activation rows: 64 more than the row so that the 16
@@ -47,12 +47,22 @@ static inline size_t acc_cpu_amx_act_stride(int64_t in)
     return (size_t)acc_cpu_amx_in_pad(in) * 2 + 64;
 }
 
+/* Bytes of unpacked weight panels one worker keeps (in L2) at a time: at
+ * least one panel of ACC_CPU_AMX_COL_UNIT rows. */
+static inline size_t acc_cpu_amx_panels_bytes(int64_t in)
+{
+    size_t panel = (size_t)ACC_CPU_AMX_COL_UNIT * (size_t)acc_cpu_amx_in_pad(in) * 2;
+    size_t budget = 768 * 1024;
+    return budget > panel ? budget / panel * panel : panel;
+}
+
 /* Per-worker scratch bytes for inputs of `in` elements (64-byte aligned
- * by the caller): a weight panel, one unpacked weight row, an output tile. */
+ * by the caller): the weight panels, one f32 and 16 bf16 unpacked weight
+ * rows, the output tiles. */
 static inline size_t acc_cpu_amx_scratch_bytes(int64_t in)
 {
     size_t pad = (size_t)acc_cpu_amx_in_pad(in);
-    return (size_t)ACC_CPU_AMX_COL_UNIT * pad * 2 + pad * 4 + pad * 2 + 4 * 1024 + 256;
+    return acc_cpu_amx_panels_bytes(in) + pad * 4 + 16 * pad * 2 + 4 * 1024 + 256;
 }
 
 /* Rounds rows [r0, r1) of x [.., in] to bf16 into xb (row stride
