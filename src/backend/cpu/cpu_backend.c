@@ -9,8 +9,9 @@
  * loops of attention run through the kernel table chosen at create time
  * (kernels_dispatch.c); matmul weights and embedding tables may be f16 or
  * bf16, every other weight is f32.  With AMX (kernels_amx.h) matmuls of
- * many tokens and 16-bit or block-format weights take the AMX GEMM on
- * bf16 activations instead of the table's.  KV cache layout per layer:
+ * many tokens and block-format weights (16-bit ones too when
+ * ACCINF_CPU_AMX_16BIT=1) take the AMX GEMM on bf16 activations instead of
+ * the table's.  KV cache layout per layer:
  * K and V each [n_blocks * block_size, kv_dim].
  */
 #include "backend/backend.h"
@@ -38,6 +39,7 @@ typedef struct cpu_backend {
     void *act;                /* int8 activations for block-format matmuls */
     size_t act_bytes;
     int amx;                  /* AMX prefill GEMM allowed and usable */
+    int amx_16bit;            /* ... for f16/bf16 weights too (opt-in) */
     void *amx_act;            /* bf16 activations for it */
     void *amx_scratch;        /* per worker, amx_scratch_stride bytes */
     size_t amx_scratch_stride;
@@ -165,6 +167,15 @@ static void task_matmul(void *context, int worker, int n_workers)
         int64_t j0 = c * per, j1 = j0 + per < args.out ? j0 + per : args.out;
         matmul(&args, 0, args.rows, j0, j1);
     }
+}
+
+/* 1 if matmuls with weights of `type` take the AMX GEMM (for steps of
+ * enough rows).  16-bit weights only on request: their default path gives
+ * the bits of f32 weights, which the bf16 GEMM does not. */
+static int amx_takes(const cpu_backend *cpu, acc_weight_type type)
+{
+    return cpu->amx && acc_cpu_amx_supports(type) &&
+           (acc_weight_type_is_quantized(type) || cpu->amx_16bit);
 }
 
 /* The matmul's arguments for the AMX GEMM: bf16 activations in xq. */
@@ -339,7 +350,7 @@ static acc_status cpu_run(acc_backend *backend, const acc_step *step, float *out
         case ACC_OP_MATMUL: {
             int64_t in = g->nodes[node->src[0]].cols;
             acc_weight_type type = cpu->weights[g->nodes[node->src[1]].weight].type;
-            if (cpu->amx && acc_cpu_amx_supports(type) && t.rows >= ACC_CPU_AMX_MIN_ROWS) {
+            if (amx_takes(cpu, type) && t.rows >= ACC_CPU_AMX_MIN_ROWS) {
                 acc_thread_pool_run(cpu->pool, task_amx_convert, &t, 0);
                 acc_thread_pool_run(cpu->pool, task_amx_matmul, &t, 0);
                 break;
@@ -393,6 +404,8 @@ static acc_status cpu_create(const acc_backend_config *config, acc_backend **out
     cpu->config = *config;
     cpu->kernels = acc_cpu_kernels_select(acc_cpu_isa_cap_from_env());
     cpu->amx = acc_cpu_amx_enabled(acc_cpu_isa_cap_from_env());
+    const char *amx_16bit = getenv("ACCINF_CPU_AMX_16BIT");
+    cpu->amx_16bit = amx_16bit && strcmp(amx_16bit, "1") == 0;
     acc_status status = acc_thread_pool_create(config->threads, &cpu->pool, err);
     if (status != ACC_OK) {
         cpu_destroy(&cpu->base);
@@ -457,7 +470,7 @@ static acc_status amx_alloc(cpu_backend *cpu, const acc_graph *graph,
     for (int i = 0; i < graph->n_nodes; i++) {
         const acc_node *node = &graph->nodes[i];
         if (node->op != ACC_OP_MATMUL ||
-            !acc_cpu_amx_supports(weights[graph->nodes[node->src[1]].weight].type))
+            !amx_takes(cpu, weights[graph->nodes[node->src[1]].weight].type))
             continue;
         int64_t in = graph->nodes[node->src[0]].cols;
         size_t a = (size_t)acc_cpu_amx_rows_pad(max_tokens) * acc_cpu_amx_act_stride(in);
