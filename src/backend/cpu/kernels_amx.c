@@ -5,15 +5,18 @@
  * permission for the tile state).
  *
  * One path for every 16-bit and block-format weight type: a panel of 32
- * weight rows is unpacked to f32 (the reference dequantization), rounded to
- * bf16 and laid out in the tile's VNNI pair order, once per panel and token
- * block, then reused by every token; activations were rounded to bf16 once
- * per step.  Products of bf16 values are exact in f32 and accumulate in f32
- * tiles, so the error is the two roundings: activations and f16/quantized
- * weights to 8 significant bits (relative 2^-9 each; bf16 weights stay
- * exact).  That is about the error of llama.cpp's q8_0 activations.  An
- * output element's value does not depend on the column split (threads) but
- * differs from the table's matmul that decode uses.
+ * weight rows is unpacked to f32 (the reference dequantization formulas),
+ * rounded to bf16 and transposed into the tile's pair layout once per step;
+ * the panels of up to 768 KiB stay in L2 while every token row passes over
+ * them (2 x 2 tiles: 32 rows x 32 columns per 32-element k step).
+ * Activations were rounded to bf16 once per step.  Products of bf16 values
+ * are exact in f32 and accumulate in f32 tiles, so the error is the two
+ * roundings: activations and f16/quantized weights to 8 significant bits
+ * (relative 2^-9 each; bf16 weights stay exact), about the error of
+ * llama.cpp's q8_0 activations.  An output element's value does not depend
+ * on the column split (threads) but differs from the table's matmul that
+ * decode uses.  The executor sends block formats here by default and
+ * 16-bit weights only on request (cpu_backend.c).
  */
 #if defined(__x86_64__)
 
