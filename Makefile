@@ -28,7 +28,7 @@ test: deps
 # GPU tests (tests/cuda, ctest label "cuda") on a machine with an NVIDIA GPU.
 test-cuda:
 	cmake -S . -B build-cuda -DCMAKE_BUILD_TYPE=Release -DACCINF_CUDA=ON -DACCINF_CUDA_TESTS=ON >/dev/null
-	cmake --build build-cuda -j $(JOBS) --target accinf test_cuda_models
+	cmake --build build-cuda -j $(JOBS) --target accinf $(patsubst tests/cuda/%.c,%,$(wildcard tests/cuda/test_*.c))
 	cd build-cuda && ctest -L cuda --output-on-failure -V
 
 clean:

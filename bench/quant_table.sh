@@ -7,6 +7,11 @@
 # usage: bench/quant_table.sh ACCINF_BINARY [OUT_DIR] [CTX] [JOBS] [CHUNKS]
 # Runs JOBS perplexity runs at once (1 thread each), on the first CHUNKS windows
 # (default all); prints a Markdown table.
+# With PEER_PPL=/path/to/llama-perplexity (an existing binary; never built
+# here) two more columns: llama-perplexity on the same files with its
+# default micro-batch (-b CTX, so -ub CTX) and with -ub 16 — llama.cpp
+# c392e509 computes q4_0/q4_1 differently from 32-token micro-batches up on
+# this machine (docs/PERPLEXITY.md).
 set -euo pipefail
 BIN=${1:?usage: quant_table.sh ACCINF_BINARY [OUT_DIR] [CTX] [JOBS]}
 OUT=${2:-/tmp/accinf-quant-table}
@@ -25,11 +30,27 @@ done
 printf '%s\n' $TYPES | grep -v '^f32$' | xargs -P "$JOBS" -I{} sh -c \
   "'$BIN' perplexity '$OUT/demo-{}.gguf' --file '$TEXT' --ctx $CTX --chunks $CHUNKS --threads 1 \
      --argmax-ref '$OUT/f32.argmax' --json > '$OUT/{}.json' 2>/dev/null"
-echo "| type | file size (MiB) | perplexity (ctx $CTX) | top-1 agreement with f32 |"
-echo "|---|---:|---:|---:|"
+PEER_PPL=${PEER_PPL:-}
+peer() { # type ubatch -> "PPL ± E" from llama-perplexity's last line
+  local chunks=()
+  [ "$CHUNKS" -gt 0 ] && chunks=(--chunks "$CHUNKS")
+  "$PEER_PPL" -m "$OUT/demo-$1.gguf" -f "$TEXT" -c "$CTX" -b "$CTX" -ub "$2" "${chunks[@]}" -t 1 2>&1 |
+    sed -n 's/^Final estimate: PPL = \([0-9.]*\) +\/- \([0-9.]*\).*/\1 ± \2/p'
+}
+if [ -n "$PEER_PPL" ]; then
+  echo "| type | file size (MiB) | perplexity (ctx $CTX) | top-1 agreement with f32 | llama-perplexity | llama-perplexity -ub 16 |"
+  echo "|---|---:|---:|---:|---:|---:|"
+else
+  echo "| type | file size (MiB) | perplexity (ctx $CTX) | top-1 agreement with f32 |"
+  echo "|---|---:|---:|---:|"
+fi
 for t in $TYPES; do
   size=$(stat -c %s "$OUT/demo-$t.gguf")
-  jq -r --arg t "$t" --argjson size "$size" \
+  row=$(jq -r --arg t "$t" --argjson size "$size" \
     '"| \($t) | \($size / 1048576 * 100 | round / 100) | \(.ppl * 10000 | round / 10000) ± \(.stderr * 10000 | round / 10000) | \(if .top1_agreement then (.top1_agreement * 10000 | round / 10000) else 1 end) |"' \
-    "$OUT/$t.json"
+    "$OUT/$t.json")
+  if [ -n "$PEER_PPL" ]; then
+    row="$row $(peer "$t" "$CTX") | $(peer "$t" 16) |"
+  fi
+  echo "$row"
 done

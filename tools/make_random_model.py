@@ -8,6 +8,15 @@ benchmarks (no torch needed: Python's standard library only).
 
 Weights are f16 with magnitudes between 2^-7 and 2^-1 and random signs: the
 values do not matter for speed, only the shapes and bytes do.
+
+The llama shapes also get a tokenizer.json in Llama-3's style (byte-level
+BPE with Llama-3's split regex, which `accinf convert` writes as
+tokenizer.ggml.pre "llama-bpe"), so that the GGUF files carry a vocabulary
+and llama.cpp loads them: the 256 byte tokens, synthetic merges up to the
+regular vocabulary (all byte pairs, then pair + byte), and Llama-3's 256
+special tokens (<|begin_of_text|>, <|end_of_text|>, reserved ones) at the top
+of the shape's vocab_size.  GPT-2's shape takes GPT-2's real tokenizer
+(tests/fixtures/tokenizers/gpt2), which bench/cpu_vs_peer.sh copies.
 """
 import argparse
 import json
@@ -41,6 +50,97 @@ SHAPES = {
                      "tie_word_embeddings": False, "bos_token_id": 128000,
                      "eos_token_id": 128001},
 }
+
+
+LLAMA3_SPLIT = ("(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?"
+                "[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+")
+N_SPECIAL = 256  # Llama 3: ids vocab_size-256 .. vocab_size-1
+
+
+def byte_chars():
+    """GPT-2's byte-to-character map (printable bytes map to themselves)."""
+    keep = list(range(ord("!"), ord("~") + 1)) + list(range(0xA1, 0xAD)) + list(range(0xAE, 0x100))
+    chars, extra = {}, 0
+    for b in range(256):
+        if b in keep:
+            chars[b] = chr(b)
+        else:
+            chars[b] = chr(256 + extra)
+            extra += 1
+    return [chars[b] for b in range(256)]
+
+
+def special_names(count):
+    names = ["<|begin_of_text|>", "<|end_of_text|>", "<|reserved_special_token_0|>",
+             "<|reserved_special_token_1|>", "<|finetune_right_pad_id|>",
+             "<|reserved_special_token_2|>", "<|start_header_id|>", "<|end_header_id|>",
+             "<|eom_id|>", "<|eot_id|>", "<|python_tag|>"]
+    names = names[:count]
+    reserved = 3
+    while len(names) < count:
+        names.append(f"<|reserved_special_token_{reserved}|>")
+        reserved += 1
+    return names
+
+
+def llama_bpe_tokenizer(vocab_size):
+    """A Llama-3-style tokenizer.json document with vocab_size entries."""
+    regular = vocab_size - N_SPECIAL
+    chars = byte_chars()
+    if regular < len(chars):
+        raise SystemExit(f"vocab_size {vocab_size} leaves no room for the byte tokens")
+    vocab = {c: i for i, c in enumerate(chars)}
+    merges = []
+
+    def add(left, right):
+        vocab[left + right] = len(vocab)
+        merges.append([left, right])
+
+    # all byte pairs, then pair + byte, in a fixed order, until full
+    pairs = []
+    for a in chars:
+        for b in chars:
+            if len(vocab) == regular:
+                break
+            add(a, b)
+            pairs.append(a + b)
+    for ab in pairs:
+        for c in chars:
+            if len(vocab) == regular:
+                break
+            add(ab, c)
+        if len(vocab) == regular:
+            break
+    if len(vocab) != regular:
+        raise SystemExit(f"vocab_size {vocab_size}: too large for synthetic merges")
+    added = [{"id": regular + i, "content": name, "single_word": False, "lstrip": False,
+              "rstrip": False, "normalized": False, "special": True}
+             for i, name in enumerate(special_names(N_SPECIAL))]
+    bos = added[0]["content"]
+    return {
+        "version": "1.0", "truncation": None, "padding": None, "added_tokens": added,
+        "normalizer": None,
+        "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+            {"type": "Split", "pattern": {"Regex": LLAMA3_SPLIT}, "behavior": "Isolated",
+             "invert": False},
+            {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True,
+             "use_regex": False}]},
+        "post_processor": {"type": "TemplateProcessing",
+                           "single": [{"SpecialToken": {"id": bos, "type_id": 0}},
+                                      {"Sequence": {"id": "A", "type_id": 0}}],
+                           "pair": [{"SpecialToken": {"id": bos, "type_id": 0}},
+                                    {"Sequence": {"id": "A", "type_id": 0}},
+                                    {"SpecialToken": {"id": bos, "type_id": 1}},
+                                    {"Sequence": {"id": "B", "type_id": 1}}],
+                           "special_tokens": {bos: {"id": bos, "ids": [regular],
+                                                    "tokens": [bos]}}},
+        "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True,
+                    "use_regex": True},
+        "model": {"type": "BPE", "dropout": None, "unk_token": None,
+                  "continuing_subword_prefix": None, "end_of_word_suffix": None,
+                  "fuse_unk": False, "byte_fallback": False, "ignore_merges": True,
+                  "vocab": vocab, "merges": merges},
+    }
 
 
 def tensor_shapes(config):
@@ -135,6 +235,14 @@ def main():
     os.replace(path + ".tmp", path)
     with open(os.path.join(args.out, "config.json"), "w") as f:
         json.dump(config, f, indent=2)
+    if config["model_type"] == "llama":
+        tok = llama_bpe_tokenizer(config["vocab_size"])
+        assert tok["added_tokens"][0]["id"] == config["bos_token_id"]
+        assert tok["added_tokens"][1]["id"] == config["eos_token_id"]
+        path = os.path.join(args.out, "tokenizer.json")
+        with open(path + ".tmp", "w", encoding="utf-8") as f:
+            json.dump(tok, f, ensure_ascii=False)
+        os.replace(path + ".tmp", path)
     print(f"{args.out}: {args.shape}, {offset // 2} parameters")
 
 

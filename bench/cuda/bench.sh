@@ -6,7 +6,8 @@
 # bandwidth) and the dense bf16 peak, and Hugging Face transformers on the
 # same GPU (eager, and static cache + torch.compile for batch 1).
 # usage: bench/cuda/bench.sh ACCINF OUTDIR [PART...]   (run on the GPU machine)
-#   PART: demo 1b 8b profile1b profile8b hf1b hf8b (default: all); hf1bc and
+#   PART: demo 1b 8b profile1b profile8b hf1b hf8b (default: all); nopdl8b (batch-1
+#   decode with ACCINF_CUDA_NO_PDL); profile8b128 (batch-128 decode profile); hf1bc and
 #   hf8bc: transformers' prefill 2048, batch-1 eager and compiled decode only
 #   (profileNB: per-operation GPU times, ACCINF_CUDA_PROFILE, on stderr)
 set -u
@@ -15,7 +16,7 @@ shift 2
 parts=${*:-demo 1b 8b profile1b profile8b hf1b hf8b}
 cd "$(dirname "$0")/../.."
 gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -1)
-echo "gpu: $gpu; commit: $(git rev-parse --short HEAD 2>/dev/null || cat .commit 2>/dev/null || echo unknown)"
+echo "gpu: $gpu; commit: $(cat .commit 2>/dev/null || git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 runs=$OUTDIR/bench.jsonl
 touch "$runs"
 model() { # SHAPE -> directory
@@ -49,14 +50,25 @@ for p in $parts; do
         bench examples/demo-model cuda-f32 --pp 512 --tg 128 --reps 3 ;;
     1b)
         bench "$(model llama-3.2-1b)" cuda --pp 512,2048 --ubatch 2048 --tg 128 \
-            --batch 1,8,32,128 --reps 3 ;;
-    8b)
-        bench "$(model llama-3.1-8b)" cuda --pp 512,2048 --ubatch 2048 --tg 128 \
-            --batch 1,8,32,128 --reps 3 ;;
+            --batch 1,8,32,128 --reps 3 --sample ;;
+    8b) # two engines: 128 sequences of 2048 tokens of f32 KV cache (64 GiB) and
+        # the weights do not fit in an H100's 80 GB; the batches need 132 tokens
+        bench "$(model llama-3.1-8b)" cuda --pp 512,2048 --ubatch 2048 --tg 128 --batch 1 \
+            --reps 3 --sample
+        bench "$(model llama-3.1-8b)" cuda --pp 0 --tg 128 --batch 8,32,128 --reps 3 --sample ;;
+    nopdl8b) # batch-1 decode with the GEMVs' programmatic dependent launch off, beside 8b's
+        ACCINF_CUDA_NO_PDL=1 "$ACCINF" bench "$(model llama-3.1-8b)" --device cuda --pp 0 --tg 128 \
+            --batch 1 --reps 3 --sample --json | grep -o '"tg_tok_s":[0-9.]*' |
+            sed 's/^/8b without PDL: /' ;;
     profile1b | profile8b)
         m=$(model "$([ $p = profile1b ] && echo llama-3.2-1b || echo llama-3.1-8b)")
         ACCINF_CUDA_PROFILE=1 "$ACCINF" bench "$m" --device cuda --pp 2048 --ubatch 2048 --tg 64 \
             --reps 1 >/dev/null 2>"$OUTDIR/$p.txt"
+        cat "$OUTDIR/$p.txt" ;;
+    profile8b128) # per-operation GPU times of batch-128 decode steps (sampling on the GPU;
+        # --ubatch 128: the default, min(context, 512) = 36 here, would split the steps)
+        ACCINF_CUDA_PROFILE=1 "$ACCINF" bench "$(model llama-3.1-8b)" --device cuda --pp 0 --tg 32 --ubatch 128 \
+            --batch 128 --reps 1 --sample >/dev/null 2>"$OUTDIR/$p.txt"
         cat "$OUTDIR/$p.txt" ;;
     hf1b)
         hf 1b "$(model llama-3.2-1b)" 150 --pp 512,2048 --batch 1,8,32,128 --tg 64 --compile ;;
@@ -65,7 +77,7 @@ for p in $parts; do
     hf8bc)
         hf 8bc "$(model llama-3.1-8b)" 200 --pp 2048 --batch 1 --tg 32 --compile ;;
     hf8b)
-        hf 8b "$(model llama-3.1-8b)" 200 --pp 512,2048 --batch 1,8,32,128 --tg 32 --compile ;;
+        hf 8b "$(model llama-3.1-8b)" 240 --pp 512,2048 --batch 1,8,32,128 --tg 32 --compile ;;
     esac
 done
 python3 bench/cuda/report.py "$runs" "$OUTDIR" "$gpu"

@@ -5,6 +5,7 @@
 #   test      ctest -L cuda (GPU tests against the CPU reference)
 #   memcheck  compute-sanitizer memcheck over the GPU model test
 #   gemv      bench/cuda/gemv_bench.cu: decode GEMV check + bandwidth per shape
+#   flash     bench/cuda/flash_bench.cu: tiled prefill attention check + TFLOP/s
 #   bench     bench/cuda/bench.sh (demo model, 1B and 8B random models,
 #             transformers); BENCH_PARTS picks parts (see bench.sh)
 # usage, from the repository root: bash bench/cuda/device_run.sh [STAGE...]
@@ -20,10 +21,10 @@ jobs=$(nproc)
 stage_deps() {
     mkdir -p "$deps"
     for f in .deb/*.deb; do dpkg -x "$f" "$deps"; done
-    # the .pc files name /usr; point them at the unpacked tree (once)
-    [ -f "$deps/.relocated" ] ||
-        sed -i "s|/usr|$deps/usr|g" "$deps"/usr/lib/x86_64-linux-gnu/pkgconfig/*.pc
-    touch "$deps/.relocated"
+    # the .pc files name /usr; point them at the unpacked tree.  Every run:
+    # a warm machine may hold a tree unpacked by an earlier run with fewer
+    # packages; a path already under $deps is not rewritten again.
+    sed -i "s|$deps/usr|/usr|g; s|/usr|$deps/usr|g" "$deps"/usr/lib/x86_64-linux-gnu/pkgconfig/*.pc
 }
 
 export PKG_CONFIG_PATH=$deps/usr/lib/x86_64-linux-gnu/pkgconfig
@@ -34,7 +35,8 @@ pkg_config=$(command -v pkg-config || echo "$deps/usr/bin/pkgconf")
 stage_build() {
     cmake -S . -B build-cuda -DCMAKE_BUILD_TYPE=Release -DACCINF_CUDA=ON -DACCINF_CUDA_TESTS=ON \
         -DCMAKE_CUDA_ARCHITECTURES=90 -DPKG_CONFIG_EXECUTABLE="$pkg_config" >"$OUT/build.log" 2>&1 &&
-        cmake --build build-cuda -j "$jobs" --target accinf test_cuda_models >>"$OUT/build.log" 2>&1
+        cmake --build build-cuda -j "$jobs" --target accinf \
+            $(for t in tests/cuda/test_*.c; do basename "$t" .c; done) >>"$OUT/build.log" 2>&1
     local rc=$?
     tail -5 "$OUT/build.log"
     return $rc
@@ -63,6 +65,16 @@ stage_gemv() {
         timeout 120 build-cuda/gemv_bench >>"$OUT/gemv.log" 2>&1
     local rc=$?
     grep -E "^\||check|CHECK|device" "$OUT/gemv.log" | head -60
+    return $rc
+}
+
+stage_flash() {
+    nvcc -std=c++17 -O3 -arch=sm_90 -I src -I include bench/cuda/flash_bench.cu \
+        src/backend/cuda/cuda_flash.cu src/backend/cuda/cuda_kernels.cu -o build-cuda/flash_bench \
+        >"$OUT/flash.log" 2>&1 &&
+        timeout 120 build-cuda/flash_bench >>"$OUT/flash.log" 2>&1
+    local rc=$?
+    grep -vE "^\s*$" "$OUT/flash.log" | tail -20
     return $rc
 }
 

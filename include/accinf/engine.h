@@ -102,6 +102,18 @@ typedef struct acc_batch {
 acc_status acc_engine_forward(acc_engine *engine, const acc_batch *batch, float *logits,
                               acc_error *err);
 
+/* One forward step (the last token of each sequence, as forward with
+ * all_logits == 0), then the next token of sequence i chosen by
+ * samplers[i] (accinf/sampler.h; one per sequence, each consuming its own
+ * seeded stream) into tokens_out[i].  A backend that samples on the device
+ * ("cuda") returns only the ids to host memory; otherwise (and for a batch
+ * larger than max_batch_tokens) this is exactly acc_engine_forward
+ * followed by acc_sampler_sample on each row. */
+struct acc_sampler;
+acc_status acc_engine_forward_sample(acc_engine *engine, const acc_batch *batch,
+                                     struct acc_sampler *const *samplers, int32_t *tokens_out,
+                                     acc_error *err);
+
 /* Convenience: one sequence, n tokens, logits of the last token. */
 acc_status acc_engine_forward_one(acc_engine *engine, int seq_id, const int32_t *tokens,
                                   int n_tokens, float *logits, acc_error *err);

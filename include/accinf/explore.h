@@ -53,6 +53,10 @@ typedef struct acc_explore_summary {
     int threads;
     int plots_gnuplot;     /* the Pareto plots came from gnuplot (SVG + PNG) */
     char plot_note[256];   /* one line for stderr when they did not, or not fully */
+    /* the hardware file's `Calibration:` line ("" when absent), and whether
+     * it says the efficiency factors are uncalibrated (the CLI warns) */
+    char calibration[256];
+    int uncalibrated;
 } acc_explore_summary;
 
 void acc_explore_options_init(acc_explore_options *opts);

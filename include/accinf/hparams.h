@@ -26,6 +26,10 @@ const char *acc_arch_supported_list(void);
 typedef enum acc_rope_scaling_type {
     ACC_ROPE_SCALING_NONE = 0,
     ACC_ROPE_SCALING_LLAMA3,
+    /* Per-dimension divisors of the rotary frequencies, read from the
+     * weight "rope_freqs.weight" (head_dim/2 f32): GGUF files written by
+     * llama.cpp's converter carry Llama-3 scaling only in that form. */
+    ACC_ROPE_SCALING_FREQ_FACTORS,
 } acc_rope_scaling_type;
 
 #define ACC_MAX_EOS_IDS 8

@@ -79,6 +79,18 @@ typedef struct acc_step {
     const int32_t *output_rows;
 } acc_step;
 
+/* How a backend that samples on the device picks one output row's token
+ * (acc_backend_ops.run_sample): the sampler's settings and one uniform
+ * draw u in [0, 1) taken from the host sampler's seeded stream.  Greedy
+ * (temperature 0) ignores u. */
+typedef struct acc_backend_sampling {
+    float temperature; /* 0: argmax, NaN never wins, ties to the lowest id */
+    int top_k;         /* 0: off */
+    float top_p;       /* 1: off */
+    float min_p;       /* 0: off */
+    double u;
+} acc_backend_sampling;
+
 typedef struct acc_backend_ops {
     const char *name;
     acc_status (*create)(const acc_backend_config *config, acc_backend **out, acc_error *err);
@@ -93,6 +105,12 @@ typedef struct acc_backend_ops {
     /* Runs the graph for one step; writes n_outputs x cols floats of the
      * output node to `output` (host memory). */
     acc_status (*run)(acc_backend *backend, const acc_step *step, float *output, acc_error *err);
+    /* Optional (NULL: the engine samples on the host from run's logits):
+     * runs the step as run does, then picks one token per output row on
+     * the device with sampling[r] and writes only the ids to tokens[r]. */
+    acc_status (*run_sample)(acc_backend *backend, const acc_step *step,
+                             const acc_backend_sampling *sampling, int32_t *tokens,
+                             acc_error *err);
     /* Copies one KV block (every layer, K and V): copy-on-write support. */
     acc_status (*copy_kv_block)(acc_backend *backend, int from_block, int to_block,
                                 acc_error *err);

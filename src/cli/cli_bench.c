@@ -11,6 +11,7 @@
 #include "cli_verbs.h"
 
 #include "accinf/engine.h"
+#include "accinf/sampler.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -68,9 +69,13 @@ static acc_status bench_pp_once(acc_engine *engine, const int32_t *ids, int n, f
 }
 
 /* Seconds for n decode steps of `batch` sequences (one token each per
- * step, one acc_engine_forward per step) after a short untimed prompt. */
+ * step, one acc_engine_forward per step) after a short untimed prompt.
+ * With samplers, each step is acc_engine_forward_sample instead (the next
+ * token of every sequence picked, on the device where the backend can);
+ * the fed tokens stay the random ids either way. */
 static acc_status bench_tg_once(acc_engine *engine, const int32_t *ids, int batch, int n,
-                                float *logits, double *seconds, acc_error *err)
+                                float *logits, acc_sampler *const *samplers, int32_t *picked,
+                                double *seconds, acc_error *err)
 {
     int seqs[BENCH_MAX_BATCH], counts[BENCH_MAX_BATCH];
     const int32_t *toks[BENCH_MAX_BATCH];
@@ -94,7 +99,8 @@ static acc_status bench_tg_once(acc_engine *engine, const int32_t *ids, int batc
             toks[b] = ids + BENCH_TG_PROMPT + (i + b) % n;
             counts[b] = 1;
         }
-        st = acc_engine_forward(engine, &step, logits, err);
+        st = samplers ? acc_engine_forward_sample(engine, &step, samplers, picked, err)
+                      : acc_engine_forward(engine, &step, logits, err);
     }
     *seconds = acc_now_seconds() - t0;
     for (int b = 0; b < made; b++)
@@ -163,7 +169,7 @@ static void bench_json_stats(const char *key, int value, const bench_stats *s)
 
 int cli_bench_main(int argc, char **argv)
 {
-    int tg = 128, threads = 0, reps = 5, json = 0, ubatch = 0;
+    int tg = 128, threads = 0, reps = 5, json = 0, ubatch = 0, sample = 0;
     const char *device = NULL, *pp_text = "512", *batch_text = "1";
     const char *weights = NULL;
     acc_weights_precision precision = ACC_WEIGHTS_STORED;
@@ -181,6 +187,10 @@ int cli_bench_main(int argc, char **argv)
         {"device", 0, CLI_STRING, &device, "NAME",
          "backend: cpu (default), or cuda / cuda-f32 when built with CUDA", NULL},
         {"reps", 'r', CLI_INT, &reps, "R", "timed repetitions of each test (5)", NULL},
+        {"sample", 0, CLI_FLAG, &sample, NULL,
+         "generation steps also pick each sequence's next token (greedy sampler; on the GPU "
+         "for cuda) instead of returning all logits to the host",
+         NULL},
         {"json", 0, CLI_FLAG, &json, NULL, "print {\"pp_tok_s\":..,\"tg_tok_s\":.., ...} on stdout",
          NULL},
     };
@@ -205,8 +215,10 @@ int cli_bench_main(int argc, char **argv)
     int help = 0;
     acc_model *model = NULL;
     acc_engine *engine = NULL;
-    int32_t *ids = NULL;
+    int32_t *ids = NULL, *picked = NULL;
     float *logits = NULL;
+    acc_sampler **samplers = NULL;
+    int n_samplers = 0;
     int pps[BENCH_MAX_LIST], batches[BENCH_MAX_LIST], n_pp = 0, n_batch = 0;
     bench_stats pp_stats[BENCH_MAX_LIST] = {{0}}, tg_stats[BENCH_MAX_LIST] = {{0}};
     acc_status st = cli_parse(&cmd, argc, argv, &path, &help, &err);
@@ -276,6 +288,21 @@ int cli_bench_main(int argc, char **argv)
         st = ACC_ERR_RUNTIME;
         goto done;
     }
+    if (sample && n_batch) {
+        samplers = acc_calloc((size_t)batch_max, sizeof *samplers, &err);
+        picked = acc_calloc((size_t)batch_max, sizeof *picked, &err);
+        if (!samplers || !picked) {
+            st = ACC_ERR_RUNTIME;
+            goto done;
+        }
+        acc_sampler_options so = {.temperature = 0.0f, .top_p = 1.0f, .seed = 1};
+        for (; n_samplers < batch_max && st == ACC_OK; n_samplers++)
+            st = acc_sampler_create(&so, hp->vocab_size, &samplers[n_samplers], &err);
+        if (st != ACC_OK)
+            n_samplers--;
+        if (st != ACC_OK)
+            goto done;
+    }
     uint64_t rng = 1234;
     bench_random_ids(ids, context + 8, hp->vocab_size, &rng);
 
@@ -293,9 +320,10 @@ int cli_bench_main(int argc, char **argv)
     }
     for (int k = 0; k < n_batch && st == ACC_OK; k++) {
         int b = batches[k];
-        st = bench_tg_once(engine, ids, b, tg < 4 ? tg : 4, logits, &seconds, &err); /* warm-up */
+        st = bench_tg_once(engine, ids, b, tg < 4 ? tg : 4, logits, samplers, picked, &seconds,
+                           &err); /* warm-up */
         for (int r = 0; r < reps && st == ACC_OK; r++) {
-            st = bench_tg_once(engine, ids, b, tg, logits, &seconds, &err);
+            st = bench_tg_once(engine, ids, b, tg, logits, samplers, picked, &seconds, &err);
             tg_stats[k].samples[tg_stats[k].n++] = seconds > 0 ? (double)b * tg / seconds : 0.0;
         }
         bench_summarize(&tg_stats[k]);
@@ -323,8 +351,8 @@ int cli_bench_main(int argc, char **argv)
         cli_json_string(stdout, arch, strlen(arch));
         printf(",\"parameters\":%lld,\"backend\":", (long long)params);
         cli_json_string(stdout, backend, strlen(backend));
-        printf(",\"threads\":%d,\"reps\":%d,\"pp\":%d,\"tg\":%d", used_threads, reps,
-               pp0 >= 0 ? pps[pp0] : 0, tg);
+        printf(",\"threads\":%d,\"reps\":%d,\"sample\":%s,\"pp\":%d,\"tg\":%d", used_threads,
+               reps, samplers ? "true" : "false", pp0 >= 0 ? pps[pp0] : 0, tg);
         const bench_stats *all[2] = {pp0 >= 0 ? &pp_stats[pp0] : NULL,
                                      tg0 >= 0 ? &tg_stats[tg0] : NULL};
         const char *keys[2] = {"pp", "tg"};
@@ -403,6 +431,10 @@ done:
         acc_model_close(model);
     free(ids);
     free(logits);
+    free(picked);
+    for (int b = 0; b < n_samplers; b++)
+        acc_sampler_destroy(samplers[b]);
+    free(samplers);
     for (int i = 0; i < BENCH_MAX_LIST; i++) {
         free(pp_stats[i].samples);
         free(tg_stats[i].samples);

@@ -220,6 +220,11 @@ int cli_explore_main(int argc, char **argv)
     }
     if (summary.plot_note[0])
         fprintf(stderr, "accinf: note: %s\n", summary.plot_note);
+    if (summary.uncalibrated)
+        fprintf(stderr,
+                "accinf: warning: %s: efficiency factors are UNCALIBRATED (Calibration: %s): "
+                "its latencies, throughputs and costs are not validated against measurements\n",
+                summary.hw_name, summary.calibration);
     if (json) {
         if (print_file(summary.json_path)) {
             fprintf(stderr, "accinf: error: %s: cannot read back the summary\n", summary.json_path);
@@ -227,8 +232,9 @@ int cli_explore_main(int argc, char **argv)
         }
         return 0;
     }
-    printf("hardware %s: %zu valid chips, %zu packages, %zu servers\n", summary.hw_name,
-           summary.chips, summary.packages, summary.servers);
+    printf("hardware %s%s: %zu valid chips, %zu packages, %zu servers\n", summary.hw_name,
+           summary.uncalibrated ? " (UNCALIBRATED efficiency factors)" : "", summary.chips,
+           summary.packages, summary.servers);
     printf("model %s: %zu systems (%zu valid), %.0f points in %.3f s on %d threads "
            "(%.3g points/minute)\n",
            summary.model_name, summary.systems, summary.valid_systems, summary.points,

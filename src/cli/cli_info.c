@@ -91,6 +91,8 @@ static void info_print_human(const acc_model *model, const info_summary *s, int 
             printf("rope_scaling:       llama3 (factor %g, low %g, high %g, original %d)\n",
                    (double)hp->rope_factor, (double)hp->rope_low_freq_factor,
                    (double)hp->rope_high_freq_factor, hp->rope_original_max_position);
+        else if (hp->rope_scaling == ACC_ROPE_SCALING_FREQ_FACTORS)
+            printf("rope_scaling:       per-frequency factors (GGUF rope_freqs.weight)\n");
     }
     printf("tied embeddings:    %s\n", hp->tie_word_embeddings ? "yes" : "no");
     printf("attention bias:     %s\n", hp->attention_bias ? "yes" : "no");
@@ -165,8 +167,10 @@ static void info_print_json(const acc_model *model, const info_summary *s, int t
     cli_json_double(stdout, (double)hp->norm_eps);
     fputs(",\"rope_theta\":", stdout);
     cli_json_double(stdout, (double)hp->rope_theta);
-    printf(",\"rope_scaling\":%s", hp->rope_scaling == ACC_ROPE_SCALING_LLAMA3 ? "\"llama3\""
-                                                                               : "null");
+    printf(",\"rope_scaling\":%s",
+           hp->rope_scaling == ACC_ROPE_SCALING_LLAMA3         ? "\"llama3\""
+           : hp->rope_scaling == ACC_ROPE_SCALING_FREQ_FACTORS ? "\"freq_factors\""
+                                                               : "null");
     printf(",\"tie_word_embeddings\":%s,\"attention_bias\":%s,\"mlp_bias\":%s",
            hp->tie_word_embeddings ? "true" : "false", hp->attention_bias ? "true" : "false",
            hp->mlp_bias ? "true" : "false");

@@ -22,6 +22,7 @@
 typedef struct validate_args {
     const char *model_path, *reference_path, *criteria_path, *dataset_type, *dataset_path;
     const char *test_type, *reference_dir, *emulate_weights;
+    const char *device; /* the candidate's device; the reference is always the fp32 CPU */
     cli_string_list programs;
     int max_batch, max_context, max_new_tokens, threads, reference_threads, top_k;
     int min_prompt_len, perturb_layer, perturb_layer_seen;
@@ -237,6 +238,10 @@ int cli_validate(int argc, char **argv)
         {"dry-run", 0, CLI_FLAG, &a.dry_run, NULL, "print the selected cases and stop", NULL},
         {"json", 0, CLI_FLAG, &a.json, NULL, "machine-readable output on stdout", NULL},
         {"threads", 't', CLI_INT, &a.threads, "N", "candidate CPU threads (0: all cores)", NULL},
+        {"device", 0, CLI_STRING, &a.device, "NAME",
+         "candidate device (cpu, cuda, cuda-f32 where built; default cpu); the reference "
+         "always runs on the CPU in f32",
+         NULL},
         {"reference-threads", 0, CLI_INT, &a.reference_threads, "N",
          "reference CPU threads (0: all cores)", NULL},
         {"top-k", 0, CLI_INT, &a.top_k, "K", "reference logits kept and compared (20)", NULL},
@@ -424,7 +429,8 @@ int cli_validate(int argc, char **argv)
         goto done;
     acc_engine_options ref_options = {
         .threads = a.reference_threads, .max_context = need_context, .max_sequences = need_seqs};
-    acc_engine_options cand_options = {.threads = a.threads,
+    acc_engine_options cand_options = {.device = a.device,
+                                       .threads = a.threads,
                                        .max_context = need_context,
                                        .max_sequences = need_seqs,
                                        .programs = programs,
@@ -534,8 +540,9 @@ int cli_validate(int argc, char **argv)
         cli_json_double(stdout, a.failure_rate_threshold);
         printf(",\"argmax_agreement\":");
         cli_json_double(stdout, a.min_argmax);
-        printf("},\"threads\":%d,\"reference_threads\":%d,\"cases\":[",
-               acc_engine_threads(cand_engine), acc_engine_threads(ref_engine));
+        printf("},\"device\":\"%s\",\"threads\":%d,\"reference_threads\":%d,\"cases\":[",
+               a.device ? a.device : "cpu", acc_engine_threads(cand_engine),
+               acc_engine_threads(ref_engine));
         for (int i = 0; i < n_cases; i++) {
             const acc_validate_case *c = &cases[i];
             const case_result *r = &results[i];

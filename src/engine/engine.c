@@ -14,6 +14,7 @@
 
 #include "backend/backend.h"
 #include "engine/kv_cache.h"
+#include "engine/sampler_device.h"
 #include "model/model_internal.h"
 
 #include <stdlib.h>
@@ -35,6 +36,7 @@ struct acc_engine {
     const int32_t **block_tables;
     acc_kv_copy *copies;
     float *own_logits; /* when the caller passes no logits buffer */
+    acc_backend_sampling *sampling; /* per sequence, for a backend's run_sample */
     const acc_program_set *programs; /* may be NULL */
     int last_program;
 };
@@ -106,8 +108,9 @@ static acc_status engine_alloc_scratch(acc_engine *e, acc_error *err)
     e->own_logits = acc_malloc((size_t)e->max_sequences * (size_t)e->vocab_size *
                                    sizeof *e->own_logits,
                                err);
+    e->sampling = acc_malloc((size_t)e->max_sequences * sizeof *e->sampling, err);
     if (!e->tokens || !e->positions || !e->slots || !e->token_seq || !e->output_rows ||
-        !e->block_tables || !e->copies || !e->own_logits)
+        !e->block_tables || !e->copies || !e->own_logits || !e->sampling)
         return ACC_ERR_RUNTIME;
     return ACC_OK;
 }
@@ -295,6 +298,7 @@ void acc_engine_destroy(acc_engine *e)
     free(e->block_tables);
     free(e->copies);
     free(e->own_logits);
+    free(e->sampling);
     free(e);
 }
 
@@ -358,9 +362,12 @@ static acc_status engine_check_batch(const acc_engine *e, const acc_batch *batch
     return ACC_OK;
 }
 
-/* One step of at most max_batch_tokens tokens (checked by the caller). */
+/* One step of at most max_batch_tokens tokens (checked by the caller).
+ * With `sampling` (one per sequence, last token only) the backend picks
+ * the tokens itself (run_sample) and writes ids to `sampled`. */
 static acc_status engine_step(acc_engine *e, const acc_batch *batch, int total, float *logits,
-                              int all_logits, acc_error *err)
+                              int all_logits, const acc_backend_sampling *sampling,
+                              int32_t *sampled, acc_error *err)
 {
     /* the program whose bucket fits the step, before any change */
     if (e->programs) {
@@ -410,7 +417,8 @@ static acc_status engine_step(acc_engine *e, const acc_batch *batch, int total, 
             .block_tables = e->block_tables, .n_outputs = n_outputs,
             .output_rows = e->output_rows,
         };
-        status = e->backend->ops->run(e->backend, &step, logits, err);
+        status = sampling ? e->backend->ops->run_sample(e->backend, &step, sampling, sampled, err)
+                          : e->backend->ops->run(e->backend, &step, logits, err);
     }
     for (int i = 0; i < batch->n_seqs; i++) {
         if (status == ACC_OK)
@@ -440,7 +448,7 @@ static acc_status engine_forward_chunked(acc_engine *e, const acc_batch *batch, 
             float *out = all_logits ? logits + (row + (size_t)begin) * vocab
                          : last     ? logits + (size_t)i * vocab
                                     : e->own_logits;
-            acc_status status = engine_step(e, &chunk, n, out, all_logits, err);
+            acc_status status = engine_step(e, &chunk, n, out, all_logits, NULL, NULL, err);
             if (status != ACC_OK)
                 return status;
         }
@@ -461,7 +469,42 @@ acc_status acc_engine_forward(acc_engine *e, const acc_batch *batch, float *logi
         logits = e->own_logits;
     if (total > e->max_batch_tokens)
         return engine_forward_chunked(e, batch, logits, all_logits, err);
-    return engine_step(e, batch, total, logits, all_logits, err);
+    return engine_step(e, batch, total, logits, all_logits, NULL, NULL, err);
+}
+
+acc_status acc_engine_forward_sample(acc_engine *e, const acc_batch *batch,
+                                     acc_sampler *const *samplers, int32_t *tokens_out,
+                                     acc_error *err)
+{
+    int total = 0;
+    acc_status status = engine_check_batch(e, batch, &total, err);
+    if (status != ACC_OK)
+        return status;
+    acc_batch last_only = *batch;
+    last_only.all_logits = 0;
+    if (e->backend->ops->run_sample && total <= e->max_batch_tokens) {
+        for (int i = 0; i < batch->n_seqs; i++)
+            acc_sampler_device_params(samplers[i], &e->sampling[i]);
+        return engine_step(e, &last_only, total, NULL, 0, e->sampling, tokens_out, err);
+    }
+    /* on the host: exactly acc_engine_forward, then acc_sampler_sample */
+    if (total > e->max_batch_tokens) {
+        /* chunked: sequence by sequence, as engine_forward_chunked runs them
+         * (its scratch row would overlap the rows kept in own_logits) */
+        for (int i = 0; i < batch->n_seqs && status == ACC_OK; i++) {
+            acc_batch one = {.n_seqs = 1, .seq_ids = &batch->seq_ids[i],
+                             .tokens = &batch->tokens[i], .n_tokens = &batch->n_tokens[i]};
+            status = acc_engine_forward(e, &one, e->own_logits, err);
+            if (status == ACC_OK)
+                tokens_out[i] = acc_sampler_sample(samplers[i], e->own_logits);
+        }
+        return status;
+    }
+    status = acc_engine_forward(e, &last_only, e->own_logits, err);
+    for (int i = 0; i < batch->n_seqs && status == ACC_OK; i++)
+        tokens_out[i] =
+            acc_sampler_sample(samplers[i], e->own_logits + (size_t)i * (size_t)e->vocab_size);
+    return status;
 }
 
 acc_status acc_engine_forward_one(acc_engine *engine, int seq_id, const int32_t *tokens,

@@ -192,6 +192,16 @@ static acc_status generate_result_push(acc_generate_result *r, size_t *cap, int3
     return ACC_OK;
 }
 
+static acc_status generate_forward_sample(struct acc_engine *engine, int seq,
+                                          const int32_t *tokens, int n_tokens,
+                                          acc_sampler *sampler, int32_t *next, acc_error *err)
+{
+    const int32_t *token_lists[1] = {tokens};
+    acc_batch batch = {.n_seqs = 1, .seq_ids = &seq, .tokens = token_lists,
+                       .n_tokens = &n_tokens, .all_logits = 0};
+    return acc_engine_forward_sample(engine, &batch, &sampler, next, err);
+}
+
 acc_status acc_generate(struct acc_engine *engine, const int32_t *prompt_ids, size_t n_prompt,
                         const acc_generate_options *options, acc_generate_result *result,
                         acc_error *err)
@@ -227,13 +237,12 @@ acc_status acc_generate(struct acc_engine *engine, const int32_t *prompt_ids, si
         return st;
 
     generate_text text = {.tok = tok};
-    float *logits = acc_malloc((size_t)vocab * sizeof *logits, err);
     size_t context = n_prompt < GENERATE_PROMPT_CONTEXT ? n_prompt : GENERATE_PROMPT_CONTEXT;
     size_t ids_cap = context + (size_t)options->max_new_tokens + 1;
     text.ids = acc_malloc(ids_cap * sizeof *text.ids, err);
     int seq = -1;
     size_t result_cap = 0;
-    if (!logits || !text.ids) {
+    if (!text.ids) {
         st = ACC_ERR_RUNTIME;
         goto done;
     }
@@ -250,8 +259,15 @@ acc_status acc_generate(struct acc_engine *engine, const int32_t *prompt_ids, si
     if (st != ACC_OK)
         goto done;
 
+    /* Each forward also picks the next token (acc_engine_forward_sample:
+     * on the device where the backend can, else acc_sampler_sample on the
+     * host), so a GPU step returns one id instead of a row of logits. */
+    int32_t next = -1;
     double t0 = acc_now_seconds();
-    st = acc_engine_forward_one(engine, seq, prompt_ids, (int)n_prompt, logits, err);
+    if (options->max_new_tokens > 0)
+        st = generate_forward_sample(engine, seq, prompt_ids, (int)n_prompt, sampler, &next, err);
+    else
+        st = acc_engine_forward_one(engine, seq, prompt_ids, (int)n_prompt, NULL, err);
     result->prefill_seconds = acc_now_seconds() - t0;
     if (st != ACC_OK)
         goto done;
@@ -260,7 +276,7 @@ acc_status acc_generate(struct acc_engine *engine, const int32_t *prompt_ids, si
     int32_t model_eos = hp->eos_token_id;
     result->stop_reason = "length";
     for (int step = 0; step < options->max_new_tokens; step++) {
-        int32_t id = acc_sampler_sample(sampler, logits);
+        int32_t id = next;
         st = generate_result_push(result, &result_cap, id, err);
         if (st != ACC_OK)
             goto done;
@@ -281,7 +297,7 @@ acc_status acc_generate(struct acc_engine *engine, const int32_t *prompt_ids, si
             acc_engine_seq_length(engine, seq) >= max_context)
             break;
         double t1 = acc_now_seconds();
-        st = acc_engine_forward_one(engine, seq, &id, 1, logits, err);
+        st = generate_forward_sample(engine, seq, &id, 1, sampler, &next, err);
         result->decode_seconds += acc_now_seconds() - t1;
         if (st != ACC_OK)
             goto done;
@@ -308,7 +324,6 @@ done:
     if (seq >= 0)
         acc_engine_seq_free(engine, seq);
     acc_sampler_destroy(sampler);
-    free(logits);
     free(text.ids);
     free(text.prefix);
     free(text.emitted);

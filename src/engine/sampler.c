@@ -7,9 +7,11 @@
  * ascending) so results never depend on sort stability, and one number
  * from a seeded xoshiro256** generator picks the token.  Only as many
  * candidates as the filters need are sorted (partial quickselect), so a
- * 128k vocabulary costs little per token.
+ * 128k vocabulary costs little per token.  acc_sampler_device_params hands
+ * the settings and the same draws to a backend that samples on the device.
  */
 #include "accinf/sampler.h"
+#include "engine/sampler_device.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -289,4 +291,14 @@ int32_t acc_sampler_sample(acc_sampler *sampler, const float *logits)
             return c[i].id;
     }
     return c[n - 1].id;
+}
+
+void acc_sampler_device_params(acc_sampler *sampler, acc_backend_sampling *out)
+{
+    const acc_sampler_options *o = &sampler->options;
+    *out = (acc_backend_sampling){.temperature = o->temperature,
+                                  .top_k = o->top_k,
+                                  .top_p = o->top_p,
+                                  .min_p = o->min_p,
+                                  .u = o->temperature == 0.0f ? 0.0 : sampler_next_unit(sampler)};
 }

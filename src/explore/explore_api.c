@@ -152,6 +152,8 @@ acc_status acc_explore_run(const acc_explore_options *opts, acc_explore_summary 
     run.threads = opts->threads > 0 ? opts->threads : online_cpus();
     stem(opts->hw_path, summary->hw_name, sizeof summary->hw_name);
     snprintf(summary->model_name, sizeof summary->model_name, "%s", run.in.models[0].name);
+    snprintf(summary->calibration, sizeof summary->calibration, "%s", run.in.hw_calibration);
+    summary->uncalibrated = xcalibration_is_uncalibrated(run.in.hw_calibration);
 
     char dir[900];
     if (opts->out_dir)

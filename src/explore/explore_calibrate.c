@@ -35,6 +35,8 @@ typedef struct calib {
     size_t *n_fit_points;
     xlsq_report *reports;
     xsysconf *before;
+    unsigned *shared_mask; /* factors taken from shared_from[h] ("share") */
+    size_t *shared_from;
 } calib;
 
 typedef struct fit_ctx {
@@ -148,6 +150,7 @@ static acc_status resolve_point(calib *c, size_t i, acc_error *err)
         st->model.weight_bits = pt->weight_bits;
     if (!isnan(pt->kv_bits))
         st->model.kv_bits = pt->kv_bits;
+    st->model.kv_reads_per_query_head = pt->kv_reads_per_query_head;
     return xllm_update(&st->model, err);
 }
 
@@ -201,7 +204,7 @@ static unsigned fit_mask_for(const calib *c, const xhw *hw)
         for (size_t i = 0; i < c->meas.n_fit; i++)
             if (!strcmp(c->meas.fit[i].hardware, hw->name))
                 mask = c->meas.fit[i].mask;
-    return mask;
+    return mask & ~c->shared_mask[hw - c->hws];
 }
 
 static acc_status fit_hw(calib *c, size_t hw, acc_error *err)
@@ -224,6 +227,10 @@ static acc_status fit_hw(calib *c, size_t hw, acc_error *err)
         if (c->st[i].hw == hw && !c->meas.points[i].test)
             f.points[f.n_points++] = i;
     unsigned mask = fit_mask_for(c, &c->hws[hw]);
+    if (!mask) {
+        free(f.points);
+        return ACC_OK; /* every factor is shared from another hardware */
+    }
     xsysconf *eff = &c->hws[hw].eff;
     double x[XEFF_COUNT], lo[XEFF_COUNT], hi[XEFF_COUNT];
     for (int p = 0; p < XEFF_COUNT; p++) {
@@ -255,6 +262,53 @@ static acc_status fit_hw(calib *c, size_t hw, acc_error *err)
     }
     free(f.points);
     return st;
+}
+
+/* Index of the hardware named `name`, or c->n_hws. */
+static size_t find_hw(const calib *c, const char *name)
+{
+    size_t h = 0;
+    while (h < c->n_hws && strcmp(c->hws[h].name, name) != 0)
+        h++;
+    return h;
+}
+
+/* The "share" entries: which loaded hardware takes which factors from
+ * which other one.  A source must not itself share (no chains), so that
+ * fitting every source first is enough. */
+static acc_status resolve_shares(calib *c, acc_error *err)
+{
+    for (size_t i = 0; i < c->meas.n_share; i++) {
+        size_t h = find_hw(c, c->meas.share[i].hardware);
+        if (h == c->n_hws)
+            continue; /* a hardware without points: nothing to predict */
+        size_t from = find_hw(c, c->meas.share[i].from);
+        if (from == c->n_hws)
+            return acc_error_set(err, ACC_ERR_INPUT,
+                                 "%s: share.%s: from: hardware '%s' has no points (add its -hw "
+                                 "file)",
+                                 c->opts->measured_path, c->meas.share[i].hardware,
+                                 c->meas.share[i].from);
+        for (size_t j = 0; j < c->meas.n_share; j++)
+            if (!strcmp(c->meas.share[j].hardware, c->meas.share[i].from))
+                return acc_error_set(err, ACC_ERR_INPUT,
+                                     "%s: share.%s: from: '%s' shares factors itself (chains "
+                                     "are not supported)",
+                                     c->opts->measured_path, c->meas.share[i].hardware,
+                                     c->meas.share[i].from);
+        c->shared_mask[h] = c->meas.share[i].mask;
+        c->shared_from[h] = from;
+    }
+    return ACC_OK;
+}
+
+/* Copies the shared factors from their (already fitted) source. */
+static void apply_shares(calib *c, size_t h)
+{
+    for (int p = 0; p < XEFF_COUNT; p++)
+        if ((c->shared_mask[h] >> p) & 1)
+            *xsysconf_eff(&c->hws[h].eff, (xeff_param)p) =
+                *xsysconf_eff(&c->hws[c->shared_from[h]].eff, (xeff_param)p);
 }
 
 static void fmt_factor(char *buf, size_t cap, xeff_param p, double v)
@@ -316,6 +370,11 @@ static void report_text(const calib *c, const acc_explore_calibration *res, FILE
             fprintf(out, "%s\n",
                     c->opts->no_fit ? "factors from the file (--no-fit)"
                                     : "no calibrate points: factors from the file");
+        if (hw->in.hw_calibration[0])
+            fprintf(out, "  Calibration: %s%s\n", hw->in.hw_calibration,
+                    xcalibration_is_uncalibrated(hw->in.hw_calibration)
+                        ? "  <- the file's factors are not fitted to this chip"
+                        : "");
         fprintf(out, "  Efficiency:\n");
         for (int p = 0; p < XEFF_COUNT; p++) {
             char now[32], was[32];
@@ -325,16 +384,21 @@ static void report_text(const calib *c, const acc_explore_calibration *res, FILE
             fmt_factor(was, sizeof was, (xeff_param)p, v0);
             if (isnan(v))
                 continue;
-            fprintf(out, "    %-28s %-10s # %s%s\n", xeff_info_get((xeff_param)p)->key, now,
-                    (c->fitted_mask[h] >> p) & 1 ? "fitted, was " : "kept, ",
-                    (c->fitted_mask[h] >> p) & 1 ? was : "not fitted");
+            if ((c->shared_mask[h] >> p) & 1)
+                fprintf(out, "    %-28s %-10s # shared from %s, was %s\n",
+                        xeff_info_get((xeff_param)p)->key, now, c->hws[c->shared_from[h]].name,
+                        was);
+            else
+                fprintf(out, "    %-28s %-10s # %s%s\n", xeff_info_get((xeff_param)p)->key, now,
+                        (c->fitted_mask[h] >> p) & 1 ? "fitted, was " : "kept, ",
+                        (c->fitted_mask[h] >> p) & 1 ? was : "not fitted");
         }
     }
-    fprintf(out, "\n%-44s %-16s %-9s %-16s %12s %12s %8s\n", "point", "hardware", "split", "metric",
+    fprintf(out, "\n%-44s %-16s %-9s %-27s %12s %12s %8s\n", "point", "hardware", "split", "metric",
             "measured", "predicted", "error");
     for (size_t i = 0; i < c->meas.n; i++) {
         const xmeasure *pt = &c->meas.points[i];
-        fprintf(out, "%-44.44s %-16.16s %-9s %-16s %12.4g %12.4g %+7.1f%%\n", pt->name,
+        fprintf(out, "%-44.44s %-16.16s %-9s %-27s %12.4g %12.4g %+7.1f%%\n", pt->name,
                 c->hws[c->st[i].hw].name, pt->test ? "test" : "calibrate", xmetric_name(pt->metric),
                 pt->value, c->st[i].predicted, c->st[i].error * 100);
     }
@@ -387,6 +451,13 @@ static void report_json(const calib *c, const acc_explore_calibration *res, FILE
         json_str(out, hw->name);
         fputs(", \"path\": ", out);
         json_str(out, hw->path);
+        fputs(", \"calibration\": ", out);
+        if (hw->in.hw_calibration[0])
+            json_str(out, hw->in.hw_calibration);
+        else
+            fputs("null", out);
+        fprintf(out, ", \"uncalibrated\": %s",
+                xcalibration_is_uncalibrated(hw->in.hw_calibration) ? "true" : "false");
         fprintf(out, ", \"calibrate_points\": %zu, \"fitted\": [", c->n_fit_points[h]);
         int first = 1;
         for (int p = 0; p < XEFF_COUNT; p++)
@@ -394,7 +465,19 @@ static void report_json(const calib *c, const acc_explore_calibration *res, FILE
                 fprintf(out, "%s\"%s\"", first ? "" : ", ", xeff_info_get((xeff_param)p)->key);
                 first = 0;
             }
-        fputs("], \"efficiency\": {", out);
+        fputs("], \"shared\": [", out);
+        first = 1;
+        for (int p = 0; p < XEFF_COUNT; p++)
+            if ((c->shared_mask[h] >> p) & 1) {
+                fprintf(out, "%s\"%s\"", first ? "" : ", ", xeff_info_get((xeff_param)p)->key);
+                first = 0;
+            }
+        fputs("], \"shared_from\": ", out);
+        if (c->shared_mask[h])
+            json_str(out, c->hws[c->shared_from[h]].name);
+        else
+            fputs("null", out);
+        fputs(", \"efficiency\": {", out);
         for (int p = 0; p < XEFF_COUNT; p++) {
             fprintf(out, "%s\"%s\": ", p ? ", " : "", xeff_info_get((xeff_param)p)->key);
             json_num(out, *xsysconf_eff((xsysconf *)&hw->eff, (xeff_param)p));
@@ -473,7 +556,10 @@ acc_status acc_explore_calibrate(const acc_explore_calibrate_options *opts, FILE
     c.n_fit_points = calloc(c.cap_hws, sizeof *c.n_fit_points);
     c.reports = calloc(c.cap_hws, sizeof *c.reports);
     c.before = calloc(c.cap_hws, sizeof *c.before);
-    if (!c.hws || !c.st || !c.fitted_mask || !c.n_fit_points || !c.reports || !c.before) {
+    c.shared_mask = calloc(c.cap_hws, sizeof *c.shared_mask);
+    c.shared_from = calloc(c.cap_hws, sizeof *c.shared_from);
+    if (!c.hws || !c.st || !c.fitted_mask || !c.n_fit_points || !c.reports || !c.before ||
+        !c.shared_mask || !c.shared_from) {
         st = acc_error_set(err, ACC_ERR_RUNTIME, "calibrate: out of memory");
         goto done;
     }
@@ -485,8 +571,17 @@ acc_status acc_explore_calibrate(const acc_explore_calibrate_options *opts, FILE
         st = resolve_point(&c, i, err);
     for (size_t h = 0; h < c.n_hws; h++)
         c.before[h] = c.hws[h].eff;
+    if (!st)
+        st = resolve_shares(&c, err);
+    /* sources first, then the hardware that take factors from them */
     for (size_t h = 0; h < c.n_hws && !st; h++)
-        st = fit_hw(&c, h, err);
+        if (!c.shared_mask[h])
+            st = fit_hw(&c, h, err);
+    for (size_t h = 0; h < c.n_hws && !st; h++)
+        if (c.shared_mask[h]) {
+            apply_shares(&c, h);
+            st = fit_hw(&c, h, err);
+        }
     for (size_t h = 0; h < c.n_hws && !st; h++)
         st = predict_all(&c, h, &c.hws[h].eff, NULL, c.meas.n, NULL, err);
     if (st)
@@ -513,6 +608,8 @@ done:
     free(c.n_fit_points);
     free(c.reports);
     free(c.before);
+    free(c.shared_mask);
+    free(c.shared_from);
     xmeasured_free(&c.meas);
     return st;
 }

@@ -51,6 +51,7 @@ typedef enum xmetric {
     XM_PREFILL_TOK_S,    /* prompt tokens/s: batch * input_len / prefill latency */
     XM_THROUGHPUT_TOK_S, /* batch * output_len / (prefill + whole generation) */
     XM_REQUEST_MS,       /* prefill + whole generation */
+    XM_THROUGHPUT_PER_DEVICE, /* throughput_tok_s / devices (tables in tok/s/GPU) */
     XM_COUNT
 } xmetric;
 
@@ -69,6 +70,9 @@ typedef struct xmeasure {
      * the peak scales as the chip's bytes_per_word * 8 / compute_bits.
      * NAN: the chip's own word size */
     double compute_bits;
+    /* 1: the engine's decode attention reads K/V once per query head, not
+     * once per KV head ("gqa_kv_reads": "per_query_head") */
+    int kv_reads_per_query_head;
     int has_allreduce;
     xallreduce allreduce;
 } xmeasure;
@@ -82,6 +86,14 @@ typedef struct xmeasured {
         unsigned mask; /* bit p: fit xeff_param p */
     } fit[16];
     size_t n_fit;
+    /* factors a hardware takes from another one's (fitted) values before its
+     * own fit: the file's "share" object, {"HW": {"from": "HW2", "factors":
+     * [...]}} (one die in two memory configurations, e.g. H200 and H100) */
+    struct {
+        char hardware[128], from[128];
+        unsigned mask;
+    } share[16];
+    size_t n_share;
 } xmeasured;
 
 /* Parses FILE.json: a list of points, {"points": [...], "fit": {...}}, or

@@ -8,6 +8,7 @@
  */
 #include "explore/explore_config.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -522,6 +523,15 @@ const xeff_info *xeff_info_get(xeff_param p)
 double *xsysconf_eff(xsysconf *s, xeff_param p)
 {
     return (double *)((unsigned char *)s + eff_table[p].offset);
+}
+
+int xcalibration_is_uncalibrated(const char *calibration)
+{
+    static const char word[] = "uncalibrated";
+    for (size_t i = 0; i < sizeof word - 1; i++)
+        if (tolower((unsigned char)calibration[i]) != word[i])
+            return 0; /* also stops at the terminator of a shorter string */
+    return 1;
 }
 
 void xsysconf_resolve(xsysconf *s, const xsysconf *hw_eff)

@@ -125,10 +125,10 @@ acc_status xinputs_load(xinputs *in, const xinput_text *hw, const xinput_text *m
     for (size_t i = 0; i < hw_root->count; i++) {
         const char *k = hw_root->keys[i]->text;
         if (strcmp(k, "Name") && strcmp(k, "Chip") && strcmp(k, "Package") &&
-            strcmp(k, "Server") && strcmp(k, "Efficiency"))
+            strcmp(k, "Server") && strcmp(k, "Efficiency") && strcmp(k, "Calibration"))
             return xnode_error(err, hw_root->keys[i],
                                "unknown key '%s' at the top of the hardware file (Name, Chip, "
-                               "Package, Server, Efficiency)",
+                               "Package, Server, Efficiency, Calibration)",
                                k);
     }
     const xnode *eff = xnode_get(hw_root, "Efficiency");
@@ -137,6 +137,11 @@ acc_status xinputs_load(xinputs *in, const xinput_text *hw, const xinput_text *m
             return status;
         in->has_hw_eff = 1;
     }
+    const xnode *calibration = xnode_get(hw_root, "Calibration");
+    if (calibration &&
+        (status = xnode_string(calibration, "Calibration", in->hw_calibration,
+                               sizeof in->hw_calibration, err)))
+        return status;
     const xnode *name = xnode_get(hw_root, "Name");
     if (name && (status = xnode_string(name, "Name", in->hw_name, sizeof in->hw_name, err)))
         return status;

@@ -50,6 +50,11 @@ acc_status xjson_write_summary(const xrun *r, const acc_explore_summary *s, cons
             json_array_append_new(fixes, json_string(FIX_NAMES[i]));
     json_object_set_new(root, "hardware", json_string(s->hw_name));
     json_object_set_new(root, "model", json_string(s->model_name));
+    /* where the hardware's efficiency factors come from (its Calibration:
+     * line), so that a summary of an uncalibrated preset says so */
+    json_object_set_new(root, "calibration",
+                        s->calibration[0] ? json_string(s->calibration) : json_null());
+    json_object_set_new(root, "uncalibrated", json_boolean(s->uncalibrated));
     json_object_set_new(root, "defect_fixes", fixes);
     json_object_set_new(root, "designs",
                         json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "chip_configs",

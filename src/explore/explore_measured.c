@@ -15,7 +15,7 @@
 
 static const char *const METRICS[XM_COUNT] = {
     "decode_tok_s",  "decode_ms",        "first_token_ms",
-    "prefill_tok_s", "throughput_tok_s", "request_ms",
+    "prefill_tok_s", "throughput_tok_s", "request_ms", "throughput_tok_s_per_device",
 };
 
 const char *xmetric_name(xmetric m)
@@ -97,6 +97,7 @@ static const char *const POINT_KEYS[] = {
     "kv_bits",
     "compute_bits",
     "allreduce",
+    "gqa_kv_reads",
     "note",
     "bench",
     /* the keys `accinf bench --json` prints */
@@ -125,11 +126,12 @@ static acc_status check_keys(const reader *rd, const json_t *obj, const char *wh
         while (i < sizeof POINT_KEYS / sizeof *POINT_KEYS && strcmp(POINT_KEYS[i], key) != 0)
             i++;
         if (i == sizeof POINT_KEYS / sizeof *POINT_KEYS) {
-            char msg[300];
+            char msg[400];
             snprintf(msg, sizeof msg,
                      "unknown key '%.60s' (known: name, source, hardware, model, model_config, "
                      "split, metric, value, batch, input_len, output_len, t, p, devices, "
-                     "weight_bits, kv_bits, compute_bits, allreduce, note, bench, and accinf "
+                     "weight_bits, kv_bits, compute_bits, allreduce, gqa_kv_reads, note, bench, and "
+                     "accinf "
                      "bench's keys)",
                      key);
             return bad(rd, where, msg);
@@ -155,7 +157,7 @@ static acc_status read_common(const reader *rd, const json_t *obj, const char *w
                               xmeasure *pt)
 {
     acc_status st;
-    char split[32] = "calibrate", algo[32] = "";
+    char split[32] = "calibrate", algo[32] = "", kv_reads[32] = "";
     if ((st = get_str(rd, obj, "name", where, pt->name, sizeof pt->name)) ||
         (st = get_str(rd, obj, "source", where, pt->source, sizeof pt->source)) ||
         (st = get_str(rd, obj, "hardware", where, pt->hardware, sizeof pt->hardware)) ||
@@ -163,6 +165,7 @@ static acc_status read_common(const reader *rd, const json_t *obj, const char *w
         (!is_bench && (st = get_str(rd, obj, "model", where, pt->model, sizeof pt->model))) ||
         (st = get_str(rd, obj, "split", where, split, sizeof split)) ||
         (st = get_str(rd, obj, "allreduce", where, algo, sizeof algo)) ||
+        (st = get_str(rd, obj, "gqa_kv_reads", where, kv_reads, sizeof kv_reads)) ||
         (st = get_num(rd, obj, "batch", where, 0, &pt->batch)) ||
         (st = get_num(rd, obj, "input_len", where, 0, &pt->input_len)) ||
         (st = get_num(rd, obj, "output_len", where, 0, &pt->output_len)) ||
@@ -179,6 +182,12 @@ static acc_status read_common(const reader *rd, const json_t *obj, const char *w
         pt->test = 1;
     else
         return bad(rd, where, "split: expected \"calibrate\" or \"test\"");
+    if (!kv_reads[0] || !strcmp(kv_reads, "shared"))
+        pt->kv_reads_per_query_head = 0;
+    else if (!strcmp(kv_reads, "per_query_head"))
+        pt->kv_reads_per_query_head = 1;
+    else
+        return bad(rd, where, "gqa_kv_reads: expected \"shared\" or \"per_query_head\"");
     if (algo[0]) {
         size_t i = 0;
         while (i < sizeof ALGOS / sizeof *ALGOS && strcmp(ALGOS[i], algo) != 0)
@@ -303,7 +312,7 @@ static acc_status read_point(const reader *rd, const json_t *obj, const char *wh
     if (m == XM_COUNT)
         return bad(rd, where,
                    "metric: expected one of decode_tok_s, decode_ms, first_token_ms, "
-                   "prefill_tok_s, throughput_tok_s, request_ms");
+                   "prefill_tok_s, throughput_tok_s, request_ms, throughput_tok_s_per_device");
     pt.metric = (xmetric)m;
     pt.value = NAN;
     if ((st = get_num(rd, obj, "value", where, 0, &pt.value)))
@@ -390,6 +399,54 @@ static acc_status read_fit(const reader *rd, const json_t *fit, xmeasured *out)
     return ACC_OK;
 }
 
+static acc_status read_share(const reader *rd, const json_t *share, xmeasured *out)
+{
+    if (!json_is_object(share))
+        return bad(rd, "share",
+                   "expected an object {\"HARDWARE\": {\"from\": \"HW\", \"factors\": [...]}}");
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)share, key, v)
+    {
+        char where[200];
+        snprintf(where, sizeof where, "share.%.100s", key);
+        if (out->n_share == sizeof out->share / sizeof *out->share)
+            return bad(rd, where, "too many hardware entries");
+        if (strlen(key) >= sizeof out->share[0].hardware)
+            return bad(rd, where, "hardware name too long");
+        const json_t *from = json_is_object(v) ? json_object_get(v, "from") : NULL;
+        const json_t *factors = json_is_object(v) ? json_object_get(v, "factors") : NULL;
+        if (!json_is_string(from) || !json_is_array(factors) || json_object_size(v) != 2)
+            return bad(rd, where,
+                       "expected {\"from\": \"HARDWARE\", \"factors\": [\"compute\", ...]}");
+        if (strlen(json_string_value(from)) >= sizeof out->share[0].from)
+            return bad(rd, where, "from: hardware name too long");
+        if (!strcmp(json_string_value(from), key))
+            return bad(rd, where, "from: a hardware cannot share its own factors");
+        char list[512] = "";
+        size_t used = 0;
+        for (size_t i = 0; i < json_array_size(factors); i++) {
+            json_t *s = json_array_get(factors, i);
+            if (!json_is_string(s))
+                return bad(rd, where, "factors: expected factor names (strings)");
+            int n = snprintf(list + used, sizeof list - used, "%s%s", i ? "," : "",
+                             json_string_value(s));
+            if (n < 0 || (size_t)n >= sizeof list - used)
+                return bad(rd, where, "factors: list too long");
+            used += (size_t)n;
+        }
+        unsigned mask;
+        acc_status st = xeff_parse_list(list, &mask, rd->err);
+        if (st)
+            return acc_error_wrap(rd->err, "%s: %s", rd->file, where);
+        snprintf(out->share[out->n_share].hardware, sizeof out->share[0].hardware, "%s", key);
+        snprintf(out->share[out->n_share].from, sizeof out->share[0].from, "%s",
+                 json_string_value(from));
+        out->share[out->n_share++].mask = mask;
+    }
+    return ACC_OK;
+}
+
 acc_status xmeasured_parse(const char *path, const char *text, size_t size, xmeasured *out,
                            acc_error *err)
 {
@@ -409,9 +466,9 @@ acc_status xmeasured_parse(const char *path, const char *text, size_t size, xmea
         json_t *v;
         json_object_foreach(root, key, v)
         {
-            if (strcmp(key, "points") && strcmp(key, "fit") && strcmp(key, "comment") &&
-                strcmp(key, "sources")) {
-                st = bad(&rd, key, "unknown top-level key (points, fit, comment, sources)");
+            if (strcmp(key, "points") && strcmp(key, "fit") && strcmp(key, "share") &&
+                strcmp(key, "comment") && strcmp(key, "sources")) {
+                st = bad(&rd, key, "unknown top-level key (points, fit, share, comment, sources)");
                 goto done;
             }
         }
@@ -422,6 +479,9 @@ acc_status xmeasured_parse(const char *path, const char *text, size_t size, xmea
         }
         json_t *fit = json_object_get(root, "fit");
         if (fit && (st = read_fit(&rd, fit, out)))
+            goto done;
+        json_t *share = json_object_get(root, "share");
+        if (share && (st = read_share(&rd, share, out)))
             goto done;
     } else if (json_is_object(root)) {
         st = read_point(&rd, root, "(top)", out);

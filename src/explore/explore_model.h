@@ -199,6 +199,11 @@ typedef struct xllm {
     double vocab_size;                     /* 0: no embedding / LM head (reallm) */
     int tied_embeddings;                   /* LM head shares the embedding table */
     double weight_bits, kv_bits;           /* NAN = bytes_per_number * 8 */
+    /* an engine whose decode attention reads each KV head once per query
+     * head of its group (no GQA sharing of the reads; the cache is still
+     * stored per KV head): decode K/V traffic as if MHA (calibration points'
+     * "gqa_kv_reads": "per_query_head"; 0 = shared, the default) */
+    int kv_reads_per_query_head;
     /* derived */
     int glu;
     double q_size, kv_size, o_size, atten_size, ffn_size, glu_size;
@@ -351,6 +356,9 @@ typedef struct xinputs {
     xarena arena;
     xconstants constants;
     char hw_name[XNAME];
+    /* the hardware file's `Calibration:` line (where its Efficiency factors
+     * come from); "uncalibrated..." makes explore warn; empty: not given */
+    char hw_calibration[256];
     xchip *chips;       /* chip configurations (before evaluation) */
     size_t n_chips;
     xpkg *pkgs;         /* package configurations (chip pointer unset) */
@@ -399,6 +407,10 @@ double *xsysconf_eff(xsysconf *s, xeff_param p);
  * hardware's Efficiency section (hw_eff, may be NULL), then from reallm's
  * defaults (efficiencies 1, overheads 0, plain roofline). */
 void xsysconf_resolve(xsysconf *s, const xsysconf *hw_eff);
+
+/* Whether a `Calibration:` line marks the factors as uncalibrated (it
+ * starts with "uncalibrated", any case). */
+int xcalibration_is_uncalibrated(const char *calibration);
 
 /* Reads one un-swept Model section (for calibration points). */
 acc_status xmodel_load_text(const char *name, const char *text, size_t size, xllm *out,

@@ -187,8 +187,11 @@ static void micro_batch_latency(const xsystem *sys, const xmapping *mp, const xr
 
     double qkv_width = (fixes & ACC_EXPLORE_FIX_GQA) ? d_atten + 2 * d_atten / gqa : 3 * d_atten;
     lat->mm[MM_QKV] = matmul(chip, cpe, 1, rows, d, ceil(qkv_width / t), wbw, w_bytes, 1, 1);
+    /* decode (one query row per sequence) by an engine that reads K/V per
+     * query head: the reads are not shared within a GQA group */
+    double kv_load = (q_rows <= 1 && m->kv_reads_per_query_head) ? 1 : 1 / gqa;
     lat->mm[MM_QK] = matmul(chip, cpe, stacks, q_rows, d_atten_t, ctx, kvbw, kv_bytes, causal,
-                            1 / gqa);
+                            kv_load);
     lat->comm1 = 0;
     if (t > heads) {
         /* a head split over several chips needs its scores reduced */
@@ -196,7 +199,7 @@ static void micro_batch_latency(const xsystem *sys, const xmapping *mp, const xr
         lat->comm1 = collective(chips_per_head, ctx * data_bytes, links, nlinks, conf);
     }
     lat->mm[MM_SV] = matmul(chip, cpe, stacks, q_rows, ctx, d_atten_t, kvbw, kv_bytes, causal,
-                            1 / gqa);
+                            kv_load);
     lat->mm[MM_QK2] = lat->mm[MM_SV2] = (mm_time){0, 0, 0};
     if (shape->att2_stacks > 0) {
         /* a prefill chunk: its query rows against the prefix they see, which
@@ -322,7 +325,7 @@ static double core_energy(const xsystem *sys, const xmapping *mp, int prefill, d
     }
     double causal = (prefill && (fixes & ACC_EXPLORE_FIX_CAUSAL)) ? (L + 1) / (2 * L) : 1;
     double acts = layers * 9 * d * rows;
-    double kv_read = layers * 2 * d_kv * ctx;
+    double kv_read = layers * 2 * (!prefill && m->kv_reads_per_query_head ? d_qk : d_kv) * ctx;
     double gemm_fma = weights * rows * e->fma_fp16;
     double matmul_fma = layers * 2 * d_qk * ctx * rows * e->fma_fp16 * causal;
     double allreduce_values = layers * 2 * d * rows * mp->t;
@@ -357,7 +360,9 @@ static double rows_energy(const xsystem *sys, const xmapping *mp, const xrows *r
     double d_qk = m->num_heads * m->d_head, d_kv = d_qk / gqa;
     double w_bytes = (fixes & ACC_EXPLORE_FIX_BYTES) ? m->weight_bytes : bytes;
     double kv_bytes = (fixes & ACC_EXPLORE_FIX_BYTES) ? m->kv_bytes : bytes;
-    double kv_read = layers * 2 * d_kv * (r->att_stacks * r->att_ctx + r->att2_stacks * r->att2_ctx);
+    double d_kv1 = (r->att_rows <= 1 && m->kv_reads_per_query_head) ? d_qk : d_kv;
+    double kv_read =
+        layers * 2 * (d_kv1 * r->att_stacks * r->att_ctx + d_kv * r->att2_stacks * r->att2_ctx);
     double scores = r->att_stacks * r->att_rows * r->att_ctx * r->att_scale +
                     r->att2_stacks * r->att2_rows * r->att2_ctx;
     double fma = (weights * r->rows + layers * 2 * d_qk * scores) * e->fma_fp16;

@@ -144,6 +144,9 @@ acc_status xmeasure_predict(const xmeasure *pt, const xllm *model, const xhw *hw
     case XM_REQUEST_MS:
         v = request * 1e3;
         break;
+    case XM_THROUGHPUT_PER_DEVICE:
+        v = pt->batch * pt->output_len / request / pt->devices;
+        break;
     case XM_COUNT:
         break;
     }

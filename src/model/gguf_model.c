@@ -110,16 +110,22 @@ static int32_t token_id_key(const acc_gguf *g, const char *key)
     } while (0)
 
 /* Llama-3 rope scaling: our files carry the four parameters under
- * accinf.rope.*; llama.cpp's converter writes only rope_freqs.weight. */
+ * accinf.rope.*; llama.cpp's converter writes only rope_freqs.weight, the
+ * divisor of each rotary frequency, which the builder then applies as is
+ * (what llama.cpp's rope does with it). */
 static acc_status read_rope_scaling(const acc_gguf *g, acc_hparams *hp, acc_error *err)
 {
-    if (!acc_gguf_find_tensor(g, "rope_freqs.weight"))
+    const acc_gguf_tensor *t = acc_gguf_find_tensor(g, "rope_freqs.weight");
+    if (!t)
         return ACC_OK;
-    if (!acc_gguf_find(g, "accinf.rope.llama3.factor"))
-        return acc_error_set(err, ACC_ERR_INPUT,
-                             "%s: rope_freqs.weight: rope frequency factors without the "
-                             "accinf.rope.llama3.* parameters are not supported",
-                             acc_gguf_name(g));
+    if (!acc_gguf_find(g, "accinf.rope.llama3.factor")) {
+        if (t->type != ACC_GGML_F32 || t->n_dims != 1 || t->ne[0] != hp->head_dim / 2)
+            return acc_error_set(err, ACC_ERR_INPUT,
+                                 "%s: rope_freqs.weight: expected %d f32 values (head_dim / 2)",
+                                 acc_gguf_name(g), hp->head_dim / 2);
+        hp->rope_scaling = ACC_ROPE_SCALING_FREQ_FACTORS;
+        return ACC_OK;
+    }
     hp->rope_scaling = ACC_ROPE_SCALING_LLAMA3;
     TRY(key_float(g, "accinf.rope.llama3", "factor", 0, 0, &hp->rope_factor, err));
     TRY(key_float(g, "accinf.rope.llama3", "low_freq_factor", 0, 0, &hp->rope_low_freq_factor,
@@ -387,11 +393,16 @@ acc_status acc_gguf_model_open(const char *path, acc_hparams *hp, acc_gguf_model
     }
     for (uint64_t i = 0; i < n && st == ACC_OK; i++) {
         const acc_gguf_tensor *t = acc_gguf_tensor_at(gm->gguf, i);
-        /* llama-3 frequency factors are recomputed from the hparams */
-        if (strcmp(t->name, "rope_freqs.weight") == 0)
-            continue;
         char hf[256];
         acc_gguf_layout layout;
+        if (strcmp(t->name, "rope_freqs.weight") == 0) {
+            /* llama-3 frequency factors: recomputed from the accinf.rope.*
+             * hparams, or read as they are by the builder */
+            if (hp->rope_scaling != ACC_ROPE_SCALING_FREQ_FACTORS)
+                continue;
+            st = make_view(gm, hp, t, t->name, ACC_GGUF_LAYOUT_SAME, err);
+            continue;
+        }
         if (acc_gguf_name_to_hf(hp->arch, t->name, hf, sizeof hf, &layout) != 1) {
             st = acc_error_set(err, ACC_ERR_INPUT, "%s: unexpected tensor '%s' (not part of %s)",
                                path, t->name, acc_gguf_arch_name(hp->arch));

@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#define ROPE_FREQS "rope_freqs.weight"
+
 static acc_status llama_check(const acc_hparams *hp, const char *config, acc_error *err)
 {
     if (hp->n_heads < 1 || hp->n_kv_heads < 1 || hp->n_heads % hp->n_kv_heads != 0)
@@ -41,12 +43,31 @@ static acc_status llama_check(const acc_hparams *hp, const char *config, acc_err
 
 /* inv_freq[i] = theta^(-2i/d) in float32 as transformers computes it, then
  * Llama-3's wavelength rule: long wavelengths slowed by `factor`, short
- * ones kept, the band between interpolated smoothly. */
-static void llama_rope_frequencies(const acc_hparams *hp, float *inv_freq)
+ * ones kept, the band between interpolated smoothly; or, for a GGUF file
+ * that stores only the result, divided by its rope_freqs factors. */
+static acc_status llama_rope_frequencies(const acc_hparams *hp, const acc_weight_set *stored,
+                                         float *inv_freq, acc_error *err)
 {
     int d = hp->head_dim;
+    const float *divisors = NULL;
+    if (hp->rope_scaling == ACC_ROPE_SCALING_FREQ_FACTORS) {
+        const acc_tensor_view *v = stored ? acc_weight_set_find(stored, ROPE_FREQS) : NULL;
+        if (!v || v->dtype != ACC_DTYPE_F32 || v->n_dims != 1 || v->shape[0] != d / 2)
+            return acc_error_set(err, ACC_ERR_INPUT,
+                                 "%s: expected %d f32 rope frequency factors", ROPE_FREQS, d / 2);
+        divisors = v->data;
+    }
     for (int i = 0; i < d / 2; i++) {
         inv_freq[i] = 1.0f / powf(hp->rope_theta, (float)(2 * i) / (float)d);
+        if (divisors) {
+            float f;
+            memcpy(&f, divisors + i, sizeof f); /* the mapping may be unaligned */
+            if (!(f > 0.0f))
+                return acc_error_set(err, ACC_ERR_INPUT, "%s: factor %d is not positive",
+                                     ROPE_FREQS, i);
+            inv_freq[i] /= f;
+            continue;
+        }
         if (hp->rope_scaling != ACC_ROPE_SCALING_LLAMA3)
             continue;
         float factor = hp->rope_factor, low = hp->rope_low_freq_factor,
@@ -60,6 +81,7 @@ static void llama_rope_frequencies(const acc_hparams *hp, float *inv_freq)
         }
         inv_freq[i] = scaled;
     }
+    return ACC_OK;
 }
 
 static int layer_weight(acc_graph *g, int layer, const char *what, int64_t rows, int64_t cols)
@@ -87,7 +109,6 @@ static int linear(acc_graph *g, int x, int layer, const char *module, int64_t ou
 static acc_status llama_build(const acc_hparams *hp, const acc_weight_set *stored,
                               acc_graph **out, acc_error *err)
 {
-    (void)stored;
     acc_graph *g;
     acc_status status = acc_graph_create(&g, err);
     if (status != ACC_OK)
@@ -105,7 +126,11 @@ static acc_status llama_build(const acc_hparams *hp, const acc_weight_set *store
         return acc_error_set(err, ACC_ERR_INPUT, "head_dim %d is larger than supported (1024)",
                              hd);
     }
-    llama_rope_frequencies(hp, inv_freq);
+    status = llama_rope_frequencies(hp, stored, inv_freq, err);
+    if (status != ACC_OK) {
+        acc_graph_destroy(g);
+        return status;
+    }
     acc_graph_set_rope(g, inv_freq, hd);
 
     int emb = acc_graph_weight(g, "model.embed_tokens.weight", hp->vocab_size, d);
@@ -152,6 +177,10 @@ static acc_status llama_check_unused(const acc_hparams *hp, const acc_tensor_vie
     *ignore = 0;
     if (acc_arch_name_ends_with(view->name, ".rotary_emb.inv_freq")) {
         *ignore = 1;
+        return ACC_OK;
+    }
+    if (hp->rope_scaling == ACC_ROPE_SCALING_FREQ_FACTORS && strcmp(view->name, ROPE_FREQS) == 0) {
+        *ignore = 1; /* read by llama_build */
         return ACC_OK;
     }
     if (hp->tie_word_embeddings && strcmp(view->name, "lm_head.weight") == 0) {

@@ -72,9 +72,9 @@ void tok_decoder_free(tok_decoder *dec)
 static acc_status load_sequence(const tok_ctx *ctx, json_t *json, const char *field, int depth,
                                 tok_decoder *dec)
 {
-    json_t *list = json_object_get(json, "decoders");
-    if (!json_is_array(list))
-        return tok_json_error(ctx, field, "\"decoders\" must be a list");
+    json_t *list;
+    if (tok_json_list(ctx, json, "decoders", field, &list) != ACC_OK)
+        return ACC_ERR_INPUT;
     dec->children = acc_calloc(json_array_size(list) + 1, sizeof *dec->children, ctx->err);
     if (!dec->children)
         return ACC_ERR_RUNTIME;
@@ -125,13 +125,11 @@ acc_status tok_decoder_load(const tok_ctx *ctx, json_t *json, const char *field,
                             tok_decoder **out)
 {
     *out = NULL;
-    if (!json || json_is_null(json))
-        return ACC_OK;
-    if (depth > TOK_MAX_NESTING)
-        return tok_json_error(ctx, field, "nested too deeply");
     const char *type;
-    if (tok_json_type(ctx, json, field, &type) != ACC_OK)
+    if (tok_json_component(ctx, json, field, depth, &type) != ACC_OK)
         return ACC_ERR_INPUT;
+    if (!type)
+        return ACC_OK;
     tok_decoder *dec = acc_calloc(1, sizeof *dec, ctx->err);
     if (!dec)
         return ACC_ERR_RUNTIME;

@@ -9,7 +9,11 @@
  * file without merges (what llama.cpp's converter writes) gets its merges
  * from the token scores the way llama.cpp's SPM tokenizer merges: the
  * adjacent pair whose concatenation is the highest-scoring token first,
- * leftmost on ties.
+ * leftmost on ties.  When every score is the same (llama.cpp's converter
+ * writes -1000 for all tokens of an HF BPE tokenizer.json, LlamaHfVocab),
+ * the scores say nothing and the token ids give the order instead: a
+ * trained BPE vocabulary numbers its tokens in merge order, so this
+ * reproduces the HF tokenizer where llama.cpp itself merges leftmost-first.
  */
 #include "accinf/gguf.h"
 #include "tokenizer/tok_internal.h"
@@ -311,11 +315,13 @@ static acc_status spm_merges_from_scores(const gguf_vocab *v, acc_tokenizer *tok
             order[count++] = (scored){vocab_score(v, i), (int32_t)i};
     }
     qsort(order, count, sizeof *order, compare_scored);
+    /* all scores equal: no information, rank by id (see the header) */
+    int flat = count > 1 && order[0].score == order[count - 1].score;
     acc_status st = ACC_OK;
     int32_t rank = -1;
     float last = 0.0f;
     for (size_t k = 0; k < count && st == ACC_OK; k++) {
-        if (k == 0 || order[k].score != last)
+        if (k == 0 || flat || order[k].score != last)
             rank++;
         last = order[k].score;
         const acc_gguf_string *s = &v->tokens->items[order[k].id].as.str;

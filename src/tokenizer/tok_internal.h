@@ -190,6 +190,14 @@ acc_status tok_json_error(const tok_ctx *ctx, const char *field, const char *fmt
 /* The "type" string of a component object, or an error. */
 acc_status tok_json_type(const tok_ctx *ctx, json_t *obj, const char *field,
                          const char **type);
+/* The start every component loader (normalizer, pre-tokenizer, decoder,
+ * post-processor) shares: absent or null is "no component" (*type NULL,
+ * ACC_OK); otherwise the nesting limit, then the "type" string. */
+acc_status tok_json_component(const tok_ctx *ctx, json_t *json, const char *field, int depth,
+                              const char **type);
+/* obj[key], which must be a list (a Sequence component's children). */
+acc_status tok_json_list(const tok_ctx *ctx, json_t *obj, const char *key, const char *field,
+                         json_t **list);
 /* Optional boolean: absent or null gives def. */
 acc_status tok_json_bool(const tok_ctx *ctx, json_t *obj, const char *key, const char *field,
                          int def, int *out);

@@ -31,6 +31,26 @@ acc_status tok_json_type(const tok_ctx *ctx, json_t *obj, const char *field,
     return ACC_OK;
 }
 
+acc_status tok_json_component(const tok_ctx *ctx, json_t *json, const char *field, int depth,
+                              const char **type)
+{
+    *type = NULL;
+    if (!json || json_is_null(json))
+        return ACC_OK;
+    if (depth > TOK_MAX_NESTING)
+        return tok_json_error(ctx, field, "nested too deeply");
+    return tok_json_type(ctx, json, field, type);
+}
+
+acc_status tok_json_list(const tok_ctx *ctx, json_t *obj, const char *key, const char *field,
+                         json_t **list)
+{
+    *list = json_object_get(obj, key);
+    if (!json_is_array(*list))
+        return tok_json_error(ctx, field, "\"%s\" must be a list", key);
+    return ACC_OK;
+}
+
 acc_status tok_json_bool(const tok_ctx *ctx, json_t *obj, const char *key, const char *field,
                          int def, int *out)
 {

@@ -46,9 +46,9 @@ void tok_normalizer_free(tok_normalizer *norm)
 static acc_status load_sequence(const tok_ctx *ctx, json_t *json, const char *field, int depth,
                                 tok_normalizer *norm)
 {
-    json_t *list = json_object_get(json, "normalizers");
-    if (!json_is_array(list))
-        return tok_json_error(ctx, field, "\"normalizers\" must be a list");
+    json_t *list;
+    if (tok_json_list(ctx, json, "normalizers", field, &list) != ACC_OK)
+        return ACC_ERR_INPUT;
     norm->children = acc_calloc(json_array_size(list), sizeof *norm->children, ctx->err);
     if (!norm->children)
         return ACC_ERR_RUNTIME;
@@ -69,13 +69,11 @@ acc_status tok_normalizer_load(const tok_ctx *ctx, json_t *json, const char *fie
                                tok_normalizer **out)
 {
     *out = NULL;
-    if (!json || json_is_null(json))
-        return ACC_OK;
-    if (depth > TOK_MAX_NESTING)
-        return tok_json_error(ctx, field, "nested too deeply");
     const char *type;
-    if (tok_json_type(ctx, json, field, &type) != ACC_OK)
+    if (tok_json_component(ctx, json, field, depth, &type) != ACC_OK)
         return ACC_ERR_INPUT;
+    if (!type)
+        return ACC_OK;
     tok_normalizer *norm = acc_calloc(1, sizeof *norm, ctx->err);
     if (!norm)
         return ACC_ERR_RUNTIME;

@@ -123,26 +123,22 @@ acc_status tok_postprocessor_load(const tok_ctx *ctx, json_t *json, const char *
                                   int depth, tok_postprocessor **out)
 {
     *out = NULL;
-    if (!json || json_is_null(json))
-        return ACC_OK;
-    if (depth > TOK_MAX_NESTING)
-        return tok_json_error(ctx, field, "nested too deeply");
     const char *type;
-    if (tok_json_type(ctx, json, field, &type) != ACC_OK)
+    if (tok_json_component(ctx, json, field, depth, &type) != ACC_OK)
         return ACC_ERR_INPUT;
+    if (!type)
+        return ACC_OK;
     tok_postprocessor *post = acc_calloc(1, sizeof *post, ctx->err);
     if (!post)
         return ACC_ERR_RUNTIME;
     acc_status st = ACC_OK;
     if (strcmp(type, "Sequence") == 0) {
         post->kind = POST_SEQUENCE;
-        json_t *list = json_object_get(json, "processors");
-        if (!json_is_array(list)) {
-            st = tok_json_error(ctx, field, "\"processors\" must be a list");
-        } else if (!(post->children = acc_calloc(json_array_size(list) + 1,
-                                                 sizeof *post->children, ctx->err))) {
+        json_t *list = NULL;
+        st = tok_json_list(ctx, json, "processors", field, &list);
+        if (st == ACC_OK && !(post->children = acc_calloc(json_array_size(list) + 1,
+                                                          sizeof *post->children, ctx->err)))
             st = ACC_ERR_RUNTIME;
-        }
         for (size_t i = 0; st == ACC_OK && i < json_array_size(list); i++) {
             char path[256];
             snprintf(path, sizeof path, "%s.processors[%zu]", field, i);

@@ -115,9 +115,9 @@ static acc_status load_metaspace(const tok_ctx *ctx, json_t *json, const char *f
 static acc_status load_sequence(const tok_ctx *ctx, json_t *json, const char *field, int depth,
                                 tok_pretokenizer *pre)
 {
-    json_t *list = json_object_get(json, "pretokenizers");
-    if (!json_is_array(list))
-        return tok_json_error(ctx, field, "\"pretokenizers\" must be a list");
+    json_t *list;
+    if (tok_json_list(ctx, json, "pretokenizers", field, &list) != ACC_OK)
+        return ACC_ERR_INPUT;
     pre->children = acc_calloc(json_array_size(list), sizeof *pre->children, ctx->err);
     if (!pre->children)
         return ACC_ERR_RUNTIME;
@@ -138,13 +138,11 @@ acc_status tok_pretokenizer_load(const tok_ctx *ctx, json_t *json, const char *f
                                  int depth, tok_pretokenizer **out)
 {
     *out = NULL;
-    if (!json || json_is_null(json))
-        return ACC_OK;
-    if (depth > TOK_MAX_NESTING)
-        return tok_json_error(ctx, field, "nested too deeply");
     const char *type;
-    if (tok_json_type(ctx, json, field, &type) != ACC_OK)
+    if (tok_json_component(ctx, json, field, depth, &type) != ACC_OK)
         return ACC_ERR_INPUT;
+    if (!type)
+        return ACC_OK;
     tok_pretokenizer *pre = acc_calloc(1, sizeof *pre, ctx->err);
     if (!pre)
         return ACC_ERR_RUNTIME;

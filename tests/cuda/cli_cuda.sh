@@ -49,6 +49,14 @@ if "$ACCINF" bench "$EXAMPLES/demo-model" --device cuda --pp 64 --tg 16 --reps 2
 else
     fail "bench --device cuda"
 fi
+# --sample: decode steps pick tokens on the GPU (batch 1 and 4)
+if "$ACCINF" bench "$EXAMPLES/demo-model" --device cuda --pp 0 --tg 16 --batch 1,4 --reps 2 \
+    --sample --json >"$WORK/bench_sample" && grep -q '"sample":true' "$WORK/bench_sample" &&
+    grep -q '"tg_tok_s":[1-9]' "$WORK/bench_sample"; then
+    pass "bench --device cuda --sample: $(cut -c1-160 "$WORK/bench_sample")"
+else
+    fail "bench --device cuda --sample"
+fi
 "$ACCINF" logits "$EXAMPLES/demo-model" --ids 1,2 --device no-such-device >/dev/null 2>&1
 rc=$?
 [ $rc -eq 2 ] && pass "unknown device is exit 2" || fail "unknown device: exit $rc"

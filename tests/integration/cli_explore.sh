@@ -58,23 +58,38 @@ set -e
 [ $rc -eq 2 ] || fail "max-points: exit $rc"
 grep -q "sweep_example_system.yaml:2:14: sweep of 1280 design points" "$work/err" || fail "max-points message: $(cat "$work/err")"
 
-# calibrate: the validation set in one command (test MAPE 11.0% over all
-# chips; per chip below, bounds as docs/EXPLORE.md reports them)
-"$accinf" explore calibrate --measured "$examples/hw/validation.json" --max-test-mape 11.5 \
+# calibrate: the validation set in one command (test MAPE 7.15% over all
+# chips, issue 4's bound 10%; per chip below, bounds as docs/EXPLORE.md
+# reports them)
+"$accinf" explore calibrate --measured "$examples/hw/validation.json" --max-test-mape 10 \
   > "$work/calib.txt" || fail "calibrate: $(tail -3 "$work/calib.txt")"
-grep -q "^MAPE: calibrate .* test .*(34 points" "$work/calib.txt" || fail "calibrate report: $(tail -6 "$work/calib.txt")"
-# per-hardware test MAPE (docs/EXPLORE.md, Validation): A100 and TPU v4
-# within issue 4's 10%; the H100's 10.6% and the H200's 30.0% are reported
-# there as above it
-for hw_bound in a100-80gb-sxm:10 tpuv4:10 h100-sxm:11 h200:31; do
+grep -q "^MAPE: calibrate .* test .*(37 points" "$work/calib.txt" || fail "calibrate report: $(tail -6 "$work/calib.txt")"
+# per-hardware test MAPE (docs/EXPLORE.md, Validation): A100, H100 and TPU
+# v4 within issue 4's 10%; the H200's 10.35% is reported there as above it
+for hw_bound in a100-80gb-sxm:10 tpuv4:10 h100-sxm:10 h200:10.5; do
   hw=${hw_bound%:*}; bound=${hw_bound#*:}
   awk -v hw="$hw" -v b="$bound" '$1 == hw && $6 == "test" { v = $7; sub("%", "", v); found = 1; if (v + 0 > b) bad = 1 }
     END { exit (found && !bad) ? 0 : 1 }' "$work/calib.txt" || fail "calibrate: $hw test MAPE above $bound%: $(grep "^  $hw " "$work/calib.txt")"
 done
+# the H200 takes the H100's compute-side factors ("share") and fits its bandwidth
+grep -q "compute_perf_efficiency .* # shared from h100-sxm" "$work/calib.txt" || fail "calibrate: share"
+grep -q "Calibration: uncalibrated: .* <- the file's factors are not fitted" "$work/calib.txt" || fail "calibrate: uncalibrated TPU v4 not flagged"
 grep -q "H100 LLaMA-7B fp8 first token 2048 .* calibrate " "$work/calib.txt" || fail "calibrate table (H100)"
 grep -q "Llama-2-70B bf16 decode TP8 .* test " "$work/calib.txt" || fail "calibrate table"
+# an uncalibrated preset: a warning on stderr, the stdout report and the summary say so
+"$accinf" explore -hw "$examples/hw/b200.yaml" -m "$examples/hw/model-llama2-7b.yaml" \
+  -s "$examples/hw/a100-80gb-sxm.system.yaml" -o "$work/b200" --no-plots > "$work/b200.txt" 2> "$work/b200.err"
+grep -q "^accinf: warning: b200: efficiency factors are UNCALIBRATED" "$work/b200.err" || fail "b200 warning: $(cat "$work/b200.err")"
+grep -q "^hardware b200 (UNCALIBRATED efficiency factors)" "$work/b200.txt" || fail "b200 report"
+grep -q '"uncalibrated": true' "$work/b200/summary.json" || fail "b200 summary"
+"$accinf" explore -hw "$examples/hw/a100-80gb-sxm.yaml" -m "$examples/hw/model-llama2-7b.yaml" \
+  -s "$examples/hw/a100-80gb-sxm.system.yaml" -o "$work/a100" --no-plots > /dev/null 2> "$work/a100.err"
+! grep -q "UNCALIBRATED" "$work/a100.err" || fail "a100 flagged uncalibrated"
+grep -q '"uncalibrated": false' "$work/a100/summary.json" || fail "a100 summary"
 "$accinf" explore calibrate --measured "$examples/hw/validation.json" --json > "$work/calib.json"
 grep -q '"mape_test_pct": [0-9]' "$work/calib.json" || fail "calibrate --json"
+grep -q '"name": "tpuv4", "path": "[^"]*", "calibration": "uncalibrated: [^"]*", "uncalibrated": true' "$work/calib.json" || fail "calibrate --json: tpuv4 uncalibrated"
+grep -q '"shared_from": "h100-sxm"' "$work/calib.json" || fail "calibrate --json: share"
 # an impossible bound fails with exit 1
 set +e
 "$accinf" explore calibrate --measured "$examples/hw/validation.json" --max-test-mape 0.01 > /dev/null 2> "$work/err"

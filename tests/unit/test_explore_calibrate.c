@@ -3,8 +3,10 @@
  * on problems with known answers, the formulas the calibration added to the
  * performance model (smooth roofline, direct all-reduce, LM head, per-layer
  * and per-collective overheads) pinned by hand, the recovery of known
- * efficiency factors from synthetic points, the measured-file format and
- * its errors, and the validation set's test-split MAPE (<= 10%).
+ * efficiency factors from synthetic points (also through "share", one
+ * hardware taking another's fitted factors), the measured-file format and
+ * its errors (gqa_kv_reads, the per-device metric), the presets'
+ * Calibration: lines, and the validation set's test-split MAPE (<= 10%).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -221,10 +223,11 @@ static void test_fit_recovers_known_factors(void **state)
 
 /* The published validation set: fit on its calibrate split; every hardware
  * with test points keeps its test MAPE within the bound docs/EXPLORE.md
- * states: issue 4's 10% for the A100 and TPU v4; the H100 (10.6%) and the
- * H200 (30.0%, vLLM points) are reported there as above it, and bounded
- * here just above their measured values so that a regression shows.  Each
- * calibrated preset states the factors this fit finds. */
+ * states: issue 4's 10% for the A100, H100 and TPU v4 and over all test
+ * points; the H200 (10.35%) is reported there as above it, and bounded here
+ * just above its measured value so that a regression shows.  Each
+ * calibrated preset states the factors this fit finds (the H200's shared
+ * ones included). */
 static void test_validation_set(void **state)
 {
     (void)state;
@@ -236,19 +239,19 @@ static void test_validation_set(void **state)
     acc_explore_calibration res;
     acc_error err = {0};
     assert_int_equal(acc_explore_calibrate(&opts, NULL, &res, &err), ACC_OK);
-    assert_true(res.n_test >= 34);
+    assert_true(res.n_test >= 37);
     assert_true(res.n_calibrate >= 12);
-    if (!(res.mape_test <= 11.5)) /* 11.0% over all chips */
-        fail_msg("test MAPE %.2f%% is above 11.5%%", res.mape_test);
+    if (!(res.mape_test <= 10)) /* 7.15% over all chips */
+        fail_msg("test MAPE %.2f%% is above 10%%", res.mape_test);
     static const struct {
         const char *name;
         size_t min_test;
         double bound;
         int calibrated;
     } chips[] = {
-        {"a100-80gb-sxm", 14, 10, 1},
-        {"h100-sxm", 14, 11, 1},
-        {"h200", 5, 31, 1},
+        {"a100-80gb-sxm", 15, 10, 1},
+        {"h100-sxm", 15, 10, 1},
+        {"h200", 6, 10.5, 1},
         {"tpuv4", 1, 10, 0},
     };
     for (size_t k = 0; k < sizeof chips / sizeof *chips; k++) {
@@ -259,7 +262,7 @@ static void test_validation_set(void **state)
             fail_msg("no points for %s", chips[k].name);
         assert_true(res.n_test_hw[h] >= chips[k].min_test);
         if (!(res.mape_test_hw[h] <= chips[k].bound))
-            fail_msg("%s: test MAPE %.2f%% is above %.0f%%", chips[k].name, res.mape_test_hw[h],
+            fail_msg("%s: test MAPE %.2f%% is above %.1f%%", chips[k].name, res.mape_test_hw[h],
                      chips[k].bound);
         if (!chips[k].calibrated) {
             assert_int_equal(res.n_calibrate_hw[h], 0);
@@ -329,6 +332,25 @@ static void test_measured_format(void **state)
     near(m.points[0].compute_bits, 8, 0);
     assert_true(isnan(m.points[1].compute_bits));
     xmeasured_free(&m);
+    /* gqa_kv_reads (default shared), the per-device metric and "share" */
+    const char *engine =
+        "{\"fit\": {\"b\": [\"bandwidth\"]},"
+        " \"share\": {\"b\": {\"from\": \"a\", \"factors\": [\"compute\", \"layer\"]}},"
+        " \"points\": [{\"model\": \"m.yaml\", \"metric\": \"throughput_tok_s_per_device\","
+        " \"value\": 5, \"input_len\": 8, \"t\": 2, \"gqa_kv_reads\": \"per_query_head\"},"
+        " {\"model\": \"m.yaml\", \"metric\": \"decode_ms\", \"value\": 5, \"input_len\": 8,"
+        " \"gqa_kv_reads\": \"shared\"}, {\"model\": \"m.yaml\", \"metric\": \"decode_ms\","
+        " \"value\": 5, \"input_len\": 8}]}";
+    assert_int_equal(parse_text(engine, &m, &err), ACC_OK);
+    assert_int_equal(m.points[0].metric, XM_THROUGHPUT_PER_DEVICE);
+    assert_int_equal(m.points[0].kv_reads_per_query_head, 1);
+    assert_int_equal(m.points[1].kv_reads_per_query_head, 0);
+    assert_int_equal(m.points[2].kv_reads_per_query_head, 0);
+    assert_int_equal(m.n_share, 1);
+    assert_string_equal(m.share[0].hardware, "b");
+    assert_string_equal(m.share[0].from, "a");
+    assert_int_equal(m.share[0].mask, (1u << XEFF_COMPUTE) | (1u << XEFF_LAYER));
+    xmeasured_free(&m);
 
     static const struct {
         const char *text, *want;
@@ -355,6 +377,15 @@ static void test_measured_format(void **state)
         {"[{\"model\": \"m.yaml\", \"metric\": \"decode_ms\", \"value\": 1, \"input_len\": 1,"
          " \"compute_bits\": -8}]",
          "points[0].compute_bits: must be greater than zero"},
+        {"[{\"model\": \"m.yaml\", \"metric\": \"decode_ms\", \"value\": 1, \"input_len\": 1,"
+         " \"gqa_kv_reads\": \"sometimes\"}]",
+         "points[0]: gqa_kv_reads: expected"},
+        {"{\"points\": [], \"share\": {\"a\": {\"from\": \"a\", \"factors\": [\"compute\"]}}}",
+         "share.a: from: a hardware cannot share its own factors"},
+        {"{\"points\": [], \"share\": {\"a\": {\"from\": \"b\"}}}", "share.a: expected"},
+        {"{\"points\": [], \"share\": {\"a\": {\"from\": \"b\", \"factors\": [\"speed\"]}}}",
+         "unknown factor 'speed'"},
+        {"{\"points\": [], \"shared\": 1}", "unknown top-level key"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         memset(&err, 0, sizeof err);
@@ -426,6 +457,159 @@ static void test_efficiency_section_and_memory(void **state)
     xhw_free(&hw);
 }
 
+/* "share": the second hardware takes the first one's fitted factors and
+ * fits only its own; recovered from synthetic points of known factors.
+ * The per-device metric is the throughput divided by the devices. */
+static void test_share_and_per_device(void **state)
+{
+    (void)state;
+    acc_error err = {0};
+    const char *names[2] = {"h100-sxm", "h200"};
+    xhw hw[2];
+    xsysconf truth[2];
+    for (int k = 0; k < 2; k++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/hw/%s.yaml", ACCINF_EXAMPLES, names[k]);
+        assert_int_equal(xhw_load(&hw[k], path, &err), ACC_OK);
+        truth[k] = hw[k].eff;
+        truth[k].compute_perf_efficiency = 0.6;
+        truth[k].layer_overhead_sec = 3.0e-5;
+    }
+    truth[0].weight_bandwidth_efficiency = 0.9;
+    truth[1].weight_bandwidth_efficiency = 0.7;
+    char model_path[1024];
+    snprintf(model_path, sizeof model_path, "%s/hw/model-llama2-7b.yaml", ACCINF_EXAMPLES);
+    char *text = NULL;
+    size_t size = 0;
+    assert_int_equal(acc_read_file(model_path, &text, &size, &err), ACC_OK);
+    xllm model;
+    assert_int_equal(xmodel_load_text(model_path, text, size, &model, &err), ACC_OK);
+    free(text);
+    static const struct {
+        int hw, metric, batch, L, G;
+    } shapes[] = {
+        {0, XM_FIRST_TOKEN_MS, 1, 2048, 1}, {0, XM_FIRST_TOKEN_MS, 1, 128, 1},
+        {0, XM_DECODE_TOK_S, 1, 5, 200},    {0, XM_DECODE_TOK_S, 16, 128, 256},
+        {1, XM_DECODE_TOK_S, 1, 5, 200},    {1, XM_DECODE_TOK_S, 8, 64, 64},
+    };
+    char *json = malloc(8192);
+    size_t used = (size_t)snprintf(
+        json, 8192,
+        "{\"fit\": {\"h100-sxm\": [\"compute\", \"bandwidth\", \"layer\"],"
+        " \"h200\": [\"compute\", \"bandwidth\"]},"
+        " \"share\": {\"h200\": {\"from\": \"h100-sxm\", \"factors\": [\"compute\", \"layer\"]}},"
+        " \"points\": [\n");
+    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+        xmeasure pt = {.metric = (xmetric)shapes[i].metric,
+                       .batch = shapes[i].batch,
+                       .input_len = shapes[i].L,
+                       .output_len = shapes[i].G,
+                       .t = 1,
+                       .p = 1,
+                       .devices = 1,
+                       .weight_bits = NAN,
+                       .kv_bits = NAN,
+                       .compute_bits = NAN};
+        int k = shapes[i].hw;
+        double v;
+        assert_int_equal(xmeasure_predict(&pt, &model, &hw[k], &truth[k], &v, &err), ACC_OK);
+        used += (size_t)snprintf(json + used, 8192 - used,
+                                 "%s{\"hardware\": \"%s\", \"model\": \"%s\", \"metric\": "
+                                 "\"%s\", \"value\": %.17g, \"batch\": %d, \"input_len\": %d, "
+                                 "\"output_len\": %d}\n",
+                                 i ? "," : "", hw[k].path, model_path,
+                                 xmetric_name((xmetric)shapes[i].metric), v, shapes[i].batch,
+                                 shapes[i].L, shapes[i].G);
+    }
+    snprintf(json + used, 8192 - used, "]}\n");
+    char *points = write_temp(json, ".json");
+    free(json);
+    acc_explore_calibrate_options opts;
+    acc_explore_calibrate_options_init(&opts);
+    opts.measured_path = points;
+    acc_explore_calibration res;
+    assert_int_equal(acc_explore_calibrate(&opts, NULL, &res, &err), ACC_OK);
+    assert_int_equal(res.n_hardware, 2);
+    assert_string_equal(res.hardware[1], "h200");
+    near(res.factors[0][XEFF_COMPUTE], 0.6, 2e-3);
+    near(res.factors[0][XEFF_BANDWIDTH], 0.9, 2e-3);
+    near(res.factors[0][XEFF_LAYER], 3.0e-5, 2e-2);
+    /* shared, not refitted (compute is in h200's fit list but shared wins) */
+    near(res.factors[1][XEFF_COMPUTE], res.factors[0][XEFF_COMPUTE], 0);
+    near(res.factors[1][XEFF_LAYER], res.factors[0][XEFF_LAYER], 0);
+    near(res.factors[1][XEFF_BANDWIDTH], 0.7, 2e-3);
+    assert_true(res.mape_calibrate < 0.05);
+    unlink(points);
+    free(points);
+    /* a share whose source has no points (and no -hw file) is an error */
+    char lone_json[2600];
+    snprintf(lone_json, sizeof lone_json,
+             "{\"share\": {\"h200\": {\"from\": \"tpuv4\", \"factors\": [\"compute\"]}},"
+             " \"points\": [{\"hardware\": \"%s\", \"model\": \"%s\", \"metric\": "
+             "\"decode_ms\", \"value\": 5, \"input_len\": 8}]}",
+             hw[1].path, model_path);
+    char *lone = write_temp(lone_json, ".json");
+    opts.measured_path = lone;
+    memset(&err, 0, sizeof err);
+    acc_status st = acc_explore_calibrate(&opts, NULL, &res, &err);
+    unlink(lone);
+    free(lone);
+    assert_int_equal(st, ACC_ERR_INPUT);
+    if (!strstr(err.message, "share.h200: from: hardware 'tpuv4' has no points"))
+        fail_msg("error: %s", err.message);
+
+    /* the per-device metric: throughput over the devices, exactly */
+    xmeasure pt = {.metric = XM_THROUGHPUT_TOK_S,
+                   .batch = 8,
+                   .input_len = 128,
+                   .output_len = 64,
+                   .t = 2,
+                   .p = 1,
+                   .devices = 2,
+                   .weight_bits = NAN,
+                   .kv_bits = NAN,
+                   .compute_bits = NAN};
+    double total, per_device;
+    assert_int_equal(xmeasure_predict(&pt, &model, &hw[1], &hw[1].eff, &total, &err), ACC_OK);
+    pt.metric = XM_THROUGHPUT_PER_DEVICE;
+    assert_int_equal(xmeasure_predict(&pt, &model, &hw[1], &hw[1].eff, &per_device, &err),
+                     ACC_OK);
+    near(per_device, total / 2, 1e-15);
+    xhw_free(&hw[0]);
+    xhw_free(&hw[1]);
+}
+
+/* Every preset says where its factors come from; exactly the ones without
+ * a fit of their own say "uncalibrated" (explore warns for those). */
+static void test_preset_calibration_lines(void **state)
+{
+    (void)state;
+    assert_true(xcalibration_is_uncalibrated("uncalibrated: copied"));
+    assert_true(xcalibration_is_uncalibrated("UNCALIBRATED"));
+    assert_false(xcalibration_is_uncalibrated("calibrated: 5 points"));
+    assert_false(xcalibration_is_uncalibrated("uncal"));
+    assert_false(xcalibration_is_uncalibrated(""));
+    static const struct {
+        const char *name;
+        int uncalibrated;
+    } presets[] = {
+        {"a100-80gb-sxm", 0}, {"h100-sxm", 0}, {"h200", 0},
+        {"tpuv4", 1},         {"b200", 1},     {"tpuv5p", 1},
+    };
+    for (size_t i = 0; i < sizeof presets / sizeof *presets; i++) {
+        char path[1024];
+        acc_error err = {0};
+        snprintf(path, sizeof path, "%s/hw/%s.yaml", ACCINF_EXAMPLES, presets[i].name);
+        xhw hw;
+        assert_int_equal(xhw_load(&hw, path, &err), ACC_OK);
+        if (!hw.in.hw_calibration[0])
+            fail_msg("%s: no Calibration: line", presets[i].name);
+        if (xcalibration_is_uncalibrated(hw.in.hw_calibration) != presets[i].uncalibrated)
+            fail_msg("%s: Calibration: '%s'", presets[i].name, hw.in.hw_calibration);
+        xhw_free(&hw);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -437,6 +621,8 @@ int main(void)
         cmocka_unit_test(test_validation_set),
         cmocka_unit_test(test_measured_format),
         cmocka_unit_test(test_efficiency_section_and_memory),
+        cmocka_unit_test(test_share_and_per_device),
+        cmocka_unit_test(test_preset_calibration_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -281,6 +281,31 @@ static void test_fixes_on_gqa_swiglu(void **state)
     near(b.capex, a.capex, 1e-12);
 }
 
+/* An engine whose decode attention reads K/V once per query head (the
+ * point key gqa_kv_reads: per_query_head): decode K and V traffic is the
+ * MHA amount, 4x the shared reads of 4 query heads per KV head; prefill and
+ * the KV capacity do not change. */
+static void test_kv_reads_per_query_head(void **state)
+{
+    (void)state;
+    toy shared, per_head;
+    xmapping mp = {.t = 4, .p = 1, .micro_batch = 1, .prefill_micro_batch = 1};
+    xperf a, b;
+    toy_build(&shared, ACC_EXPLORE_FIX_ALL, 4, "swiglu");
+    toy_build(&per_head, ACC_EXPLORE_FIX_ALL, 4, "swiglu");
+    per_head.model.kv_reads_per_query_head = 1;
+    xperf_eval(&shared.sys, &mp, 1, 100, 21, &a);
+    xperf_eval(&per_head.sys, &mp, 1, 100, 21, &b);
+    /* per chip and layer, Q.K^T and S.V each read (d/t) x ctx values of 2
+     * bytes at 1 TB/s: shared, a quarter of that; both memory-bound here */
+    double d = 1024, ctx = 110.5, t = 4, layers = 4, steps = 21;
+    double extra = 2 * (d / t) * ctx * (1 - 1.0 / 4) * 2 / 1e12;
+    near(b.generate_latency - a.generate_latency, extra * layers * steps, 1e-9);
+    near(1 / b.generate_throughput - 1 / a.generate_throughput, extra * layers, 1e-9);
+    near(b.prefill_latency, a.prefill_latency, 1e-12);
+    near(per_head.model.kv_per_token_byte, shared.model.kv_per_token_byte, 0);
+}
+
 static void test_fixed_overheads(void **state)
 {
     (void)state;
@@ -328,6 +353,7 @@ int main(void)
         cmocka_unit_test(test_allreduce),
         cmocka_unit_test(test_decode_step_by_hand),
         cmocka_unit_test(test_fixes_on_gqa_swiglu),
+        cmocka_unit_test(test_kv_reads_per_query_head),
         cmocka_unit_test(test_fixed_overheads),
         cmocka_unit_test(test_mappings),
     };

@@ -9,6 +9,11 @@
  * long contexts) attention for decode; the kernels of cuda_kernels.cu for
  * the rest.
  *
+ * Matmul weights and embedding tables in q8_0/q4_0/q4_K/q6_K stay in
+ * their ggml blocks ("cuda"; see the quantized-weights section and
+ * cuda_quant.cu), and run_sample picks tokens on the device
+ * (cuda_sample.cu) so only ids come back.
+ *
  * Every step's inputs (token ids, positions, slots, block tables) are
  * checked on the host and uploaded in one copy; run() returns after the
  * output rows are back in host memory.  Every device allocation failure is
@@ -16,6 +21,8 @@
  */
 #include "backend/cuda/cuda_backend.h"
 #include "backend/cuda/cuda_kernels.h"
+#include "backend/cuda/cuda_quant.h"
+#include "backend/cuda/cuda_sample.h"
 #include "backend/cuda/cuda_schedule.h"
 
 #include "accinf/quant.h"
@@ -31,6 +38,8 @@
 typedef struct cuda_weight {
     void *data;
     acc_cuda_dtype dtype;
+    acc_cuda_qtype qtype; /* ggml blocks as stored (then dtype is the 16-bit type the
+                             prefill dequantizes to); ACC_CUDA_QNONE: plain dtype */
 } cuda_weight;
 
 /* Regions of the per-step upload, in int32 elements from its start. */
@@ -100,6 +109,8 @@ typedef struct cuda_backend {
     float *partial; /* split-K attention partial results */
     size_t partial_floats;
     int sm_count;
+    int min_heads; /* fewest query heads of an attention node (graph keys) */
+    int pdl;       /* decode GEMVs launch as programmatic dependents (sm_90) */
     float *k_cache, *v_cache; /* n_layers x slots x kv_dim */
     size_t layer_stride;      /* floats per layer */
     float *inv_freq;
@@ -113,6 +124,15 @@ typedef struct cuda_backend {
     int n_graphs;
     int graphs_off; /* a capture failed: run small steps directly */
     cuda_profile prof;
+    /* GPU sampling (cuda_run_sample), allocated on first use: per output
+     * row its parameters and chosen id, on the device and pinned */
+    acc_cuda_sample_params *sample_params_dev, *sample_params_host;
+    int32_t *sample_tokens_dev, *sample_tokens_host;
+    /* Quantized weights ("cuda" only): the engine's block-typed host
+     * matrices, per graph weight, while loading (NULL entries: plain);
+     * and the 16-bit scratch a prefill matmul dequantizes one into. */
+    const acc_backend_weight *quant_src;
+    void *qscratch;
 } cuda_backend;
 
 static acc_status cuda_fail(acc_error *err, const char *what, cudaError_t code)
@@ -224,6 +244,13 @@ static void cuda_destroy(acc_backend *backend)
     free(cb->offsets);
     free(cb->data);
     free(cb->feeds_matmul);
+    cudaFree(cb->qscratch);
+    cudaFree(cb->sample_params_dev);
+    cudaFree(cb->sample_tokens_dev);
+    if (cb->sample_params_host)
+        cudaFreeHost(cb->sample_params_host);
+    if (cb->sample_tokens_host)
+        cudaFreeHost(cb->sample_tokens_host);
     free(cb);
 }
 
@@ -249,6 +276,10 @@ static acc_status cuda_create_common(const acc_backend_config *config, int exact
     cb->config = *config;
     cb->exact = exact;
     cb->prof.on = getenv("ACCINF_CUDA_PROFILE") != NULL;
+    int major = 0;
+    cb->pdl = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, 0) == cudaSuccess &&
+              major >= 9 && getenv("ACCINF_CUDA_NO_PDL") == NULL;
+    (void)cudaGetLastError();
     acc_status status = ACC_OK;
     if ((code = cudaStreamCreateWithFlags(&cb->stream, cudaStreamNonBlocking)) != cudaSuccess)
         status = cuda_fail(err, "creating a stream", code);
@@ -370,13 +401,16 @@ static void convert_parallel(int threads, const float *src, uint16_t *dst, size_
 static acc_cuda_dtype choose_matrix_dtype(const acc_graph *g, const unsigned char *is_matrix,
                                           const float *const *weights, int threads)
 {
-    int all_bf16 = 1, all_f16 = 1;
+    int all_bf16 = 1, all_f16 = 1, plain = 0;
     for (int w = 0; w < g->n_weights && (all_bf16 || all_f16); w++) {
-        if (!is_matrix[w])
-            continue;
+        if (!is_matrix[w] || !weights[w])
+            continue; /* quantized matrices (no f32 copy) do not vote */
+        plain++;
         size_t n = (size_t)(g->weights[w].rows * g->weights[w].cols);
         convert_parallel(threads, weights[w], NULL, n, ACC_CUDA_F32, &all_bf16, &all_f16);
     }
+    if (!plain)
+        return ACC_CUDA_F16; /* only quantized matrices: f16 keeps 3 more bits of d * q */
     if (all_bf16)
         return ACC_CUDA_BF16;
     return all_f16 ? ACC_CUDA_F16 : ACC_CUDA_BF16;
@@ -410,6 +444,10 @@ static acc_status upload_weight(cuda_backend *cb, const float *src, size_t n, ac
     return ACC_OK;
 }
 
+static acc_status upload_quant_weight(cuda_backend *cb, const acc_weight_source *ws,
+                                      const acc_backend_weight *src, cuda_weight *dst,
+                                      void *staging, acc_error *err);
+
 static acc_status upload_weights(cuda_backend *cb, const acc_graph *g, const float *const *weights,
                                  acc_error *err)
 {
@@ -434,6 +472,10 @@ static acc_status upload_weights(cuda_backend *cb, const acc_graph *g, const flo
             cuda_mul_size(n, dtype == ACC_CUDA_F32 ? 4 : 2, 1, &bytes)) {
             status = acc_error_set(err, ACC_ERR_RUNTIME, "weight '%s': size overflows", ws->name);
             break;
+        }
+        if (is_matrix[w] && cb->quant_src && cb->quant_src[w].data) {
+            status = upload_quant_weight(cb, ws, &cb->quant_src[w], &cb->weights[w], staging, err);
+            continue;
         }
         cb->weights[w].dtype = dtype;
         cb->weights[w].data = cuda_alloc(cb, bytes, ws->name, err);
@@ -478,7 +520,7 @@ static acc_status cuda_load_f32(acc_backend *backend, const acc_graph *g, const 
     if (status != ACC_OK)
         return status;
     for (int i = 0; i < g->n_weights; i++)
-        if (!weights[i])
+        if (!weights[i] && !(cb->quant_src && cb->quant_src[i].data))
             return acc_error_set(err, ACC_ERR_RUNTIME, "cuda backend: weight '%s' not bound",
                                  g->weights[i].name);
     size_t n = (size_t)g->n_nodes;
@@ -530,9 +572,14 @@ static acc_status cuda_load_f32(acc_backend *backend, const acc_graph *g, const 
     /* split-K partials: splits only while rows x heads < 2 x SMs, so at
      * most 4 x SMs (head, token, split) results */
     int max_hd = 1;
+    cb->min_heads = 0;
     for (int i = 0; i < g->n_nodes; i++)
-        if (g->nodes[i].op == ACC_OP_ATTENTION && g->nodes[i].head_dim > max_hd)
-            max_hd = g->nodes[i].head_dim;
+        if (g->nodes[i].op == ACC_OP_ATTENTION) {
+            if (g->nodes[i].head_dim > max_hd)
+                max_hd = g->nodes[i].head_dim;
+            if (cb->min_heads == 0 || g->nodes[i].n_heads < cb->min_heads)
+                cb->min_heads = g->nodes[i].n_heads;
+        }
     cb->partial_floats = (size_t)(4 * (cb->sm_count > 0 ? cb->sm_count : 1)) * (size_t)(max_hd + 2);
     cb->partial = cuda_alloc(cb, cb->partial_floats * sizeof(float), "attention partials", err);
     if (!cb->partial)
@@ -625,19 +672,32 @@ static acc_status weight_to_f32(const acc_weight_source *ws, const acc_backend_w
     return ACC_OK;
 }
 
+static acc_status keep_quantized(acc_backend *backend, const acc_graph *g,
+                                 const acc_backend_weight *weights, acc_backend_weight **out,
+                                 acc_error *err);
+static acc_status alloc_qscratch(cuda_backend *cb, const acc_graph *g, acc_error *err);
+
 static acc_status cuda_load(acc_backend *backend, const acc_graph *g, const acc_plan *plan,
                             const acc_backend_weight *weights, acc_error *err)
 {
     size_t n = (size_t)g->n_weights + 1;
     float **f32 = acc_calloc(n, sizeof *f32, err);
     int *owned = acc_calloc(n, sizeof *owned, err);
+    acc_backend_weight *quant = NULL;
     acc_status status = f32 && owned ? ACC_OK : ACC_ERR_RUNTIME;
+    if (status == ACC_OK)
+        status = keep_quantized(backend, g, weights, &quant, err);
     for (int i = 0; i < g->n_weights && status == ACC_OK; i++)
-        status = weights[i].data
+        status = weights[i].data && !(quant && quant[i].data)
                      ? weight_to_f32(&g->weights[i], &weights[i], &f32[i], &owned[i], err)
                      : ACC_OK;
+    ((cuda_backend *)backend)->quant_src = quant;
     if (status == ACC_OK)
         status = cuda_load_f32(backend, g, plan, (const float *const *)f32, err);
+    if (status == ACC_OK && quant)
+        status = alloc_qscratch((cuda_backend *)backend, g, err);
+    ((cuda_backend *)backend)->quant_src = NULL;
+    free(quant);
     for (int i = 0; f32 && owned && i < g->n_weights; i++)
         if (owned[i])
             free(f32[i]);
@@ -698,6 +758,11 @@ static acc_status pack_step(cuda_backend *cb, const acc_step *step, step_layout 
     lay->split_key = (max_ctx + SPLIT_KEYS - 1) / SPLIT_KEYS;
     if (lay->split_key > SPLIT_MAX)
         lay->split_key = SPLIT_MAX;
+    /* steps with enough (head, token) blocks never split (attention_splits):
+     * one graph key for all their context lengths, no recapture every
+     * SPLIT_KEYS tokens */
+    if ((int64_t)n * cb->min_heads >= 2 * (int64_t)cb->sm_count)
+        lay->split_key = 1;
     if (lay->tiles + 2 * (size_t)n > cb->step_capacity)
         return acc_error_set(err, ACC_ERR_RUNTIME, "cuda backend: step inputs exceed the buffer");
     if (lay->flash) {
@@ -831,6 +896,10 @@ static acc_status cublas_matmul(cuda_backend *cb, int mm, int64_t rows, const vo
     return ACC_OK;
 }
 
+static int op_quantized(const cuda_backend *cb, const cuda_op *op);
+static acc_status run_matmuls_quant(cuda_backend *cb, const cuda_op *op, int64_t rows,
+                                    acc_error *err);
+
 /* Matmuls sharing one input (and their SwiGLU): one GEMV launch for steps
  * of at most ACC_CUDA_GEMV_MAX_ROWS rows, else cuBLAS per matmul. */
 static acc_status run_matmuls(cuda_backend *cb, const cuda_op *op, int64_t rows, acc_error *err)
@@ -840,6 +909,8 @@ static acc_status run_matmuls(cuda_backend *cb, const cuda_op *op, int64_t rows,
     int64_t in = g->nodes[in_node].cols;
     const cuda_weight *w0 = &cb->weights[g->nodes[g->nodes[op->mm[0]].src[1]].weight];
     int code = 0;
+    if (op_quantized(cb, op))
+        return run_matmuls_quant(cb, op, rows, err);
     if (w0->dtype == ACC_CUDA_F32) {
         for (int i = 0; i < op->n_mm; i++) {
             acc_status st = cublas_matmul(cb, op->mm[i], rows, NULL, err);
@@ -856,8 +927,12 @@ static acc_status run_matmuls(cuda_backend *cb, const cuda_op *op, int64_t rows,
                 return cuda_fail(err, "matmul input conversion", (cudaError_t)code);
         }
         if (rows <= ACC_CUDA_GEMV_MAX_ROWS) {
-            acc_cuda_gemv_args a = {
-                .dtype = w0->dtype, .x = cb->x16[xb], .rows = rows, .in = in, .n_segs = op->n_mm};
+            acc_cuda_gemv_args a = {.dtype = w0->dtype,
+                                    .x = cb->x16[xb],
+                                    .rows = rows,
+                                    .in = in,
+                                    .n_segs = op->n_mm,
+                                    .pdl = cb->pdl};
             for (int i = 0; i < op->n_mm; i++) {
                 const acc_node *mm = &g->nodes[op->mm[i]];
                 a.seg[i].w = cb->weights[g->nodes[mm->src[1]].weight].data;
@@ -982,6 +1057,13 @@ static acc_status run_node(cuda_backend *cb, int i, const acc_step *step, const 
         return ACC_OK;
     case ACC_OP_EMBED: {
         const cuda_weight *w = &cb->weights[g->nodes[node->src[0]].weight];
+        if (w->qtype != ACC_CUDA_QNONE) {
+            code = acc_cuda_qembed(
+                w->qtype, w->data,
+                d + (node->index_by == ACC_EMBED_BY_TOKEN ? lay->tokens : lay->positions), rows,
+                node->cols, out, cb->stream);
+            break;
+        }
         code = acc_cuda_embed(
             w->dtype, w->data,
             d + (node->index_by == ACC_EMBED_BY_TOKEN ? lay->tokens : lay->positions), rows,
@@ -1175,10 +1257,81 @@ static acc_status find_or_capture_graph(cuda_backend *cb, const acc_step *step,
     return ACC_OK;
 }
 
+/* GPU sampling: the step's output rows stay on the device; one token per
+ * row is chosen there (cuda_sample.cu) and only the ids come back. */
+static acc_status sample_prepare(cuda_backend *cb, const acc_step *step,
+                                 const acc_backend_sampling *sampling, acc_error *err)
+{
+    if (!cb->sample_params_dev) {
+        size_t rows = (size_t)(cb->max_outputs > 0 ? cb->max_outputs : 1);
+        cb->sample_params_dev =
+            cuda_alloc(cb, rows * sizeof *cb->sample_params_dev, "sampling parameters", err);
+        cb->sample_tokens_dev =
+            cb->sample_params_dev
+                ? cuda_alloc(cb, rows * sizeof *cb->sample_tokens_dev, "sampled tokens", err)
+                : NULL;
+        if (!cb->sample_tokens_dev)
+            return ACC_ERR_RUNTIME;
+        cudaError_t code = cudaMallocHost((void **)&cb->sample_params_host,
+                                          rows * sizeof *cb->sample_params_host);
+        if (code == cudaSuccess)
+            code = cudaMallocHost((void **)&cb->sample_tokens_host,
+                                  rows * sizeof *cb->sample_tokens_host);
+        if (code != cudaSuccess)
+            return cuda_fail(err, "pinned sampling buffers", code);
+    }
+    for (int r = 0; r < step->n_outputs; r++) {
+        const acc_backend_sampling *s = &sampling[r];
+        if (!(s->temperature >= 0.0f) || s->top_k < 0 || !(s->top_p > 0.0f) ||
+            !(s->min_p >= 0.0f) || !(s->u >= 0.0 && s->u < 1.0))
+            return acc_error_set(err, ACC_ERR_INPUT, "cuda backend: row %d: bad sampling settings",
+                                 r);
+        cb->sample_params_host[r] = (acc_cuda_sample_params){
+            .temperature = s->temperature, .top_k = s->top_k, .top_p = s->top_p,
+            .min_p = s->min_p, .u = s->u};
+    }
+    return ACC_OK;
+}
+
+/* Queues the sampling of the output rows and the copy of the ids back. */
+static acc_status sample_queue(cuda_backend *cb, int n_outputs, acc_error *err)
+{
+    size_t n = (size_t)n_outputs;
+    cudaError_t code =
+        cudaMemcpyAsync(cb->sample_params_dev, cb->sample_params_host,
+                        n * sizeof *cb->sample_params_host, cudaMemcpyHostToDevice, cb->stream);
+    if (code != cudaSuccess)
+        return cuda_fail(err, "uploading sampling parameters", code);
+    int k = acc_cuda_sample(cb->output, n_outputs, cb->graph->nodes[cb->graph->output].cols,
+                            cb->sample_params_dev, cb->sample_tokens_dev, cb->stream);
+    if (k)
+        return cuda_fail(err, "sampling", (cudaError_t)k);
+    code = cudaMemcpyAsync(cb->sample_tokens_host, cb->sample_tokens_dev,
+                           n * sizeof *cb->sample_tokens_host, cudaMemcpyDeviceToHost, cb->stream);
+    return code == cudaSuccess ? ACC_OK : cuda_fail(err, "reading sampled tokens", code);
+}
+
+static acc_status cuda_run_step(cuda_backend *cb, const acc_step *step, float *output,
+                                const acc_backend_sampling *sampling, int32_t *tokens,
+                                acc_error *err);
+
 static acc_status cuda_run(acc_backend *backend, const acc_step *step, float *output,
                            acc_error *err)
 {
-    cuda_backend *cb = (cuda_backend *)backend;
+    return cuda_run_step((cuda_backend *)backend, step, output, NULL, NULL, err);
+}
+
+static acc_status cuda_run_sample(acc_backend *backend, const acc_step *step,
+                                  const acc_backend_sampling *sampling, int32_t *tokens,
+                                  acc_error *err)
+{
+    return cuda_run_step((cuda_backend *)backend, step, NULL, sampling, tokens, err);
+}
+
+static acc_status cuda_run_step(cuda_backend *cb, const acc_step *step, float *output,
+                                const acc_backend_sampling *sampling, int32_t *tokens,
+                                acc_error *err)
+{
     const acc_graph *g = cb->graph;
     if (!g)
         return acc_error_set(err, ACC_ERR_RUNTIME, "cuda backend: no graph loaded");
@@ -1186,6 +1339,8 @@ static acc_status cuda_run(acc_backend *backend, const acc_step *step, float *ou
     acc_status status = pack_step(cb, step, &lay, err);
     if (status == ACC_OK)
         status = check_token_ids(g, step, err);
+    if (status == ACC_OK && sampling && step->n_outputs > 0)
+        status = sample_prepare(cb, step, sampling, err);
     if (status != ACC_OK || step->n_outputs == 0)
         return status;
     for (int i = 0; i < g->n_nodes; i++) {
@@ -1215,10 +1370,14 @@ static acc_status cuda_run(acc_backend *backend, const acc_step *step, float *ou
         (code = cudaMemcpyAsync(output, cb->output, out_bytes, cudaMemcpyDeviceToHost,
                                 cb->stream)) != cudaSuccess)
         status = cuda_fail(err, "reading the output", code);
+    if (status == ACC_OK && sampling)
+        status = sample_queue(cb, step->n_outputs, err);
     /* the pinned step buffer is reused by the next step: always wait */
     code = cudaStreamSynchronize(cb->stream);
     if (status == ACC_OK && code != cudaSuccess)
         status = cuda_fail(err, "running the step", code);
+    if (status == ACC_OK && sampling)
+        memcpy(tokens, cb->sample_tokens_host, (size_t)step->n_outputs * sizeof *tokens);
     if (status == ACC_OK && cb->prof.on && cb->prof.events)
         profile_collect(cb);
     return status;
@@ -1255,12 +1414,205 @@ static acc_status cuda_synchronize(acc_backend *backend, acc_error *err)
     return code == cudaSuccess ? ACC_OK : cuda_fail(err, "synchronize", code);
 }
 
+/* ---- quantized weights ("cuda" only; cuda_quant.cu) -----------------------
+ * Matmul weights and embedding tables the engine hands over in q8_0, q4_0,
+ * q4_K or q6_K stay in their ggml blocks on the device.  Steps of at most
+ * ACC_CUDA_GEMV_MAX_ROWS rows read the blocks in a GEMV (x in f32);
+ * larger steps dequantize each such matrix into one 16-bit scratch
+ * (matrix_dtype) and run the cuBLAS GEMM as for 16-bit weights.  Other
+ * block types reach the backend already widened (src/model/weights.c),
+ * and "cuda-f32" widens every weight to f32. */
+
+static acc_cuda_qtype qtype_of(acc_weight_type type)
+{
+    switch (type) {
+    case ACC_WEIGHT_Q8_0: return ACC_CUDA_Q8_0;
+    case ACC_WEIGHT_Q4_0: return ACC_CUDA_Q4_0;
+    case ACC_WEIGHT_Q4_K: return ACC_CUDA_Q4_K;
+    case ACC_WEIGHT_Q6_K: return ACC_CUDA_Q6_K;
+    default: return ACC_CUDA_QNONE;
+    }
+}
+
+/* *out: per graph weight, the block-typed matrices to upload as they are
+ * (NULL when there is none). */
+static acc_status keep_quantized(acc_backend *backend, const acc_graph *g,
+                                 const acc_backend_weight *weights, acc_backend_weight **out,
+                                 acc_error *err)
+{
+    cuda_backend *cb = (cuda_backend *)backend;
+    *out = NULL;
+    if (cb->exact)
+        return ACC_OK;
+    unsigned char *is_matrix = acc_calloc((size_t)g->n_weights + 1, 1, err);
+    if (!is_matrix)
+        return ACC_ERR_RUNTIME;
+    mark_matrix_weights(g, is_matrix);
+    acc_backend_weight *kept = NULL;
+    for (int w = 0; w < g->n_weights; w++) {
+        const acc_backend_weight *bw = &weights[w];
+        size_t row = acc_weight_row_bytes(bw->type, g->weights[w].cols);
+        if (!is_matrix[w] || !bw->data || qtype_of(bw->type) == ACC_CUDA_QNONE || row == 0 ||
+            bw->row_bytes < row)
+            continue;
+        if (!kept && !(kept = acc_calloc((size_t)g->n_weights + 1, sizeof *kept, err))) {
+            free(is_matrix);
+            return ACC_ERR_RUNTIME;
+        }
+        kept[w] = *bw;
+    }
+    free(is_matrix);
+    *out = kept;
+    return ACC_OK;
+}
+
+/* Uploads one block-typed matrix, rows packed contiguously. */
+static acc_status upload_quant_weight(cuda_backend *cb, const acc_weight_source *ws,
+                                      const acc_backend_weight *src, cuda_weight *dst,
+                                      void *staging, acc_error *err)
+{
+    size_t row = acc_weight_row_bytes(src->type, ws->cols), bytes;
+    if (cuda_mul_size((uint64_t)ws->rows, row, 1, &bytes) || row > STAGING_BYTES)
+        return acc_error_set(err, ACC_ERR_RUNTIME, "weight '%s': size overflows", ws->name);
+    dst->qtype = qtype_of(src->type);
+    dst->dtype = cb->matrix_dtype;
+    size_t alloc = acc_cuda_quant_alloc_bytes(bytes);
+    dst->data = cuda_alloc(cb, alloc, ws->name, err);
+    if (!dst->data)
+        return ACC_ERR_RUNTIME;
+    cudaError_t code = cudaMemsetAsync(dst->data, 0, alloc, cb->stream);
+    size_t per_chunk = STAGING_BYTES / row;
+    for (int64_t r0 = 0; r0 < ws->rows && code == cudaSuccess; r0 += (int64_t)per_chunk) {
+        size_t count = (size_t)(ws->rows - r0) < per_chunk ? (size_t)(ws->rows - r0) : per_chunk;
+        const char *from = (const char *)src->data + (size_t)r0 * src->row_bytes;
+        if (src->row_bytes == row)
+            memcpy(staging, from, count * row);
+        else
+            for (size_t r = 0; r < count; r++)
+                memcpy((char *)staging + r * row, from + r * src->row_bytes, row);
+        code = cudaMemcpyAsync((char *)dst->data + (size_t)r0 * row, staging, count * row,
+                               cudaMemcpyHostToDevice, cb->stream);
+        if (code == cudaSuccess)
+            code = cudaStreamSynchronize(cb->stream);
+    }
+    return code == cudaSuccess ? ACC_OK : cuda_fail(err, "uploading quantized weights", code);
+}
+
+/* The 16-bit scratch for the largest quantized matmul weight. */
+static acc_status alloc_qscratch(cuda_backend *cb, const acc_graph *g, acc_error *err)
+{
+    size_t largest = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        const acc_node *node = &g->nodes[i];
+        if (node->op != ACC_OP_MATMUL)
+            continue;
+        int w = g->nodes[node->src[1]].weight;
+        size_t n;
+        if (cb->weights[w].qtype != ACC_CUDA_QNONE &&
+            !cuda_mul_size((uint64_t)g->weights[w].rows, (uint64_t)g->weights[w].cols, 2, &n) &&
+            n > largest)
+            largest = n;
+    }
+    if (!largest)
+        return ACC_OK;
+    cb->qscratch = cuda_alloc(cb, largest, "16-bit scratch for quantized matmuls", err);
+    return cb->qscratch ? ACC_OK : ACC_ERR_RUNTIME;
+}
+
+static int op_quantized(const cuda_backend *cb, const cuda_op *op)
+{
+    const acc_graph *g = cb->graph;
+    for (int i = 0; i < op->n_mm; i++)
+        if (cb->weights[g->nodes[g->nodes[op->mm[i]].src[1]].weight].qtype != ACC_CUDA_QNONE)
+            return 1;
+    return 0;
+}
+
+/* y = x16 . W16^T (+ bias) through cuBLAS, W16 [out, in] in matrix_dtype. */
+static acc_status gemm16(cuda_backend *cb, int mm, int64_t rows, const void *w16, const void *x16,
+                         acc_error *err)
+{
+    const acc_graph *g = cb->graph;
+    const acc_node *node = &g->nodes[mm];
+    int64_t in = g->nodes[node->src[0]].cols, out = node->cols;
+    const float one = 1.0f, zero = 0.0f;
+    cudaDataType type = cb->matrix_dtype == ACC_CUDA_BF16 ? CUDA_R_16BF : CUDA_R_16F;
+    cublasStatus_t st = cublasGemmEx(cb->cublas, CUBLAS_OP_T, CUBLAS_OP_N, (int)out, (int)rows,
+                                     (int)in, &one, w16, type, (int)in, x16, type, (int)in, &zero,
+                                     cb->data[mm], CUDA_R_32F, (int)out, CUBLAS_COMPUTE_32F,
+                                     CUBLAS_GEMM_DEFAULT);
+    if (st != CUBLAS_STATUS_SUCCESS)
+        return acc_error_set(err, ACC_ERR_RUNTIME, "cuda backend: cuBLAS matmul: %s",
+                             cublasGetStatusString(st));
+    if (node->src[2] >= 0) {
+        int code = acc_cuda_add_bias(cb->data[mm], cb->data[node->src[2]], rows, out, cb->stream);
+        if (code)
+            return cuda_fail(err, "matmul bias", (cudaError_t)code);
+    }
+    return ACC_OK;
+}
+
+/* The matmuls of one operation when any of them is quantized. */
+static acc_status run_matmuls_quant(cuda_backend *cb, const cuda_op *op, int64_t rows,
+                                    acc_error *err)
+{
+    const acc_graph *g = cb->graph;
+    int in_node = g->nodes[op->mm[0]].src[0];
+    int64_t in = g->nodes[in_node].cols;
+    int gemv = rows <= ACC_CUDA_GEMV_MAX_ROWS, need_x16 = !gemv, code = 0;
+    for (int i = 0; i < op->n_mm; i++)
+        if (cb->weights[g->nodes[g->nodes[op->mm[i]].src[1]].weight].qtype == ACC_CUDA_QNONE)
+            need_x16 = 1;
+    int xb = x16_find(cb, in_node);
+    if (need_x16 && xb < 0) {
+        void *x16 = x16_claim(cb, in_node, -1);
+        xb = x16 == cb->x16[0] ? 0 : 1;
+        code = acc_cuda_convert_f32(cb->data[in_node], rows * in, cb->matrix_dtype, x16,
+                                    cb->stream);
+        if (code)
+            return cuda_fail(err, "matmul input conversion", (cudaError_t)code);
+    }
+    for (int i = 0; i < op->n_mm; i++) {
+        const acc_node *mm = &g->nodes[op->mm[i]];
+        const cuda_weight *w = &cb->weights[g->nodes[mm->src[1]].weight];
+        if (w->qtype != ACC_CUDA_QNONE && gemv) {
+            code = acc_cuda_qgemv(w->qtype, w->data, cb->data[in_node], rows, in, mm->cols,
+                                  mm->src[2] >= 0 ? cb->data[mm->src[2]] : NULL,
+                                  cb->data[op->mm[i]], cb->stream);
+            if (code)
+                return cuda_fail(err, "quantized matrix-vector product", (cudaError_t)code);
+            continue;
+        }
+        const void *w16 = w->data;
+        if (w->qtype != ACC_CUDA_QNONE) {
+            code = acc_cuda_qdequant(w->qtype, w->data, mm->cols, in, cb->matrix_dtype,
+                                     cb->qscratch, cb->stream);
+            if (code)
+                return cuda_fail(err, "dequantizing a matmul weight", (cudaError_t)code);
+            w16 = cb->qscratch;
+        }
+        acc_status st = gemm16(cb, op->mm[i], rows, w16, cb->x16[xb], err);
+        if (st != ACC_OK)
+            return st;
+    }
+    if (op->swiglu >= 0) {
+        const acc_node *sw = &g->nodes[op->swiglu];
+        code = acc_cuda_swiglu(cb->data[sw->src[0]], cb->data[sw->src[1]], cb->data[op->swiglu],
+                               rows * sw->cols, x16_for_output(cb, op->swiglu, xb),
+                               cb->matrix_dtype, cb->stream);
+        if (code)
+            return cuda_fail(err, "swiglu", (cudaError_t)code);
+    }
+    return ACC_OK;
+}
+
 const acc_backend_ops acc_backend_cuda_ops = {
     .name = "cuda",
     .create = cuda_create,
     .destroy = cuda_destroy,
     .load = cuda_load,
     .run = cuda_run,
+    .run_sample = cuda_run_sample,
     .copy_kv_block = cuda_copy_kv_block,
     .synchronize = cuda_synchronize,
 };
@@ -1271,6 +1623,7 @@ const acc_backend_ops acc_backend_cuda_f32_ops = {
     .destroy = cuda_destroy,
     .load = cuda_load,
     .run = cuda_run,
+    .run_sample = cuda_run_sample,
     .copy_kv_block = cuda_copy_kv_block,
     .synchronize = cuda_synchronize,
 };

@@ -21,6 +21,23 @@ namespace {
 
 constexpr int kGemvWarps = 4;
 
+/* Programmatic dependent launch (sm_90): wait for the previous kernel's
+ * results (a no-op when not launched as a dependent), and let the next
+ * kernel start its own weight loads now. */
+__device__ __forceinline__ void wait_prerequisites()
+{
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.wait;\n" ::: "memory");
+#endif
+}
+
+__device__ __forceinline__ void allow_dependents()
+{
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+#endif
+}
+
 /* 8 consecutive 16-bit values of one 16-byte load, as floats. */
 __device__ __forceinline__ void unpack8(const uint4 &v, float *f, const __half *)
 {
@@ -86,6 +103,7 @@ __device__ __forceinline__ void warp_dot(const T *const (&wrow)[G], const T *x, 
     if ((in & 7) == 0) {
         int64_t chunks = in / 8;
         const uint4 *x4 = reinterpret_cast<const uint4 *>(x);
+        bool waited = false;
         for (int64_t c0 = lane; c0 < chunks; c0 += 32 * U) {
             uint4 wv[G][U];
 #pragma unroll
@@ -96,6 +114,10 @@ __device__ __forceinline__ void warp_dot(const T *const (&wrow)[G], const T *x, 
                     wv[g][u] = (c < chunks && wrow[g])
                                    ? load_stream(reinterpret_cast<const uint4 *>(wrow[g]) + c)
                                    : make_uint4(0, 0, 0, 0);
+            }
+            if (!waited) { /* the weights are in flight; x comes from the previous kernel */
+                wait_prerequisites();
+                waited = true;
             }
 #pragma unroll
             for (int u = 0; u < U; u++) {
@@ -120,7 +142,10 @@ __device__ __forceinline__ void warp_dot(const T *const (&wrow)[G], const T *x, 
                 }
             }
         }
+        if (!waited)
+            wait_prerequisites();
     } else {
+        wait_prerequisites();
         for (int64_t i = lane; i < in; i += 32) {
 #pragma unroll
             for (int r = 0; r < R; r++) {
@@ -148,6 +173,7 @@ __device__ __forceinline__ void warp_dot(const T *const (&wrow)[G], const T *x, 
 template <typename T, int R, int G, int U>
 __global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(acc_cuda_gemv_args a)
 {
+    allow_dependents();
     int64_t first = ((int64_t)blockIdx.x * kGemvWarps + threadIdx.x / 32) * G;
     const T *wrow[G];
     float *yrow[G];
@@ -194,6 +220,7 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(acc_cuda_gemv_arg
 template <typename T, int R, int G, int U>
 __global__ void __launch_bounds__(kGemvWarps * 32) gemv_swiglu_kernel(acc_cuda_gemv_args a)
 {
+    allow_dependents();
     constexpr int H = G / 2;
     int64_t first = ((int64_t)blockIdx.x * kGemvWarps + threadIdx.x / 32) * H;
     int64_t out = a.seg[0].out;
@@ -235,16 +262,19 @@ template <typename T, int R, int G, int U> int launch(const acc_cuda_gemv_args *
     int64_t total = 0;
     for (int i = 0; i < a->n_segs; i++)
         total += a->seg[i].out;
-    if (a->swiglu) {
-        int64_t warps = (a->seg[0].out + G / 2 - 1) / (G / 2);
-        unsigned blocks = (unsigned)((warps + kGemvWarps - 1) / kGemvWarps);
-        gemv_swiglu_kernel<T, R, G, U><<<blocks, kGemvWarps * 32, 0, s>>>(*a);
-    } else {
-        int64_t warps = (total + G - 1) / G;
-        unsigned blocks = (unsigned)((warps + kGemvWarps - 1) / kGemvWarps);
-        gemv_kernel<T, R, G, U><<<blocks, kGemvWarps * 32, 0, s>>>(*a);
-    }
-    return (int)cudaGetLastError();
+    int64_t warps = a->swiglu ? (a->seg[0].out + G / 2 - 1) / (G / 2) : (total + G - 1) / G;
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = dim3((unsigned)((warps + kGemvWarps - 1) / kGemvWarps));
+    cfg.blockDim = dim3(kGemvWarps * 32);
+    cfg.stream = s;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = a->pdl ? 1 : 0;
+    cudaError_t code = a->swiglu ? cudaLaunchKernelEx(&cfg, gemv_swiglu_kernel<T, R, G, U>, *a)
+                                 : cudaLaunchKernelEx(&cfg, gemv_kernel<T, R, G, U>, *a);
+    return code != cudaSuccess ? (int)code : (int)cudaGetLastError();
 }
 
 template <typename T, int G, int U> int launch_rows(const acc_cuda_gemv_args *a, cudaStream_t s)

@@ -32,6 +32,16 @@ int launch_status()
     return (int)cudaGetLastError();
 }
 
+/* Lets a programmatic dependent (the decode GEMV, cuda_gemv.cu) launch
+ * now and start streaming its weights; it waits for this kernel's results
+ * before reading them. */
+__device__ __forceinline__ void allow_dependents()
+{
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+#endif
+}
+
 template <typename T> __device__ float load_as_float(const T *p, int64_t i);
 template <> __device__ float load_as_float<float>(const float *p, int64_t i)
 {
@@ -129,6 +139,7 @@ __device__ __forceinline__ void store_norm(float *y, void *y16, acc_cuda_dtype d
 __global__ void rms_norm_kernel(const float *x, const float *w, float eps, float *y, int64_t cols,
                                 void *y16, acc_cuda_dtype dtype16)
 {
+    allow_dependents();
     __shared__ double shared[kThreads / 32];
     const float *xr = x + blockIdx.x * cols;
     float *yr = y + blockIdx.x * cols;
@@ -148,6 +159,7 @@ __global__ void add_rms_norm_kernel(const float *a, const float *b, float alpha,
                                     const float *w, float eps, float *y, int64_t cols, void *y16,
                                     acc_cuda_dtype dtype16)
 {
+    allow_dependents();
     __shared__ double shared[kThreads / 32];
     int64_t off = blockIdx.x * cols;
     double sum = 0.0;
@@ -161,6 +173,79 @@ __global__ void add_rms_norm_kernel(const float *a, const float *b, float alpha,
     void *y16r = y16 ? static_cast<char *>(y16) + off * 2 : nullptr;
     for (int64_t i = threadIdx.x; i < cols; i += blockDim.x)
         store_norm(y + off, y16r, dtype16, i, w[i] * (sum_out[off + i] * inv));
+}
+
+/* add_rms_norm_kernel for rows of at most kNormVec * 4 * kNormThreads
+ * columns, cols % 4 == 0: 16-byte loads, the sums kept in registers
+ * between the two passes, 512 threads a row (decode steps have 1-8 rows,
+ * so the row's latency is the kernel's).  Same arithmetic. */
+constexpr int kNormThreads = 512;
+constexpr int kNormVec = 8;
+
+__device__ __forceinline__ void store4_with16(float *y, void *y16, acc_cuda_dtype dtype16,
+                                              int64_t i, float4 v)
+{
+    *reinterpret_cast<float4 *>(y + i) = v;
+    if (y16 && dtype16 == ACC_CUDA_BF16) {
+        __nv_bfloat162 *p = reinterpret_cast<__nv_bfloat162 *>(static_cast<__nv_bfloat16 *>(y16) + i);
+        p[0] = __floats2bfloat162_rn(v.x, v.y);
+        p[1] = __floats2bfloat162_rn(v.z, v.w);
+    } else if (y16) {
+        __half2 *p = reinterpret_cast<__half2 *>(static_cast<__half *>(y16) + i);
+        p[0] = __floats2half2_rn(v.x, v.y);
+        p[1] = __floats2half2_rn(v.z, v.w);
+    }
+}
+
+__global__ void __launch_bounds__(kNormThreads)
+    add_rms_norm_vec_kernel(const float *a, const float *b, float alpha, float *sum_out,
+                            const float *w, float eps, float *y, int64_t cols, void *y16,
+                            acc_cuda_dtype dtype16)
+{
+    allow_dependents();
+    __shared__ double shared[kNormThreads / 32];
+    int64_t off = blockIdx.x * cols;
+    int n4 = (int)(cols / 4);
+    float4 v[kNormVec];
+    double sum = 0.0;
+#pragma unroll
+    for (int k = 0; k < kNormVec; k++) {
+        int i = threadIdx.x + k * kNormThreads;
+        if (i < n4) {
+            float4 x = reinterpret_cast<const float4 *>(a + off)[i];
+            float4 z = reinterpret_cast<const float4 *>(b + off)[i];
+            if (alpha == 1.0f) {
+                x.x += z.x, x.y += z.y, x.z += z.z, x.w += z.w;
+            } else {
+                x.x += alpha * z.x, x.y += alpha * z.y, x.z += alpha * z.z, x.w += alpha * z.w;
+            }
+            v[k] = x;
+            reinterpret_cast<float4 *>(sum_out + off)[i] = x;
+            sum += (double)x.x * x.x + (double)x.y * x.y + (double)x.z * x.z + (double)x.w * x.w;
+        }
+    }
+    for (int o = 16; o > 0; o >>= 1)
+        sum += __shfl_xor_sync(0xffffffffu, sum, o);
+    int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    if (lane == 0)
+        shared[warp] = sum;
+    __syncthreads();
+    double total = 0.0;
+#pragma unroll
+    for (int k = 0; k < kNormThreads / 32; k++)
+        total += shared[k];
+    float inv = (float)(1.0 / sqrt(total / (double)cols + (double)eps));
+    void *y16r = y16 ? static_cast<char *>(y16) + off * 2 : nullptr;
+#pragma unroll
+    for (int k = 0; k < kNormVec; k++) {
+        int i = threadIdx.x + k * kNormThreads;
+        if (i < n4) {
+            float4 g = reinterpret_cast<const float4 *>(w)[i], x = v[k];
+            float4 r = make_float4(g.x * (x.x * inv), g.y * (x.y * inv), g.z * (x.z * inv),
+                                   g.w * (x.w * inv));
+            store4_with16(y + off, y16r, dtype16, 4 * (int64_t)i, r);
+        }
+    }
 }
 
 __global__ void layer_norm_kernel(const float *x, const float *w, const float *b, float eps,
@@ -261,6 +346,7 @@ __global__ void gather_rows_kernel(const float *x, const int32_t *index, int64_t
 
 __global__ void to_bf16_kernel(const float *x, int64_t n, __nv_bfloat16 *out)
 {
+    allow_dependents();
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
          i += (int64_t)gridDim.x * blockDim.x)
         out[i] = __float2bfloat16_rn(x[i]);
@@ -268,6 +354,7 @@ __global__ void to_bf16_kernel(const float *x, int64_t n, __nv_bfloat16 *out)
 
 __global__ void to_f16_kernel(const float *x, int64_t n, __half *out)
 {
+    allow_dependents();
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
          i += (int64_t)gridDim.x * blockDim.x)
         out[i] = __float2half_rn(x[i]);
@@ -307,6 +394,7 @@ constexpr int kPerLane = ACC_CUDA_MAX_HEAD_DIM / 32;
 __global__ void __launch_bounds__(kAttnWarps * 32)
     attention_kernel(acc_cuda_attention_args a)
 {
+    allow_dependents();
     __shared__ float q_sh[ACC_CUDA_MAX_HEAD_DIM];
     __shared__ float part_m[kAttnWarps], part_l[kAttnWarps];
     __shared__ float part_acc[kAttnWarps][ACC_CUDA_MAX_HEAD_DIM];
@@ -442,6 +530,7 @@ __global__ void __launch_bounds__(kAttnWarps * 32)
 /* Merges the n_splits partial results of one (head, token). */
 __global__ void attention_merge_kernel(acc_cuda_attention_args a)
 {
+    allow_dependents();
     int head = blockIdx.x;
     int64_t token = blockIdx.y;
     int hd = a.head_dim, n = a.n_splits;
@@ -522,8 +611,15 @@ int acc_cuda_add_rms_norm(const float *a, const float *b, float alpha, float *su
                           float eps, float *y, int64_t rows, int64_t cols, void *y16,
                           acc_cuda_dtype dtype16, acc_cuda_stream stream)
 {
-    add_rms_norm_kernel<<<(unsigned)rows, kThreads, 0, stream>>>(a, b, alpha, sum, w, eps, y, cols,
-                                                                 y16, dtype16);
+    /* 16-byte path: every pointer 16-byte aligned, rows of whole vectors */
+    uintptr_t align = (uintptr_t)a | (uintptr_t)b | (uintptr_t)sum | (uintptr_t)w | (uintptr_t)y |
+                      (uintptr_t)y16;
+    if (cols % 4 == 0 && cols <= 4 * kNormVec * kNormThreads && align % 16 == 0)
+        add_rms_norm_vec_kernel<<<(unsigned)rows, kNormThreads, 0, stream>>>(
+            a, b, alpha, sum, w, eps, y, cols, y16, dtype16);
+    else
+        add_rms_norm_kernel<<<(unsigned)rows, kThreads, 0, stream>>>(a, b, alpha, sum, w, eps, y,
+                                                                     cols, y16, dtype16);
     return launch_status();
 }
 

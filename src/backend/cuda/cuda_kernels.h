@@ -104,7 +104,7 @@ typedef struct acc_cuda_attention_args {
      * by a second kernel. */
     int n_splits;
     float *partial;
-    /* Tiled prefill (tensor cores, TF32): tiles of at most 64 rows of one
+    /* Tiled prefill (tensor cores, f16): tiles of at most 64 rows of one
      * sequence, tile t = rows [tiles[2t], tiles[2t] + tiles[2t + 1]). */
     const int32_t *tiles;
     int n_tiles;
@@ -114,9 +114,14 @@ typedef struct acc_cuda_attention_args {
 int acc_cuda_attention(const acc_cuda_attention_args *args, acc_cuda_stream stream);
 /* Whether acc_cuda_attention_tiled handles this head_dim. */
 int acc_cuda_attention_tiled_supported(int head_dim);
-/* Tiled prefill attention: Q.K^T and P.V on tensor cores in TF32 with fp32
- * accumulation, online softmax in fp32 (args->tiles, args->n_tiles). */
+/* Tiled prefill attention: Q.K^T and P.V on tensor cores (f16 inputs,
+ * fp32 accumulation), online softmax in fp32 (args->tiles, args->n_tiles;
+ * tiles of at most 64 rows). */
 int acc_cuda_attention_tiled(const acc_cuda_attention_args *args, acc_cuda_stream stream);
+/* The same with `keys` keys per shared-memory tile (32 or 64; 0: the
+ * default), for the microbenchmark. */
+int acc_cuda_attention_tiled_keys(const acc_cuda_attention_args *args, int keys,
+                                  acc_cuda_stream stream);
 
 /* Matrix-vector products for steps of at most ACC_CUDA_GEMV_MAX_ROWS rows
  * (decode): y_s[r, o] = x[r, :] . W_s[o, :] (+ bias_s[o]) for up to three
@@ -142,6 +147,10 @@ typedef struct acc_cuda_gemv_args {
     int swiglu;
     float *swiglu_y;
     void *swiglu_y16;
+    /* 1: launch as a programmatic dependent of the previous kernel in the
+     * stream (sm_90): the first weight loads are issued before waiting for
+     * it to finish, so the stream of weights starts during its tail */
+    int pdl;
 } acc_cuda_gemv_args;
 
 int acc_cuda_gemv(const acc_cuda_gemv_args *args, int variant, acc_cuda_stream stream);
