@@ -6,8 +6,9 @@
  * unrounded reference (the stated bound); any column split gives the same
  * bits; and whole models through the engine with long prefill steps agree
  * with the AVX-512 path within tolerance and across thread counts bit for
- * bit, 16-bit weights only with ACCINF_CPU_AMX_16BIT=1 (else the exact
- * path's bits).  Skipped where the CPU or OS offers no AMX.
+ * bit; without ACCINF_CPU_AMX (the default) the AMX level gives the
+ * AVX-512 path's bits, and 16-bit weights take AMX only with
+ * ACCINF_CPU_AMX=all.  Skipped where the CPU or OS offers no AMX.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -223,12 +224,19 @@ static void check_model(const char *name, acc_weights_precision precision, int a
         ids[i] = (int32_t)((i * 37 + 11) % vocab);
     const char *saved = getenv("ACCINF_CPU_ISA");
     setenv("ACCINF_CPU_ISA", "amx", 1);
-    if (amx_16bit)
-        setenv("ACCINF_CPU_AMX_16BIT", "1", 1);
+    const char *saved_amx = getenv("ACCINF_CPU_AMX");
+    char *saved_amx_copy = saved_amx ? strdup(saved_amx) : NULL;
+    setenv("ACCINF_CPU_AMX", amx_16bit ? "all" : "1", 1);
     float *amx1 = prefill_logits(model, 1, precision, ids, 45, vocab);
     float *amx3 = prefill_logits(model, 3, precision, ids, 45, vocab);
-    unsetenv("ACCINF_CPU_AMX_16BIT");
+    /* 16-bit weights stay exact unless "all"; nothing changes unless asked */
+    setenv("ACCINF_CPU_AMX", "1", 1);
+    float *amx_blocks = prefill_logits(model, 1, precision, ids, 45, vocab);
+    unsetenv("ACCINF_CPU_AMX");
     float *amx_default = prefill_logits(model, 1, precision, ids, 45, vocab);
+    if (saved_amx_copy)
+        setenv("ACCINF_CPU_AMX", saved_amx_copy, 1);
+    free(saved_amx_copy);
     setenv("ACCINF_CPU_ISA", "avx512", 1);
     float *base = prefill_logits(model, 2, precision, ids, 45, vocab);
     float *ref = prefill_logits(model, 2, ACC_WEIGHTS_F32, ids, 45, vocab);
@@ -236,9 +244,11 @@ static void check_model(const char *name, acc_weights_precision precision, int a
         setenv("ACCINF_CPU_ISA", saved, 1);
     else
         unsetenv("ACCINF_CPU_ISA");
-    if (amx_16bit) /* by default 16-bit weights keep the exact path */
-        assert_memory_equal(amx_default, base, (size_t)vocab * sizeof *base);
+    assert_memory_equal(amx_default, base, (size_t)vocab * sizeof *base);
+    if (amx_16bit)
+        assert_memory_equal(amx_blocks, base, (size_t)vocab * sizeof *base);
     free(amx_default);
+    free(amx_blocks);
     assert_memory_equal(amx1, amx3, (size_t)vocab * sizeof *amx1);
     /* against the f32-weight model (exact path): AMX's bf16 roundings cost
      * no more than the AVX-512 path's int8 activations, give or take */
@@ -266,7 +276,7 @@ static void test_models_prefill(void **state)
     (void)state;
     if (!amx_ready())
         skip();
-    check_model("llama3-tiny", ACC_WEIGHTS_STORED, 1); /* bf16 weights, opt-in */
+    check_model("llama3-tiny", ACC_WEIGHTS_STORED, 1); /* bf16 weights: "all" */
     check_model("gpt2-tiny", ACC_WEIGHTS_Q8_0, 0);
     check_model("llama-tiny", ACC_WEIGHTS_Q4_0, 0);
     /* (k-quants need in % 256 == 0, which no fixture has: the GEMM test

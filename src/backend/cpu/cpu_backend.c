@@ -8,10 +8,11 @@
  * row ops by rows, elementwise ops by elements.  Matmuls and the inner
  * loops of attention run through the kernel table chosen at create time
  * (kernels_dispatch.c); matmul weights and embedding tables may be f16 or
- * bf16, every other weight is f32.  With AMX (kernels_amx.h) matmuls of
- * many tokens and block-format weights (16-bit ones too when
- * ACCINF_CPU_AMX_16BIT=1) take the AMX GEMM on bf16 activations instead of
- * the table's.  KV cache layout per layer:
+ * bf16, every other weight is f32.  With AMX (kernels_amx.h) and
+ * ACCINF_CPU_AMX=1 matmuls of many tokens and block-format weights (16-bit
+ * ones too with ACCINF_CPU_AMX=all) take the AMX GEMM on bf16 activations
+ * instead of the table's; it is opt-in because its results depend on the
+ * batch (prefill vs decode), which the default path's do not.  KV cache layout per layer:
  * K and V each [n_blocks * block_size, kv_dim].
  */
 #include "backend/backend.h"
@@ -38,8 +39,8 @@ typedef struct cpu_backend {
     float *scratch;           /* per worker: max_context floats */
     void *act;                /* int8 activations for block-format matmuls */
     size_t act_bytes;
-    int amx;                  /* AMX prefill GEMM allowed and usable */
-    int amx_16bit;            /* ... for f16/bf16 weights too (opt-in) */
+    int amx;                  /* AMX prefill GEMM asked for and usable */
+    int amx_16bit;            /* ... for f16/bf16 weights too */
     void *amx_act;            /* bf16 activations for it */
     void *amx_scratch;        /* per worker, amx_scratch_stride bytes */
     size_t amx_scratch_stride;
@@ -170,8 +171,8 @@ static void task_matmul(void *context, int worker, int n_workers)
 }
 
 /* 1 if matmuls with weights of `type` take the AMX GEMM (for steps of
- * enough rows).  16-bit weights only on request: their default path gives
- * the bits of f32 weights, which the bf16 GEMM does not. */
+ * enough rows).  16-bit weights only with ACCINF_CPU_AMX=all: their other
+ * path gives the bits of f32 weights, which the bf16 GEMM does not. */
 static int amx_takes(const cpu_backend *cpu, acc_weight_type type)
 {
     return cpu->amx && acc_cpu_amx_supports(type) &&
@@ -403,9 +404,13 @@ static acc_status cpu_create(const acc_backend_config *config, acc_backend **out
     cpu->base.ops = &acc_backend_cpu_ops;
     cpu->config = *config;
     cpu->kernels = acc_cpu_kernels_select(acc_cpu_isa_cap_from_env());
-    cpu->amx = acc_cpu_amx_enabled(acc_cpu_isa_cap_from_env());
-    const char *amx_16bit = getenv("ACCINF_CPU_AMX_16BIT");
-    cpu->amx_16bit = amx_16bit && strcmp(amx_16bit, "1") == 0;
+    /* ACCINF_CPU_AMX=1: block formats, =all: 16-bit weights too; the
+     * ACCINF_CPU_ISA cap still applies */
+    const char *amx = getenv("ACCINF_CPU_AMX");
+    int amx_all = amx && strcmp(amx, "all") == 0;
+    cpu->amx = amx && (strcmp(amx, "1") == 0 || amx_all) &&
+               acc_cpu_amx_enabled(acc_cpu_isa_cap_from_env());
+    cpu->amx_16bit = amx_all;
     acc_status status = acc_thread_pool_create(config->threads, &cpu->pool, err);
     if (status != ACC_OK) {
         cpu_destroy(&cpu->base);

@@ -15,8 +15,8 @@
  * (relative 2^-9 each; bf16 weights stay exact), about the error of
  * llama.cpp's q8_0 activations.  An output element's value does not depend
  * on the column split (threads) but differs from the table's matmul that
- * decode uses.  The executor sends block formats here by default and
- * 16-bit weights only on request (cpu_backend.c).
+ * decode uses, so the executor sends work here only when asked
+ * (ACCINF_CPU_AMX, cpu_backend.c).
  */
 #if defined(__x86_64__)
 

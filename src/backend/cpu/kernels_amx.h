@@ -3,8 +3,8 @@
  * and the sizes the executor needs to feed it.  Not a public header.
  *
  * The executor uses it for matmuls of at least ACC_CPU_AMX_MIN_ROWS token
- * rows with block-format weights (16-bit ones with ACCINF_CPU_AMX_16BIT=1)
- * when acc_cpu_amx_enabled said yes: first acc_cpu_amx_convert_rows rounds the input rows to bf16 (rows
+ * rows with block-format weights when ACCINF_CPU_AMX=1 asks for it (16-bit
+ * ones too with ACCINF_CPU_AMX=all) and acc_cpu_amx_enabled said yes: first acc_cpu_amx_convert_rows rounds the input rows to bf16 (rows
  * padded to a multiple of 16 with zeros, each row to a multiple of 32
  * elements), then acc_cpu_amx_matmul runs column ranges on the workers.
  * The size helpers are inline so that only kernels_amx.c is compiled with
