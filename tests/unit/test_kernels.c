@@ -710,7 +710,9 @@ static void check_model_paths(const char *name)
     const char *saved = getenv("ACCINF_CPU_ISA");
     float *best = NULL;
     for (int isa = 0; isa < ACC_CPU_ISA_COUNT; isa++) {
-        if (!acc_cpu_isa_available((acc_cpu_isa)isa))
+        /* the AMX level's prefill rounds to bf16: test_cpu_amx.c checks it
+         * against these paths with a tolerance */
+        if (!acc_cpu_isa_available((acc_cpu_isa)isa) || isa == ACC_CPU_ISA_AMX)
             continue;
         setenv("ACCINF_CPU_ISA", acc_cpu_isa_name((acc_cpu_isa)isa), 1);
         float *one = model_logits(model, 1, ACC_WEIGHTS_F32, ids, 19, vocab);

@@ -8,11 +8,16 @@
  * row ops by rows, elementwise ops by elements.  Matmuls and the inner
  * loops of attention run through the kernel table chosen at create time
  * (kernels_dispatch.c); matmul weights and embedding tables may be f16 or
- * bf16, every other weight is f32.  KV cache layout per layer:
+ * bf16, every other weight is f32.  With AMX (kernels_amx.h) and
+ * ACCINF_CPU_AMX=1 matmuls of many tokens and block-format weights (16-bit
+ * ones too with ACCINF_CPU_AMX=all) take the AMX GEMM on bf16 activations
+ * instead of the table's; it is opt-in because its results depend on the
+ * batch (prefill vs decode), which the default path's do not.  KV cache layout per layer:
  * K and V each [n_blocks * block_size, kv_dim].
  */
 #include "backend/backend.h"
 #include "backend/cpu/kernels.h"
+#include "backend/cpu/kernels_amx.h"
 #include "backend/cpu/thread_pool.h"
 
 #include <stdatomic.h>
@@ -34,6 +39,11 @@ typedef struct cpu_backend {
     float *scratch;           /* per worker: acc_cpu_attend_scratch(max_context) floats */
     void *act;                /* int8 activations for block-format matmuls */
     size_t act_bytes;
+    int amx;                  /* AMX prefill GEMM asked for and usable */
+    int amx_16bit;            /* ... for f16/bf16 weights too */
+    void *amx_act;            /* bf16 activations for it */
+    void *amx_scratch;        /* per worker, amx_scratch_stride bytes */
+    size_t amx_scratch_stride;
     float **data;             /* per node, for the current step */
 } cpu_backend;
 
@@ -160,6 +170,53 @@ static void task_matmul(void *context, int worker, int n_workers)
     for (int64_t c; (c = claim_chunk(t, n_chunks)) >= 0;) {
         int64_t j0 = c * per, j1 = j0 + per < args.out ? j0 + per : args.out;
         matmul(&args, 0, args.rows, j0, j1);
+    }
+}
+
+/* 1 if matmuls with weights of `type` take the AMX GEMM (for steps of
+ * enough rows).  16-bit weights only with ACCINF_CPU_AMX=all: their other
+ * path gives the bits of f32 weights, which the bf16 GEMM does not. */
+static int amx_takes(const cpu_backend *cpu, acc_weight_type type)
+{
+    return cpu->amx && acc_cpu_amx_supports(type) &&
+           (acc_weight_type_is_quantized(type) || cpu->amx_16bit);
+}
+
+/* The matmul's arguments for the AMX GEMM: bf16 activations in xq. */
+static acc_cpu_matmul_args amx_args(const node_task *t)
+{
+    const acc_graph *g = t->cpu->graph;
+    const acc_backend_weight *w = &t->cpu->weights[g->nodes[t->node->src[1]].weight];
+    int64_t in = g->nodes[t->node->src[0]].cols;
+    acc_cpu_matmul_args args = {
+        .x = t->in[0], .rows = t->rows, .in = in, .w = w->data, .w_type = w->type,
+        .w_row_bytes = w->row_bytes, .bias = t->in[2], .y = t->out, .out = t->node->cols,
+        .xq = t->cpu->amx_act, .xq_row_bytes = acc_cpu_amx_act_stride(in)};
+    return args;
+}
+
+static void task_amx_convert(void *context, int worker, int n_workers)
+{
+    node_task *t = context;
+    acc_cpu_matmul_args args = amx_args(t);
+    int64_t r0, r1;
+    split_range(acc_cpu_amx_rows_pad(t->rows), worker, n_workers, &r0, &r1);
+    acc_cpu_amx_convert_rows(args.x, args.rows, args.in, t->cpu->amx_act, r0, r1);
+}
+
+static void task_amx_matmul(void *context, int worker, int n_workers)
+{
+    node_task *t = context;
+    acc_cpu_matmul_args args = amx_args(t);
+    void *scratch = (char *)t->cpu->amx_scratch + (size_t)worker * t->cpu->amx_scratch_stride;
+    /* about 4 chunks per worker: each chunk reads all activations once */
+    int64_t per = (args.out / (n_workers * 4) + ACC_CPU_AMX_COL_UNIT - 1) /
+                  ACC_CPU_AMX_COL_UNIT * ACC_CPU_AMX_COL_UNIT;
+    per = per < ACC_CPU_AMX_COL_UNIT ? ACC_CPU_AMX_COL_UNIT : per;
+    int64_t n_chunks = (args.out + per - 1) / per;
+    for (int64_t c; (c = claim_chunk(t, n_chunks)) >= 0;) {
+        int64_t j0 = c * per, j1 = j0 + per < args.out ? j0 + per : args.out;
+        acc_cpu_amx_matmul(&args, scratch, j0, j1);
     }
 }
 
@@ -311,7 +368,13 @@ static acc_status cpu_run(acc_backend *backend, const acc_step *step, float *out
             break;
         case ACC_OP_MATMUL: {
             int64_t in = g->nodes[node->src[0]].cols;
-            if (acc_weight_type_is_quantized(cpu->weights[g->nodes[node->src[1]].weight].type))
+            acc_weight_type type = cpu->weights[g->nodes[node->src[1]].weight].type;
+            if (amx_takes(cpu, type) && t.rows >= ACC_CPU_AMX_MIN_ROWS) {
+                acc_thread_pool_run(cpu->pool, task_amx_convert, &t, 0);
+                acc_thread_pool_run(cpu->pool, task_amx_matmul, &t, 0);
+                break;
+            }
+            if (acc_weight_type_is_quantized(type))
                 acc_thread_pool_run(cpu->pool, task_quantize_act, &t, t.rows * in < SMALL_WORK);
             acc_thread_pool_run(cpu->pool, task_matmul, &t, work * in < SMALL_WORK);
             break;
@@ -341,6 +404,8 @@ static void cpu_destroy(acc_backend *backend)
     free(cpu->v_cache);
     free(cpu->scratch);
     free(cpu->act);
+    free(cpu->amx_act);
+    free(cpu->amx_scratch);
     free(cpu->data);
     free(cpu);
 }
@@ -357,6 +422,13 @@ static acc_status cpu_create(const acc_backend_config *config, acc_backend **out
     cpu->base.ops = &acc_backend_cpu_ops;
     cpu->config = *config;
     cpu->kernels = acc_cpu_kernels_select(acc_cpu_isa_cap_from_env());
+    /* ACCINF_CPU_AMX=1: block formats, =all: 16-bit weights too; the
+     * ACCINF_CPU_ISA cap still applies */
+    const char *amx = getenv("ACCINF_CPU_AMX");
+    int amx_all = amx && strcmp(amx, "all") == 0;
+    cpu->amx = amx && (strcmp(amx, "1") == 0 || amx_all) &&
+               acc_cpu_amx_enabled(acc_cpu_isa_cap_from_env());
+    cpu->amx_16bit = amx_all;
     acc_status status = acc_thread_pool_create(config->threads, &cpu->pool, err);
     if (status != ACC_OK) {
         cpu_destroy(&cpu->base);
@@ -409,6 +481,38 @@ static acc_status check_weight_uses(const cpu_backend *cpu, const acc_graph *gra
                                      acc_op_name(node->op));
         }
     }
+    return ACC_OK;
+}
+
+/* Buffers of the AMX GEMM for the largest matmul it may run: bf16
+ * activation rows and a 64-byte aligned scratch per worker. */
+static acc_status amx_alloc(cpu_backend *cpu, const acc_graph *graph,
+                            const acc_backend_weight *weights, int64_t max_tokens, acc_error *err)
+{
+    size_t act = 0, scratch = 0;
+    for (int i = 0; i < graph->n_nodes; i++) {
+        const acc_node *node = &graph->nodes[i];
+        if (node->op != ACC_OP_MATMUL ||
+            !amx_takes(cpu, weights[graph->nodes[node->src[1]].weight].type))
+            continue;
+        int64_t in = graph->nodes[node->src[0]].cols;
+        size_t a = (size_t)acc_cpu_amx_rows_pad(max_tokens) * acc_cpu_amx_act_stride(in);
+        size_t s = (acc_cpu_amx_scratch_bytes(in) + 63) / 64 * 64;
+        act = a > act ? a : act;
+        scratch = s > scratch ? s : scratch;
+    }
+    if (!act) {
+        cpu->amx = 0;
+        return ACC_OK;
+    }
+    cpu->amx_scratch_stride = scratch;
+    size_t total = scratch * (size_t)acc_thread_pool_size(cpu->pool);
+    cpu->amx_act = aligned_alloc(64, (act + 63) / 64 * 64);
+    cpu->amx_scratch = aligned_alloc(64, total);
+    if (!cpu->amx_act || !cpu->amx_scratch)
+        return acc_error_set(err, ACC_ERR_RUNTIME,
+                             "cpu backend: out of memory for the AMX buffers (%zu bytes)",
+                             act + total);
     return ACC_OK;
 }
 
@@ -471,6 +575,13 @@ static acc_status cpu_load(acc_backend *backend, const acc_graph *graph, const a
         cpu->act = acc_malloc(cpu->act_bytes, err);
         if (!cpu->act)
             return ACC_ERR_RUNTIME;
+    }
+    if (cpu->amx && plan->max_tokens >= ACC_CPU_AMX_MIN_ROWS) {
+        status = amx_alloc(cpu, graph, weights, plan->max_tokens, err);
+        if (status != ACC_OK)
+            return status;
+    } else {
+        cpu->amx = 0;
     }
     cpu->graph = graph;
     return ACC_OK;

@@ -13,6 +13,17 @@
  * split or on how many tokens the step has (each element is one fixed
  * accumulation chain), so any thread count and prefill vs decode give the
  * same bits.  Different tables differ by float reassociation and FMA.
+ *
+ * The AMX level (ACC_CPU_ISA_AMX) is the AVX-512 table plus a prefill GEMM
+ * (kernels_amx.h) that the executor runs instead of the table's matmul,
+ * when ACCINF_CPU_AMX=1 asks for it, for steps of at least 16 tokens with
+ * block-format weights (and f16/bf16 ones with ACCINF_CPU_AMX=all).  It
+ * rounds activations and weights to bf16, so for those matmuls only the
+ * thread-count invariance holds: a token computed in a long prefill step
+ * differs from the same token decoded alone by those roundings (about
+ * q8_0-activation error).  f32 weights never take it.  Without
+ * ACCINF_CPU_AMX (the default) or with ACCINF_CPU_ISA=avx512 or lower the
+ * contract above holds for every step and type.
  */
 #ifndef ACCINF_CPU_KERNELS_H
 #define ACCINF_CPU_KERNELS_H
@@ -28,7 +39,8 @@ typedef enum acc_cpu_isa {
     ACC_CPU_ISA_SCALAR = 0,
     ACC_CPU_ISA_NEON,
     ACC_CPU_ISA_AVX2,   /* AVX2 + FMA + F16C */
-    ACC_CPU_ISA_AVX512, /* AVX-512 F, BW, VL */
+    ACC_CPU_ISA_AVX512, /* AVX-512 F, BW, VL, VNNI */
+    ACC_CPU_ISA_AMX,    /* the AVX-512 table + AMX-BF16 prefill GEMM */
     ACC_CPU_ISA_COUNT
 } acc_cpu_isa;
 
@@ -117,10 +129,15 @@ extern const acc_cpu_kernels acc_cpu_kernels_neon;
 /* 1 if this build has the table and this CPU can run it. */
 int acc_cpu_isa_available(acc_cpu_isa isa);
 const char *acc_cpu_isa_name(acc_cpu_isa isa);
-/* Parses "scalar", "neon", "avx2", "avx512"; 0 on success, -1 if unknown. */
+/* Parses "scalar", "neon", "avx2", "avx512", "amx"; 0 on success, -1 if
+ * unknown. */
 int acc_cpu_isa_from_name(const char *name, acc_cpu_isa *out);
-/* The best available table at or below `cap` (ACC_CPU_ISA_COUNT: no cap). */
+/* The best available table at or below `cap` (ACC_CPU_ISA_COUNT: no cap);
+ * the AMX level selects the AVX-512 table. */
 const acc_cpu_kernels *acc_cpu_kernels_select(acc_cpu_isa cap);
+/* 1 when `cap` allows ACC_CPU_ISA_AMX and the CPU, the OS and this process
+ * may use AMX-BF16 tiles (asks Linux for the tile state the first time). */
+int acc_cpu_amx_enabled(acc_cpu_isa cap);
 /* The cap named by the ACCINF_CPU_ISA environment variable (for checking
  * that every path agrees), ACC_CPU_ISA_COUNT when unset or unknown. */
 acc_cpu_isa acc_cpu_isa_cap_from_env(void);

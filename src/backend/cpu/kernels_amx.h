@@ -1,0 +1,80 @@
+/*
+ * kernels_amx.h — the AMX-BF16 prefill GEMM of the CPU backend (kernels_amx.c)
+ * and the sizes the executor needs to feed it.  Not a public header.
+ *
+ * The executor uses it for matmuls of at least ACC_CPU_AMX_MIN_ROWS token
+ * rows with block-format weights when ACCINF_CPU_AMX=1 asks for it (16-bit
+ * ones too with ACCINF_CPU_AMX=all) and acc_cpu_amx_enabled said yes: first acc_cpu_amx_convert_rows rounds the input rows to bf16 (rows
+ * padded to a multiple of 16 with zeros, each row to a multiple of 32
+ * elements), then acc_cpu_amx_matmul runs column ranges on the workers.
+ * The size helpers are inline so that only kernels_amx.c is compiled with
+ * the AMX and AVX-512 flags.
+ */
+#ifndef ACCINF_CPU_KERNELS_AMX_H
+#define ACCINF_CPU_KERNELS_AMX_H
+
+#include "backend/cpu/kernels.h"
+
+/* Steps with fewer token rows keep the table's matmul (decode, small
+ * batches): below this the per-step weight unpacking is not repaid. */
+#define ACC_CPU_AMX_MIN_ROWS 16
+/* Column ranges handed to acc_cpu_amx_matmul should be multiples of this
+ * (one weight panel); any range works. */
+#define ACC_CPU_AMX_COL_UNIT 32
+
+static inline int acc_cpu_amx_supports(acc_weight_type type)
+{
+    return type == ACC_WEIGHT_F16 || type == ACC_WEIGHT_BF16 || type == ACC_WEIGHT_Q8_0 ||
+           type == ACC_WEIGHT_Q4_0 || type == ACC_WEIGHT_Q4_K || type == ACC_WEIGHT_Q6_K;
+}
+
+/* `in` rounded up to whole 32-element k steps. */
+static inline int64_t acc_cpu_amx_in_pad(int64_t in)
+{
+    return (in + 31) / 32 * 32;
+}
+
+/* Token rows rounded up to the GEMM's 16-row tiles. */
+static inline int64_t acc_cpu_amx_rows_pad(int64_t rows)
+{
+    return (rows + 15) / 16 * 16;
+}
+
+/* Bytes between bf16 activation rows: 64 more than the row so that the 16
+ * rows of a tile load do not all fall in one L1 set. */
+static inline size_t acc_cpu_amx_act_stride(int64_t in)
+{
+    return (size_t)acc_cpu_amx_in_pad(in) * 2 + 64;
+}
+
+/* Bytes of unpacked weight panels one worker keeps (in L2) at a time: at
+ * least one panel of ACC_CPU_AMX_COL_UNIT rows. */
+static inline size_t acc_cpu_amx_panels_bytes(int64_t in)
+{
+    size_t panel = (size_t)ACC_CPU_AMX_COL_UNIT * (size_t)acc_cpu_amx_in_pad(in) * 2;
+    size_t budget = 768 * 1024;
+    return budget > panel ? budget / panel * panel : panel;
+}
+
+/* Per-worker scratch bytes for inputs of `in` elements (64-byte aligned
+ * by the caller): the weight panels, one f32 and 16 bf16 unpacked weight
+ * rows, the output tiles. */
+static inline size_t acc_cpu_amx_scratch_bytes(int64_t in)
+{
+    size_t pad = (size_t)acc_cpu_amx_in_pad(in);
+    return acc_cpu_amx_panels_bytes(in) + pad * 4 + 16 * pad * 2 + 4 * 1024 + 256;
+}
+
+/* Rounds rows [r0, r1) of x [.., in] to bf16 into xb (row stride
+ * acc_cpu_amx_act_stride(in)); rows at or past `rows` become zeros. */
+void acc_cpu_amx_convert_rows(const float *x, int64_t rows, int64_t in, void *xb, int64_t r0,
+                              int64_t r1);
+
+/* y columns [j0, j1) for all args->rows rows; args->xq holds the rows of
+ * acc_cpu_amx_convert_rows (args->xq_row_bytes its stride), scratch is
+ * acc_cpu_amx_scratch_bytes(args->in) bytes, 64-byte aligned, private to
+ * the calling thread.  Loads the tile configuration and releases the tiles
+ * before it returns. */
+void acc_cpu_amx_matmul(const acc_cpu_matmul_args *args, void *scratch, int64_t j0, int64_t j1);
+
+#endif
