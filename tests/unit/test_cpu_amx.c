@@ -6,8 +6,8 @@
  * unrounded reference (the stated bound); any column split gives the same
  * bits; and whole models through the engine with long prefill steps agree
  * with the AVX-512 path within tolerance and across thread counts bit for
- * bit; without ACCINF_CPU_AMX (the default) the AMX level gives the
- * AVX-512 path's bits, and 16-bit weights take AMX only with
+ * bit; ACCINF_CPU_AMX=0 gives the AVX-512 path's bits, unset (the default)
+ * the same as ACCINF_CPU_AMX=1, and 16-bit weights take AMX only with
  * ACCINF_CPU_AMX=all.  Skipped where the CPU or OS offers no AMX.
  */
 #include <setjmp.h>
@@ -234,6 +234,9 @@ static void check_model(const char *name, acc_weights_precision precision, int a
     float *amx_blocks = prefill_logits(model, 1, precision, ids, 45, vocab);
     unsetenv("ACCINF_CPU_AMX");
     float *amx_default = prefill_logits(model, 1, precision, ids, 45, vocab);
+    setenv("ACCINF_CPU_AMX", "0", 1);
+    float *amx_off = prefill_logits(model, 1, precision, ids, 45, vocab);
+    unsetenv("ACCINF_CPU_AMX");
     if (saved_amx_copy)
         setenv("ACCINF_CPU_AMX", saved_amx_copy, 1);
     free(saved_amx_copy);
@@ -244,9 +247,11 @@ static void check_model(const char *name, acc_weights_precision precision, int a
         setenv("ACCINF_CPU_ISA", saved, 1);
     else
         unsetenv("ACCINF_CPU_ISA");
-    assert_memory_equal(amx_default, base, (size_t)vocab * sizeof *base);
+    assert_memory_equal(amx_off, base, (size_t)vocab * sizeof *base);
+    assert_memory_equal(amx_default, amx_blocks, (size_t)vocab * sizeof *base);
     if (amx_16bit)
         assert_memory_equal(amx_blocks, base, (size_t)vocab * sizeof *base);
+    free(amx_off);
     free(amx_default);
     free(amx_blocks);
     assert_memory_equal(amx1, amx3, (size_t)vocab * sizeof *amx1);

@@ -1,11 +1,14 @@
 /*
- * test_quant_batch.c — quantized GGUF models give the same logits whether a
- * prompt runs as one large batch (the GEMM path, >= 32 rows) or token by
- * token (the GEMV path), and stay close to the f32 computation on the same
- * dequantized weights.  Regression guard for the q4_0 perplexity question
+ * test_quant_batch.c — quantized GGUF models: a prompt run as one large
+ * batch (the GEMM path) must be as close to the f32 computation on the same
+ * dequantized weights as the same prompt run token by token (the GEMV
+ * path).  Regression guard for the q4_0 perplexity question
  * (docs/PERPLEXITY.md): llama.cpp c392e509 on this machine gives q4_0/q4_1
  * perplexity 28% higher with batches of >= 32 tokens than with smaller
- * ones; ours must not depend on the batch.
+ * ones.  With ACCINF_CPU_AMX=0 the two paths must agree up to summation
+ * order; by default, where the CPU has AMX, long steps take the bf16 AMX
+ * GEMM, so the batch may differ from token by token, but not be further
+ * from the f32 computation.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -70,7 +73,9 @@ static int argmax(const float *row, int n)
     return best;
 }
 
-static void check_type(const char *fixture, const char *type)
+/* strict: ACCINF_CPU_AMX=0, batch and token by token equal up to summation
+ * order; else the default path (AMX where available). */
+static void check_type_mode(const char *fixture, const char *type, int strict)
 {
     char dir[1024], out[] = "/tmp/accinf-qbatch-XXXXXX";
     snprintf(dir, sizeof dir, "%s/models/%s", ACCINF_FIXTURES, fixture);
@@ -92,13 +97,23 @@ static void check_type(const char *fixture, const char *type)
     for (int i = 0; i < N_TOKENS; i++)
         ids[i] = (int32_t)((i * 37 + 5) % vocab);
 
+    char *saved = getenv("ACCINF_CPU_AMX") ? strdup(getenv("ACCINF_CPU_AMX")) : NULL;
+    if (strict)
+        setenv("ACCINF_CPU_AMX", "0", 1);
+    else
+        unsetenv("ACCINF_CPU_AMX");
     acc_engine *stored = engine_new(model, ACC_WEIGHTS_STORED);
+    if (saved)
+        setenv("ACCINF_CPU_AMX", saved, 1);
+    else
+        unsetenv("ACCINF_CPU_AMX");
+    free(saved);
     acc_engine *f32 = engine_new(model, ACC_WEIGHTS_F32);
     float *batch = run(stored, ids, vocab, 0);
     float *single = run(stored, ids, vocab, 1);
     float *exact = run(f32, ids, vocab, 0);
-    double max_logit = 1, batch_diff = 0, sum_diff = 0;
-    int agree = 0;
+    double max_logit = 1, batch_diff = 0, sum_diff = 0, sum_diff_single = 0;
+    int agree = 0, agree_single = 0;
     for (int t = 0; t < N_TOKENS; t++) {
         const float *b = batch + (size_t)t * (size_t)vocab, *s = single + (size_t)t * (size_t)vocab,
                     *e = exact + (size_t)t * (size_t)vocab;
@@ -106,17 +121,28 @@ static void check_type(const char *fixture, const char *type)
             max_logit = fmax(max_logit, fabs(e[i]));
             batch_diff = fmax(batch_diff, fabs((double)b[i] - s[i]));
             sum_diff += fabs((double)b[i] - e[i]);
+            sum_diff_single += fabs((double)s[i] - e[i]);
         }
         agree += argmax(b, vocab) == argmax(e, vocab);
+        agree_single += argmax(s, vocab) == argmax(e, vocab);
     }
     double mean_diff = sum_diff / ((double)N_TOKENS * vocab);
-    print_message("%s %s: batch vs token-by-token max %.3g; vs f32 on the dequantized weights: "
-                  "mean |diff| %.3g (max |logit| %.3g), argmax agreement %d/%d\n",
-                  fixture, type, batch_diff, mean_diff, max_logit, agree, N_TOKENS);
-    /* the batch must not change the result beyond summation order */
-    if (batch_diff > 1e-4 * max_logit)
+    double mean_diff_single = sum_diff_single / ((double)N_TOKENS * vocab);
+    print_message("%s %s (%s): batch vs token-by-token max %.3g; vs f32 on the dequantized "
+                  "weights: mean |diff| %.3g batch, %.3g token by token (max |logit| %.3g), "
+                  "argmax agreement %d/%d\n",
+                  fixture, type, strict ? "ACCINF_CPU_AMX=0" : "default", batch_diff, mean_diff,
+                  mean_diff_single, max_logit, agree, N_TOKENS);
+    /* strict: the batch must not change the result beyond summation order */
+    if (strict && batch_diff > 1e-4 * max_logit)
         fail_msg("%s %s: batch and token-by-token logits differ by %g", fixture, type,
                  batch_diff);
+    /* always: the batch is no further from the f32 computation than token
+     * by token (llama.cpp's AMX q4_0 path fails this by far) */
+    if (mean_diff > 1.5 * mean_diff_single + 1e-3 * max_logit || agree + 2 < agree_single)
+        fail_msg("%s %s: the batch is further from f32 than token by token (mean %g vs %g, "
+                 "agreement %d vs %d)",
+                 fixture, type, mean_diff, mean_diff_single, agree, agree_single);
     /* int8 activations cost little next to the weights' own rounding */
     if (mean_diff > 0.02 * max_logit || agree < N_TOKENS * 8 / 10)
         fail_msg("%s %s: far from the f32 computation (mean %g, agreement %d/%d)", fixture,
@@ -127,6 +153,12 @@ static void check_type(const char *fixture, const char *type)
     acc_engine_destroy(stored);
     acc_engine_destroy(f32);
     acc_model_close(model);
+}
+
+static void check_type(const char *fixture, const char *type)
+{
+    check_type_mode(fixture, type, 1);
+    check_type_mode(fixture, type, 0);
 }
 
 static void test_q4_0_batch_independent(void **state)

@@ -8,11 +8,13 @@
  * row ops by rows, elementwise ops by elements.  Matmuls and the inner
  * loops of attention run through the kernel table chosen at create time
  * (kernels_dispatch.c); matmul weights and embedding tables may be f16 or
- * bf16, every other weight is f32.  With AMX (kernels_amx.h) and
- * ACCINF_CPU_AMX=1 matmuls of many tokens and block-format weights (16-bit
- * ones too with ACCINF_CPU_AMX=all) take the AMX GEMM on bf16 activations
- * instead of the table's; it is opt-in because its results depend on the
- * batch (prefill vs decode), which the default path's do not.  KV cache layout per layer:
+ * bf16, every other weight is f32.  With AMX (kernels_amx.h), matmuls of
+ * many tokens and block-format weights take the AMX GEMM on bf16
+ * activations instead of the table's (ACCINF_CPU_AMX=0: never; =all: 16-bit
+ * weights too).  Its results then depend on the step size (prefill vs
+ * decode differ by bf16 roundings, about as far from the f32 computation as
+ * the int8 activations of the table's path); the table's path alone keeps
+ * prefill and decode bit-identical.  KV cache layout per layer:
  * K and V each [n_blocks * block_size, kv_dim].
  */
 #include "backend/backend.h"
@@ -422,12 +424,11 @@ static acc_status cpu_create(const acc_backend_config *config, acc_backend **out
     cpu->base.ops = &acc_backend_cpu_ops;
     cpu->config = *config;
     cpu->kernels = acc_cpu_kernels_select(acc_cpu_isa_cap_from_env());
-    /* ACCINF_CPU_AMX=1: block formats, =all: 16-bit weights too; the
-     * ACCINF_CPU_ISA cap still applies */
+    /* AMX for block formats unless ACCINF_CPU_AMX=0; =all: 16-bit weights
+     * too; the ACCINF_CPU_ISA cap still applies */
     const char *amx = getenv("ACCINF_CPU_AMX");
     int amx_all = amx && strcmp(amx, "all") == 0;
-    cpu->amx = amx && (strcmp(amx, "1") == 0 || amx_all) &&
-               acc_cpu_amx_enabled(acc_cpu_isa_cap_from_env());
+    cpu->amx = !(amx && strcmp(amx, "0") == 0) && acc_cpu_amx_enabled(acc_cpu_isa_cap_from_env());
     cpu->amx_16bit = amx_all;
     acc_status status = acc_thread_pool_create(config->threads, &cpu->pool, err);
     if (status != ACC_OK) {

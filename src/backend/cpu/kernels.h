@@ -15,15 +15,15 @@
  * same bits.  Different tables differ by float reassociation and FMA.
  *
  * The AMX level (ACC_CPU_ISA_AMX) is the AVX-512 table plus a prefill GEMM
- * (kernels_amx.h) that the executor runs instead of the table's matmul,
- * when ACCINF_CPU_AMX=1 asks for it, for steps of at least 16 tokens with
- * block-format weights (and f16/bf16 ones with ACCINF_CPU_AMX=all).  It
- * rounds activations and weights to bf16, so for those matmuls only the
- * thread-count invariance holds: a token computed in a long prefill step
- * differs from the same token decoded alone by those roundings (about
- * q8_0-activation error).  f32 weights never take it.  Without
- * ACCINF_CPU_AMX (the default) or with ACCINF_CPU_ISA=avx512 or lower the
- * contract above holds for every step and type.
+ * (kernels_amx.h) that the executor runs instead of the table's matmul for
+ * steps of at least 16 tokens with block-format weights (by default where
+ * the CPU and OS allow AMX; ACCINF_CPU_AMX=0 turns it off, =all adds
+ * f16/bf16 weights).  It rounds activations and weights to bf16, so for
+ * those matmuls only the thread-count invariance holds: a token computed in
+ * a long prefill step differs from the same token decoded alone by those
+ * roundings (about q8_0-activation error).  f32 weights never take it.
+ * With ACCINF_CPU_AMX=0 or ACCINF_CPU_ISA=avx512 or lower the contract
+ * above holds for every step and type.
  */
 #ifndef ACCINF_CPU_KERNELS_H
 #define ACCINF_CPU_KERNELS_H

@@ -15,8 +15,7 @@
  * (relative 2^-9 each; bf16 weights stay exact), about the error of
  * llama.cpp's q8_0 activations.  An output element's value does not depend
  * on the column split (threads) but differs from the table's matmul that
- * decode uses, so the executor sends work here only when asked
- * (ACCINF_CPU_AMX, cpu_backend.c).
+ * decode uses (cpu_backend.c says when work comes here: ACCINF_CPU_AMX).
  */
 #if defined(__x86_64__)
 
@@ -150,6 +149,12 @@ static void weight_row_f32(acc_weight_type type, const void *w, int64_t in, int6
         }
         break;
     }
+    case ACC_WEIGHT_Q5_K:
+        /* rare (llama.cpp's q4_K_M fused attn_qkv): the reference
+         * dequantizer, once per row and step */
+        acc_dequantize_row_q5_K(w, f, in);
+        k = in;
+        break;
     case ACC_WEIGHT_Q6_K: {
         const acc_block_q6_K *b = w;
         for (; k < in; k += ACC_QK_K, b++) {

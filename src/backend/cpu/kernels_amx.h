@@ -3,8 +3,9 @@
  * and the sizes the executor needs to feed it.  Not a public header.
  *
  * The executor uses it for matmuls of at least ACC_CPU_AMX_MIN_ROWS token
- * rows with block-format weights when ACCINF_CPU_AMX=1 asks for it (16-bit
- * ones too with ACCINF_CPU_AMX=all) and acc_cpu_amx_enabled said yes: first acc_cpu_amx_convert_rows rounds the input rows to bf16 (rows
+ * rows with block-format weights (by default; ACCINF_CPU_AMX=0 turns it off,
+ * ACCINF_CPU_AMX=all adds 16-bit weights) when acc_cpu_amx_enabled said
+ * yes: first acc_cpu_amx_convert_rows rounds the input rows to bf16 (rows
  * padded to a multiple of 16 with zeros, each row to a multiple of 32
  * elements), then acc_cpu_amx_matmul runs column ranges on the workers.
  * The size helpers are inline so that only kernels_amx.c is compiled with
@@ -25,7 +26,8 @@
 static inline int acc_cpu_amx_supports(acc_weight_type type)
 {
     return type == ACC_WEIGHT_F16 || type == ACC_WEIGHT_BF16 || type == ACC_WEIGHT_Q8_0 ||
-           type == ACC_WEIGHT_Q4_0 || type == ACC_WEIGHT_Q4_K || type == ACC_WEIGHT_Q6_K;
+           type == ACC_WEIGHT_Q4_0 || type == ACC_WEIGHT_Q4_K || type == ACC_WEIGHT_Q5_K ||
+           type == ACC_WEIGHT_Q6_K;
 }
 
 /* `in` rounded up to whole 32-element k steps. */
