@@ -55,32 +55,40 @@ __device__ __forceinline__ bool valid_logit(float v)
     return !isnan(v) && v != -INFINITY;
 }
 
-__device__ int block_sum_int(int v, SampleShared &sh)
+/* v reduced with op over the block (a shuffle tree per warp, then one
+ * over the warp results in buf); every thread gets the result. */
+template <typename T, typename Op> __device__ T block_reduce(T v, T *buf, Op op)
 {
     for (int o = 16; o > 0; o >>= 1)
-        v += __shfl_xor_sync(0xffffffffu, v, o);
+        v = op(v, __shfl_xor_sync(0xffffffffu, v, o));
     __syncthreads();
     if ((threadIdx.x & 31) == 0)
-        sh.ibuf[threadIdx.x >> 5] = v;
+        buf[threadIdx.x >> 5] = v;
     __syncthreads();
-    v = sh.ibuf[threadIdx.x & 31];
+    v = buf[threadIdx.x & 31];
     for (int o = 16; o > 0; o >>= 1)
-        v += __shfl_xor_sync(0xffffffffu, v, o);
+        v = op(v, __shfl_xor_sync(0xffffffffu, v, o));
     return v;
+}
+
+struct Add {
+    template <typename T> __device__ T operator()(T a, T b) const { return a + b; }
+};
+struct MinInt {
+    __device__ int operator()(int a, int b) const { return min(a, b); }
+};
+struct MaxFloat {
+    __device__ float operator()(float a, float b) const { return fmaxf(a, b); }
+};
+
+__device__ int block_sum_int(int v, SampleShared &sh)
+{
+    return block_reduce(v, sh.ibuf, Add());
 }
 
 __device__ int block_min_int(int v, SampleShared &sh)
 {
-    for (int o = 16; o > 0; o >>= 1)
-        v = min(v, __shfl_xor_sync(0xffffffffu, v, o));
-    __syncthreads();
-    if ((threadIdx.x & 31) == 0)
-        sh.ibuf[threadIdx.x >> 5] = v;
-    __syncthreads();
-    v = sh.ibuf[threadIdx.x & 31];
-    for (int o = 16; o > 0; o >>= 1)
-        v = min(v, __shfl_xor_sync(0xffffffffu, v, o));
-    return v;
+    return block_reduce(v, sh.ibuf, MinInt());
 }
 
 __device__ int block_max_int(int v, SampleShared &sh)
@@ -90,30 +98,12 @@ __device__ int block_max_int(int v, SampleShared &sh)
 
 __device__ float block_max_float(float v, SampleShared &sh)
 {
-    for (int o = 16; o > 0; o >>= 1)
-        v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-    __syncthreads();
-    if ((threadIdx.x & 31) == 0)
-        sh.fbuf[threadIdx.x >> 5] = v;
-    __syncthreads();
-    v = sh.fbuf[threadIdx.x & 31];
-    for (int o = 16; o > 0; o >>= 1)
-        v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-    return v;
+    return block_reduce(v, sh.fbuf, MaxFloat());
 }
 
 __device__ double block_sum_double(double v, SampleShared &sh)
 {
-    for (int o = 16; o > 0; o >>= 1)
-        v += __shfl_xor_sync(0xffffffffu, v, o);
-    __syncthreads();
-    if ((threadIdx.x & 31) == 0)
-        sh.dbuf[threadIdx.x >> 5] = v;
-    __syncthreads();
-    v = sh.dbuf[threadIdx.x & 31];
-    for (int o = 16; o > 0; o >>= 1)
-        v += __shfl_xor_sync(0xffffffffu, v, o);
-    return v;
+    return block_reduce(v, sh.dbuf, Add());
 }
 
 /* Exclusive prefix of v over the threads in order (no subtraction, so a
