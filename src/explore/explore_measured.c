@@ -361,6 +361,32 @@ acc_status xeff_parse_list(const char *text, unsigned *mask, acc_error *err)
     return ACC_OK;
 }
 
+/* A JSON list of efficiency-factor names as xeff_parse_list's mask;
+ * `label` prefixes the list's own errors ("factors: " inside share). */
+static acc_status read_factor_mask(const reader *rd, const json_t *names, const char *where,
+                                   const char *label, unsigned *mask)
+{
+    char list[512] = "", what[64];
+    size_t used = 0;
+    for (size_t i = 0; i < json_array_size(names); i++) {
+        json_t *s = json_array_get(names, i);
+        if (!json_is_string(s)) {
+            snprintf(what, sizeof what, "%sexpected factor names (strings)", label);
+            return bad(rd, where, what);
+        }
+        int n = snprintf(list + used, sizeof list - used, "%s%s", i ? "," : "",
+                         json_string_value(s));
+        if (n < 0 || (size_t)n >= sizeof list - used) {
+            snprintf(what, sizeof what, "%slist too long", label);
+            return bad(rd, where, what);
+        }
+        used += (size_t)n;
+    }
+    if (xeff_parse_list(list, mask, rd->err) != ACC_OK)
+        return acc_error_wrap(rd->err, "%s: %s", rd->file, where);
+    return ACC_OK;
+}
+
 static acc_status read_fit(const reader *rd, const json_t *fit, xmeasured *out)
 {
     if (!json_is_object(fit))
@@ -377,22 +403,10 @@ static acc_status read_fit(const reader *rd, const json_t *fit, xmeasured *out)
             return bad(rd, where, "hardware name too long");
         if (!json_is_array(v))
             return bad(rd, where, "expected a list of factor names");
-        char list[512] = "";
-        size_t used = 0;
-        for (size_t i = 0; i < json_array_size(v); i++) {
-            json_t *s = json_array_get(v, i);
-            if (!json_is_string(s))
-                return bad(rd, where, "expected factor names (strings)");
-            int n = snprintf(list + used, sizeof list - used, "%s%s", i ? "," : "",
-                             json_string_value(s));
-            if (n < 0 || (size_t)n >= sizeof list - used)
-                return bad(rd, where, "list too long");
-            used += (size_t)n;
-        }
         unsigned mask;
-        acc_status st = xeff_parse_list(list, &mask, rd->err);
+        acc_status st = read_factor_mask(rd, v, where, "", &mask);
         if (st)
-            return acc_error_wrap(rd->err, "%s: %s", rd->file, where);
+            return st;
         snprintf(out->fit[out->n_fit].hardware, sizeof out->fit[0].hardware, "%s", key);
         out->fit[out->n_fit++].mask = mask;
     }
@@ -423,22 +437,10 @@ static acc_status read_share(const reader *rd, const json_t *share, xmeasured *o
             return bad(rd, where, "from: hardware name too long");
         if (!strcmp(json_string_value(from), key))
             return bad(rd, where, "from: a hardware cannot share its own factors");
-        char list[512] = "";
-        size_t used = 0;
-        for (size_t i = 0; i < json_array_size(factors); i++) {
-            json_t *s = json_array_get(factors, i);
-            if (!json_is_string(s))
-                return bad(rd, where, "factors: expected factor names (strings)");
-            int n = snprintf(list + used, sizeof list - used, "%s%s", i ? "," : "",
-                             json_string_value(s));
-            if (n < 0 || (size_t)n >= sizeof list - used)
-                return bad(rd, where, "factors: list too long");
-            used += (size_t)n;
-        }
         unsigned mask;
-        acc_status st = xeff_parse_list(list, &mask, rd->err);
+        acc_status st = read_factor_mask(rd, factors, where, "factors: ", &mask);
         if (st)
-            return acc_error_wrap(rd->err, "%s: %s", rd->file, where);
+            return st;
         snprintf(out->share[out->n_share].hardware, sizeof out->share[0].hardware, "%s", key);
         snprintf(out->share[out->n_share].from, sizeof out->share[0].from, "%s",
                  json_string_value(from));
