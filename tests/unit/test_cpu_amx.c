@@ -27,6 +27,7 @@
 #include "accinf/tensor.h"
 #include "backend/cpu/kernels.h"
 #include "backend/cpu/kernels_amx.h"
+#include "test_env.h"
 
 static uint32_t rng_state = 77;
 
@@ -222,10 +223,9 @@ static void check_model(const char *name, acc_weights_precision precision, int a
     int32_t ids[45];
     for (int i = 0; i < 45; i++)
         ids[i] = (int32_t)((i * 37 + 11) % vocab);
-    const char *saved = getenv("ACCINF_CPU_ISA");
+    char *saved = test_env_save("ACCINF_CPU_ISA");
     setenv("ACCINF_CPU_ISA", "amx", 1);
-    const char *saved_amx = getenv("ACCINF_CPU_AMX");
-    char *saved_amx_copy = saved_amx ? strdup(saved_amx) : NULL;
+    char *saved_amx = test_env_save("ACCINF_CPU_AMX");
     setenv("ACCINF_CPU_AMX", amx_16bit ? "all" : "1", 1);
     float *amx1 = prefill_logits(model, 1, precision, ids, 45, vocab);
     float *amx3 = prefill_logits(model, 3, precision, ids, 45, vocab);
@@ -236,17 +236,11 @@ static void check_model(const char *name, acc_weights_precision precision, int a
     float *amx_default = prefill_logits(model, 1, precision, ids, 45, vocab);
     setenv("ACCINF_CPU_AMX", "0", 1);
     float *amx_off = prefill_logits(model, 1, precision, ids, 45, vocab);
-    unsetenv("ACCINF_CPU_AMX");
-    if (saved_amx_copy)
-        setenv("ACCINF_CPU_AMX", saved_amx_copy, 1);
-    free(saved_amx_copy);
+    test_env_restore("ACCINF_CPU_AMX", saved_amx);
     setenv("ACCINF_CPU_ISA", "avx512", 1);
     float *base = prefill_logits(model, 2, precision, ids, 45, vocab);
     float *ref = prefill_logits(model, 2, ACC_WEIGHTS_F32, ids, 45, vocab);
-    if (saved)
-        setenv("ACCINF_CPU_ISA", saved, 1);
-    else
-        unsetenv("ACCINF_CPU_ISA");
+    test_env_restore("ACCINF_CPU_ISA", saved);
     assert_memory_equal(amx_off, base, (size_t)vocab * sizeof *base);
     assert_memory_equal(amx_default, amx_blocks, (size_t)vocab * sizeof *base);
     if (amx_16bit)

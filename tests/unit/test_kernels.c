@@ -28,6 +28,7 @@
 #include "accinf/tensor.h"
 #include "backend/cpu/kernels.h"
 #include "backend/cpu/thread_pool.h"
+#include "test_env.h"
 
 static uint32_t rng_state = 2024;
 
@@ -707,7 +708,7 @@ static void check_model_paths(const char *name)
     for (int i = 0; i < 19; i++)
         ids[i] = (int32_t)((i * 37 + 11) % vocab);
     size_t bytes = 2 * (size_t)vocab * sizeof(float);
-    const char *saved = getenv("ACCINF_CPU_ISA");
+    char *saved = test_env_save("ACCINF_CPU_ISA");
     float *best = NULL;
     for (int isa = 0; isa < ACC_CPU_ISA_COUNT; isa++) {
         /* the AMX level's prefill rounds to bf16: test_cpu_amx.c checks it
@@ -737,10 +738,7 @@ static void check_model_paths(const char *name)
             best = one;
         }
     }
-    if (saved)
-        setenv("ACCINF_CPU_ISA", saved, 1);
-    else
-        unsetenv("ACCINF_CPU_ISA");
+    test_env_restore("ACCINF_CPU_ISA", saved);
     free(best);
     acc_model_close(model);
 }

@@ -25,6 +25,7 @@
 #include "accinf/convert.h"
 #include "accinf/engine.h"
 #include "accinf/model.h"
+#include "test_env.h"
 
 #define N_TOKENS 48
 
@@ -97,17 +98,13 @@ static void check_type_mode(const char *fixture, const char *type, int strict)
     for (int i = 0; i < N_TOKENS; i++)
         ids[i] = (int32_t)((i * 37 + 5) % vocab);
 
-    char *saved = getenv("ACCINF_CPU_AMX") ? strdup(getenv("ACCINF_CPU_AMX")) : NULL;
+    char *saved = test_env_save("ACCINF_CPU_AMX");
     if (strict)
         setenv("ACCINF_CPU_AMX", "0", 1);
     else
         unsetenv("ACCINF_CPU_AMX");
     acc_engine *stored = engine_new(model, ACC_WEIGHTS_STORED);
-    if (saved)
-        setenv("ACCINF_CPU_AMX", saved, 1);
-    else
-        unsetenv("ACCINF_CPU_AMX");
-    free(saved);
+    test_env_restore("ACCINF_CPU_AMX", saved);
     acc_engine *f32 = engine_new(model, ACC_WEIGHTS_F32);
     float *batch = run(stored, ids, vocab, 0);
     float *single = run(stored, ids, vocab, 1);
