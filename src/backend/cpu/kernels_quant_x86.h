@@ -78,6 +78,18 @@ static QUANT_INLINE void quant_k4_scales_mins(const uint8_t *q, uint64_t *scales
 }
 
 /* The integer sums of a k-quant block pair: sumi = hsum(vi), summ = hsum(vm). */
+/* One q4_K/q5_K block's contribution from its exact integer sums: the
+ * scalar kernel's formula, term by term (separate statements: no FMA
+ * contraction, so the bits equal acc_vec_dot_q4_K_q8's). */
+static QUANT_INLINE float quant_k_block_term(float xd, float dw, float dmin, int sumi, int summ)
+{
+    float p1 = xd * dw;
+    float t1 = p1 * (float)sumi;
+    float p2 = xd * dmin;
+    float t2 = p2 * (float)summ;
+    return t1 - t2;
+}
+
 static QUANT_INLINE void quant_hsum2_i32(__m256i vi, __m256i vm, int *sumi, int *summ)
 {
     __m256i t = _mm256_hadd_epi32(vi, vm); /* per half: i01 i23 m01 m23 */
@@ -147,12 +159,7 @@ static QUANT_INLINE void quant_tile_q4_K(const acc_cpu_matmul_args *A, int64_t r
                 _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)x->bsums), mins);
             int sumi, summ;
             quant_hsum2_i32(acc, vm, &sumi, &summ);
-            /* the scalar kernel's formula, term by term (no contraction) */
-            float p1 = x->d * dw;
-            float t1 = p1 * (float)sumi;
-            float p2 = x->d * dmin;
-            float t2 = p2 * (float)summ;
-            sum[a] += t1 - t2;
+            sum[a] += quant_k_block_term(x->d, dw, dmin, sumi, summ);
         }
     }
     for (int a = 0; a < nt; a++)
@@ -290,12 +297,7 @@ static QUANT_INLINE void quant_tile_q4_K_512(const acc_cpu_matmul_args *A, int64
             __m256i vm =
                 _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)x->bsums), mins);
             int sumi = _mm512_reduce_add_epi32(acc), summ = quant_hsum_i32(vm);
-            /* the scalar kernel's formula, term by term (no contraction) */
-            float p1 = x->d * dw;
-            float t1 = p1 * (float)sumi;
-            float p2 = x->d * dmin;
-            float t2 = p2 * (float)summ;
-            sum[a] += t1 - t2;
+            sum[a] += quant_k_block_term(x->d, dw, dmin, sumi, summ);
         }
     }
     for (int a = 0; a < nt; a++)
