@@ -291,30 +291,74 @@ __global__ void rope_kernel(const float *x, float *y, int n_heads, int head_dim,
     }
 }
 
+__device__ __forceinline__ float2 to_float2(__half2 v)
+{
+    return __half22float2(v);
+}
+__device__ __forceinline__ float2 to_float2(__nv_bfloat162 v)
+{
+    return __bfloat1622float2(v);
+}
+template <typename T2> __device__ __forceinline__ T2 from_float2(float x, float y);
+template <> __device__ __forceinline__ __half2 from_float2<__half2>(float x, float y)
+{
+    return __floats2half2_rn(x, y);
+}
+template <> __device__ __forceinline__ __nv_bfloat162 from_float2<__nv_bfloat162>(float x, float y)
+{
+    return __floats2bfloat162_rn(x, y);
+}
+template <typename T> __device__ __forceinline__ T from_float(float x);
+template <> __device__ __forceinline__ __half from_float<__half>(float x)
+{
+    return __float2half_rn(x);
+}
+template <> __device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(float x)
+{
+    return __float2bfloat16_rn(x);
+}
+
 /* One block per row: q's pairs (into q_out), then k's (rotated or not)
- * and v's values straight into the cache at the row's slot. */
-__global__ void rope_kv_kernel(acc_cuda_rope_kv_args a)
+ * and v's values straight into the cache at the row's slot.  T: f32 from
+ * the separate q, k, v rows, or 16-bit from one fused q|k|v row. */
+__device__ __forceinline__ float load_f(const float *p, int64_t i)
+{
+    return p[i];
+}
+__device__ __forceinline__ float load_f(const __half *p, int64_t i)
+{
+    return __half2float(p[i]);
+}
+__device__ __forceinline__ float load_f(const __nv_bfloat16 *p, int64_t i)
+{
+    return __bfloat162float(p[i]);
+}
+
+template <typename T>
+__global__ void rope_kv_kernel(acc_cuda_rope_kv_args a, const T *q, const T *k, const T *v,
+                               int64_t q_stride, int64_t kv_stride)
 {
     int64_t row = blockIdx.x;
     int hd = a.head_dim, half = hd / 2;
     float pos = (float)a.positions[row];
     if (a.q_out) {
         int64_t cols = (int64_t)a.n_heads * hd;
-        const float *xr = a.q + row * cols;
+        const T *xr = q + row * q_stride;
         float *yr = a.q_out + row * cols;
         for (int p = threadIdx.x; p < a.n_heads * half; p += blockDim.x) {
             int h = p / half, i = p % half;
             float angle = pos * a.inv_freq[i];
             float c = cosf(angle), s = sinf(angle);
             int64_t base = (int64_t)h * hd;
-            float x1 = xr[base + i], x2 = xr[base + i + half];
+            float x1 = load_f(xr, base + i), x2 = load_f(xr, base + i + half);
             yr[base + i] = x1 * c - x2 * s;
             yr[base + i + half] = x2 * c + x1 * s;
         }
     }
     int64_t kv_dim = (int64_t)a.n_kv_heads * hd;
     int64_t slot = a.slots[row];
-    const float *kr = a.k + row * kv_dim;
+    const T *kr = k + row * kv_stride;
+    const T *vr = v + row * kv_stride;
     float *kc = a.k_cache + slot * kv_dim;
     if (a.rope_k) {
         for (int p = threadIdx.x; p < a.n_kv_heads * half; p += blockDim.x) {
@@ -322,16 +366,68 @@ __global__ void rope_kv_kernel(acc_cuda_rope_kv_args a)
             float angle = pos * a.inv_freq[i];
             float c = cosf(angle), s = sinf(angle);
             int64_t base = (int64_t)h * hd;
-            float x1 = kr[base + i], x2 = kr[base + i + half];
+            float x1 = load_f(kr, base + i), x2 = load_f(kr, base + i + half);
             kc[base + i] = x1 * c - x2 * s;
             kc[base + i + half] = x2 * c + x1 * s;
         }
     } else {
         for (int64_t c = threadIdx.x; c < kv_dim; c += blockDim.x)
-            kc[c] = kr[c];
+            kc[c] = load_f(kr, c);
     }
     for (int64_t c = threadIdx.x; c < kv_dim; c += blockDim.x)
-        a.v_cache[slot * kv_dim + c] = a.v[row * kv_dim + c];
+        a.v_cache[slot * kv_dim + c] = load_f(vr, c);
+}
+
+/* SwiGLU over a fused gate|up row, 8 values (16 bytes) per thread when
+ * the rows allow it. */
+template <typename T, typename T2>
+__global__ void swiglu16_kernel(const T *gu, int64_t rows, int64_t cols, float *y, T *y16)
+{
+    int64_t per_row = cols / 8, n = rows * per_row;
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+         i += (int64_t)gridDim.x * blockDim.x) {
+        int64_t r = i / per_row, c = (i % per_row) * 8;
+        uint4 gv = *reinterpret_cast<const uint4 *>(gu + r * 2 * cols + c);
+        uint4 uv = *reinterpret_cast<const uint4 *>(gu + r * 2 * cols + cols + c);
+        const T2 *g2 = reinterpret_cast<const T2 *>(&gv);
+        const T2 *u2 = reinterpret_cast<const T2 *>(&uv);
+        float out[8];
+#pragma unroll
+        for (int e = 0; e < 4; e++) {
+            float2 g = to_float2(g2[e]), u = to_float2(u2[e]);
+            out[2 * e] = g.x / (1.0f + expf(-g.x)) * u.x;
+            out[2 * e + 1] = g.y / (1.0f + expf(-g.y)) * u.y;
+        }
+        if (y) {
+            float4 *yo = reinterpret_cast<float4 *>(y + r * cols + c);
+            yo[0] = make_float4(out[0], out[1], out[2], out[3]);
+            yo[1] = make_float4(out[4], out[5], out[6], out[7]);
+        }
+        if (y16) {
+            uint4 o;
+            T2 *o2 = reinterpret_cast<T2 *>(&o);
+#pragma unroll
+            for (int e = 0; e < 4; e++)
+                o2[e] = from_float2<T2>(out[2 * e], out[2 * e + 1]);
+            *reinterpret_cast<uint4 *>(y16 + r * cols + c) = o;
+        }
+    }
+}
+
+template <typename T>
+__global__ void swiglu16_scalar_kernel(const T *gu, int64_t rows, int64_t cols, float *y, T *y16)
+{
+    int64_t n = rows * cols;
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+         i += (int64_t)gridDim.x * blockDim.x) {
+        int64_t r = i / cols, c = i % cols;
+        float g = load_f(gu, r * 2 * cols + c), u = load_f(gu, r * 2 * cols + cols + c);
+        float out = g / (1.0f + expf(-g)) * u;
+        if (y)
+            y[i] = out;
+        if (y16)
+            y16[i] = from_float<T>(out);
+    }
 }
 
 __global__ void gather_rows_kernel(const float *x, const int32_t *index, int64_t rows,
@@ -625,7 +721,45 @@ int acc_cuda_add_rms_norm(const float *a, const float *b, float alpha, float *su
 
 int acc_cuda_rope_kv(const acc_cuda_rope_kv_args *args, acc_cuda_stream stream)
 {
-    rope_kv_kernel<<<(unsigned)args->rows, 128, 0, stream>>>(*args);
+    const acc_cuda_rope_kv_args &a = *args;
+    unsigned rows = (unsigned)a.rows;
+    int64_t q_cols = (int64_t)a.n_heads * a.head_dim, kv_cols = (int64_t)a.n_kv_heads * a.head_dim;
+    if (!a.in16) {
+        rope_kv_kernel<float><<<rows, 128, 0, stream>>>(a, a.q, a.k, a.v, q_cols, kv_cols);
+    } else if (a.dtype16 == ACC_CUDA_BF16) {
+        const __nv_bfloat16 *x = static_cast<const __nv_bfloat16 *>(a.in16);
+        rope_kv_kernel<__nv_bfloat16><<<rows, 128, 0, stream>>>(
+            a, x, x + q_cols, x + q_cols + kv_cols, a.in16_stride, a.in16_stride);
+    } else {
+        const __half *x = static_cast<const __half *>(a.in16);
+        rope_kv_kernel<__half><<<rows, 128, 0, stream>>>(a, x, x + q_cols, x + q_cols + kv_cols,
+                                                         a.in16_stride, a.in16_stride);
+    }
+    return launch_status();
+}
+
+int acc_cuda_swiglu16(const void *gu, int64_t rows, int64_t cols, acc_cuda_dtype dtype16, float *y,
+                      void *y16, acc_cuda_stream stream)
+{
+    uintptr_t align = (uintptr_t)gu | (uintptr_t)y | (uintptr_t)y16;
+    int vec = cols % 8 == 0 && align % 16 == 0;
+    int64_t n = vec ? rows * (cols / 8) : rows * cols;
+    if (dtype16 == ACC_CUDA_BF16) {
+        const __nv_bfloat16 *x = static_cast<const __nv_bfloat16 *>(gu);
+        __nv_bfloat16 *o = static_cast<__nv_bfloat16 *>(y16);
+        if (vec)
+            swiglu16_kernel<__nv_bfloat16, __nv_bfloat162>
+                <<<grid_for(n), kThreads, 0, stream>>>(x, rows, cols, y, o);
+        else
+            swiglu16_scalar_kernel<<<grid_for(n), kThreads, 0, stream>>>(x, rows, cols, y, o);
+    } else {
+        const __half *x = static_cast<const __half *>(gu);
+        __half *o = static_cast<__half *>(y16);
+        if (vec)
+            swiglu16_kernel<__half, __half2><<<grid_for(n), kThreads, 0, stream>>>(x, rows, cols, y, o);
+        else
+            swiglu16_scalar_kernel<<<grid_for(n), kThreads, 0, stream>>>(x, rows, cols, y, o);
+    }
     return launch_status();
 }
 
