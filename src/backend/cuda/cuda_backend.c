@@ -597,6 +597,20 @@ static acc_status plan_fused(cuda_backend *cb, const acc_graph *g, acc_error *er
         if (n_out > widest)
             widest = n_out;
     }
+    /* a norm whose only readers are the next operation's 16-bit matmuls:
+     * they find its 16-bit copy, so its f32 output is not written */
+    for (int p = 0; p + 1 < sc->n_ops && !cb->exact; p++) {
+        const cuda_op *op = &sc->ops[p], *next = &sc->ops[p + 1];
+        int node = op->node;
+        if (op->kind != CUDA_OP_ADD_NORM || next->kind != CUDA_OP_MATMULS || node == g->output ||
+            g->nodes[next->mm[0]].src[0] != node || readers[node] != next->n_mm)
+            continue;
+        int plain = 1;
+        for (int i = 0; i < next->n_mm; i++)
+            plain &= !(cb->quant_src && cb->quant_src[mm_weight(g, next->mm[i])].data);
+        if (plain)
+            cb->f32_needed[node] = 0;
+    }
     free(readers);
     free(uses);
     if (widest > 0) {
@@ -1449,10 +1463,11 @@ static acc_status run_op(cuda_backend *cb, const cuda_op *op, const acc_step *st
         return code ? cuda_fail(err, "attention", (cudaError_t)code) : ACC_OK;
     case CUDA_OP_ADD_NORM: {
         const acc_node *add = &g->nodes[op->add];
-        code = acc_cuda_add_rms_norm(
-            cb->data[add->src[0]], cb->data[add->src[1]], add->alpha, cb->data[op->add],
-            cb->data[node->src[1]], node->eps, cb->data[op->node], rows, node->cols,
-            x16_for_output(cb, op->node, -1), cb->matrix_dtype, cb->stream);
+        void *y16 = x16_for_output(cb, op->node, -1);
+        code = acc_cuda_add_rms_norm(cb->data[add->src[0]], cb->data[add->src[1]], add->alpha,
+                                     cb->data[op->add], cb->data[node->src[1]], node->eps,
+                                     y16 && !cb->f32_needed[op->node] ? NULL : cb->data[op->node],
+                                     rows, node->cols, y16, cb->matrix_dtype, cb->stream);
         return code ? cuda_fail(err, "add + rms_norm", (cudaError_t)code) : ACC_OK;
     }
     }

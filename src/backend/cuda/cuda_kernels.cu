@@ -129,6 +129,16 @@ __device__ double block_sum(double value, double *shared)
     return total;
 }
 
+/* Only the 16-bit copy (the f32 output has no reader). */
+__device__ __forceinline__ void store_norm16(void *y16, acc_cuda_dtype dtype16, int64_t i,
+                                             float value)
+{
+    if (dtype16 == ACC_CUDA_BF16)
+        static_cast<__nv_bfloat16 *>(y16)[i] = __float2bfloat16_rn(value);
+    else
+        static_cast<__half *>(y16)[i] = __float2half_rn(value);
+}
+
 /* The norms write their 16-bit copy for the matmuls that read them. */
 __device__ __forceinline__ void store_norm(float *y, void *y16, acc_cuda_dtype dtype16, int64_t i,
                                            float value)
@@ -171,8 +181,13 @@ __global__ void add_rms_norm_kernel(const float *a, const float *b, float alpha,
     sum = block_sum(sum, shared);
     float inv = (float)(1.0 / sqrt(sum / (double)cols + (double)eps));
     void *y16r = y16 ? static_cast<char *>(y16) + off * 2 : nullptr;
-    for (int64_t i = threadIdx.x; i < cols; i += blockDim.x)
-        store_norm(y + off, y16r, dtype16, i, w[i] * (sum_out[off + i] * inv));
+    for (int64_t i = threadIdx.x; i < cols; i += blockDim.x) {
+        float value = w[i] * (sum_out[off + i] * inv);
+        if (y)
+            store_norm(y + off, y16r, dtype16, i, value);
+        else
+            store_norm16(y16r, dtype16, i, value);
+    }
 }
 
 /* add_rms_norm_kernel for rows of at most kNormVec * 4 * kNormThreads
@@ -185,7 +200,8 @@ constexpr int kNormVec = 8;
 __device__ __forceinline__ void store4_with16(float *y, void *y16, acc_cuda_dtype dtype16,
                                               int64_t i, float4 v)
 {
-    *reinterpret_cast<float4 *>(y + i) = v;
+    if (y) /* NULL: only the 16-bit copy is read */
+        *reinterpret_cast<float4 *>(y + i) = v;
     if (y16 && dtype16 == ACC_CUDA_BF16) {
         __nv_bfloat162 *p = reinterpret_cast<__nv_bfloat162 *>(static_cast<__nv_bfloat16 *>(y16) + i);
         p[0] = __floats2bfloat162_rn(v.x, v.y);
@@ -243,7 +259,7 @@ __global__ void __launch_bounds__(kNormThreads)
             float4 g = reinterpret_cast<const float4 *>(w)[i], x = v[k];
             float4 r = make_float4(g.x * (x.x * inv), g.y * (x.y * inv), g.z * (x.z * inv),
                                    g.w * (x.w * inv));
-            store4_with16(y + off, y16r, dtype16, 4 * (int64_t)i, r);
+            store4_with16(y ? y + off : nullptr, y16r, dtype16, 4 * (int64_t)i, r);
         }
     }
 }

@@ -48,7 +48,8 @@ int acc_cuda_swiglu16(const void *gu, int64_t rows, int64_t cols, acc_cuda_dtype
 int acc_cuda_rms_norm(const float *x, const float *w, float eps, float *y, int64_t rows,
                       int64_t cols, void *y16, acc_cuda_dtype dtype16, acc_cuda_stream stream);
 /* sum = a + alpha * b (the residual add), then y = RMSNorm(sum) * w, as
- * acc_cuda_add followed by acc_cuda_rms_norm, in one pass over the rows. */
+ * acc_cuda_add followed by acc_cuda_rms_norm, in one pass over the rows;
+ * y may be NULL when y16 is set (only the 16-bit copy is read). */
 int acc_cuda_add_rms_norm(const float *a, const float *b, float alpha, float *sum, const float *w,
                           float eps, float *y, int64_t rows, int64_t cols, void *y16,
                           acc_cuda_dtype dtype16, acc_cuda_stream stream);
