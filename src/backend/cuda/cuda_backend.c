@@ -81,7 +81,7 @@ typedef struct lt_plan {
 typedef struct fused_mm {
     void *base;    /* NULL: not fused */
     int64_t n_out; /* rows of the fused matrix */
-    int to16;      /* outputs only read in 16 bits (SwiGLU, or q|k|v of one attention) */
+    int to16;      /* outputs only read by SwiGLU, or by one attention's rope_kv */
 } fused_mm;
 
 typedef struct step_graph {
@@ -123,7 +123,10 @@ typedef struct cuda_backend {
     lt_plan lt_plans[LT_PLANS];
     int n_lt_plans;
     fused_mm *fused;     /* per schedule op */
-    void *mm16;          /* fused matmuls' 16-bit outputs: max_tokens x widest fused n_out */
+    void *mm16;          /* fused matmuls' outputs: max_tokens x widest fused n_out */
+    int64_t mm16_widest;
+    acc_cuda_dtype mm16_dtype; /* f16 for f16 weights; f32 for bf16 (8-bit mantissas would
+                                  round q, k, v, gate and up once more than the f32 path) */
     int mm16_node;       /* first matmul whose outputs mm16 holds this step (-1: none) */
     int64_t mm16_stride; /* values per row there */
     unsigned char *f32_needed; /* per node: something reads its f32 output */
@@ -613,15 +616,22 @@ static acc_status plan_fused(cuda_backend *cb, const acc_graph *g, acc_error *er
     }
     free(readers);
     free(uses);
-    if (widest > 0) {
-        size_t bytes;
-        if (cuda_mul_size((uint64_t)cb->max_tokens, (uint64_t)widest, 2, &bytes))
-            return acc_error_set(err, ACC_ERR_RUNTIME, "fused matmul outputs: size overflows");
-        cb->mm16 = cuda_alloc(cb, bytes, "16-bit outputs of fused matmuls", err);
-        if (!cb->mm16)
-            return ACC_ERR_RUNTIME;
-    }
+    cb->mm16_widest = widest;
     return ACC_OK;
+}
+
+/* The fused matmuls' output scratch, once the matrix type is known. */
+static acc_status alloc_mm16(cuda_backend *cb, acc_error *err)
+{
+    cb->mm16_dtype = cb->matrix_dtype == ACC_CUDA_F16 ? ACC_CUDA_F16 : ACC_CUDA_F32;
+    size_t bytes;
+    if (cb->mm16_widest <= 0)
+        return ACC_OK;
+    if (cuda_mul_size((uint64_t)cb->max_tokens, (uint64_t)cb->mm16_widest,
+                      cb->mm16_dtype == ACC_CUDA_F16 ? 2 : 4, &bytes))
+        return acc_error_set(err, ACC_ERR_RUNTIME, "fused matmul outputs: size overflows");
+    cb->mm16 = cuda_alloc(cb, bytes, "outputs of fused matmuls", err);
+    return cb->mm16 ? ACC_OK : ACC_ERR_RUNTIME;
 }
 
 /* Uploads the weights of each fused operation into one buffer, row blocks
@@ -761,6 +771,8 @@ static acc_status cuda_load_f32(acc_backend *backend, const acc_graph *g, const 
         status = plan_fused(cb, g, err);
     if (status == ACC_OK)
         status = upload_weights(cb, g, weights, err);
+    if (status == ACC_OK)
+        status = alloc_mm16(cb, err);
     if (status != ACC_OK)
         return status;
     memcpy(cb->offsets, cb->schedule.offsets, n * sizeof *cb->offsets);
@@ -1264,7 +1276,7 @@ static acc_status run_matmuls(cuda_backend *cb, const cuda_op *op, int64_t rows,
         if (f->base && f->to16) {
             /* one GEMM, 16-bit outputs: SwiGLU or rope_kv reads them */
             acc_status st = gemm_lt(cb, f->base, f->n_out, rows, in, cb->x16[xb], cb->mm16,
-                                    cb->matrix_dtype, f->n_out, err);
+                                    cb->mm16_dtype, f->n_out, err);
             if (st != ACC_OK)
                 return st;
             cb->mm16_node = op->mm[0];
@@ -1272,7 +1284,8 @@ static acc_status run_matmuls(cuda_backend *cb, const cuda_op *op, int64_t rows,
             if (op->swiglu < 0)
                 return ACC_OK;
             int sw = op->swiglu;
-            code = acc_cuda_swiglu16(cb->mm16, rows, g->nodes[sw].cols, cb->matrix_dtype,
+            code = acc_cuda_swiglu16(cb->mm16, cb->mm16_dtype, rows, g->nodes[sw].cols,
+                                     cb->matrix_dtype,
                                      cb->f32_needed[sw] ? cb->data[sw] : NULL,
                                      x16_for_output(cb, sw, xb), cb->stream);
             return code ? cuda_fail(err, "swiglu", (cudaError_t)code) : ACC_OK;
@@ -1343,7 +1356,7 @@ static int run_attention(cuda_backend *cb, const cuda_op *op, const step_layout 
     if (cb->mm16_node >= 0 && cb->mm16_node == q_src) { /* q|k|v ran fused, 16-bit */
         kv.in16 = cb->mm16;
         kv.in16_stride = cb->mm16_stride;
-        kv.dtype16 = cb->matrix_dtype;
+        kv.dtype16 = cb->mm16_dtype;
     }
     int code = acc_cuda_rope_kv(&kv, cb->stream);
     if (code)

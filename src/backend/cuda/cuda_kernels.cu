@@ -430,8 +430,8 @@ __global__ void swiglu16_kernel(const T *gu, int64_t rows, int64_t cols, float *
     }
 }
 
-template <typename T>
-__global__ void swiglu16_scalar_kernel(const T *gu, int64_t rows, int64_t cols, float *y, T *y16)
+template <typename Tin, typename T>
+__global__ void swiglu16_scalar_kernel(const Tin *gu, int64_t rows, int64_t cols, float *y, T *y16)
 {
     int64_t n = rows * cols;
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
@@ -742,6 +742,10 @@ int acc_cuda_rope_kv(const acc_cuda_rope_kv_args *args, acc_cuda_stream stream)
     int64_t q_cols = (int64_t)a.n_heads * a.head_dim, kv_cols = (int64_t)a.n_kv_heads * a.head_dim;
     if (!a.in16) {
         rope_kv_kernel<float><<<rows, 128, 0, stream>>>(a, a.q, a.k, a.v, q_cols, kv_cols);
+    } else if (a.dtype16 == ACC_CUDA_F32) {
+        const float *x = static_cast<const float *>(a.in16);
+        rope_kv_kernel<float><<<rows, 128, 0, stream>>>(a, x, x + q_cols, x + q_cols + kv_cols,
+                                                        a.in16_stride, a.in16_stride);
     } else if (a.dtype16 == ACC_CUDA_BF16) {
         const __nv_bfloat16 *x = static_cast<const __nv_bfloat16 *>(a.in16);
         rope_kv_kernel<__nv_bfloat16><<<rows, 128, 0, stream>>>(
@@ -754,13 +758,21 @@ int acc_cuda_rope_kv(const acc_cuda_rope_kv_args *args, acc_cuda_stream stream)
     return launch_status();
 }
 
-int acc_cuda_swiglu16(const void *gu, int64_t rows, int64_t cols, acc_cuda_dtype dtype16, float *y,
-                      void *y16, acc_cuda_stream stream)
+int acc_cuda_swiglu16(const void *gu, acc_cuda_dtype gu_dtype, int64_t rows, int64_t cols,
+                      acc_cuda_dtype dtype16, float *y, void *y16, acc_cuda_stream stream)
 {
     uintptr_t align = (uintptr_t)gu | (uintptr_t)y | (uintptr_t)y16;
-    int vec = cols % 8 == 0 && align % 16 == 0;
+    int vec = cols % 8 == 0 && align % 16 == 0 && gu_dtype == dtype16;
     int64_t n = vec ? rows * (cols / 8) : rows * cols;
-    if (dtype16 == ACC_CUDA_BF16) {
+    if (gu_dtype == ACC_CUDA_F32) {
+        const float *x = static_cast<const float *>(gu);
+        if (dtype16 == ACC_CUDA_BF16)
+            swiglu16_scalar_kernel<<<grid_for(n), kThreads, 0, stream>>>(
+                x, rows, cols, y, static_cast<__nv_bfloat16 *>(y16));
+        else
+            swiglu16_scalar_kernel<<<grid_for(n), kThreads, 0, stream>>>(
+                x, rows, cols, y, static_cast<__half *>(y16));
+    } else if (dtype16 == ACC_CUDA_BF16) {
         const __nv_bfloat16 *x = static_cast<const __nv_bfloat16 *>(gu);
         __nv_bfloat16 *o = static_cast<__nv_bfloat16 *>(y16);
         if (vec)

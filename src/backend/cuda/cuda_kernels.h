@@ -38,11 +38,12 @@ int acc_cuda_gelu_tanh(const float *a, float *y, int64_t n, acc_cuda_stream stre
 /* y = silu(gate) * up; when y16 is not NULL also written there in dtype16. */
 int acc_cuda_swiglu(const float *gate, const float *up, float *y, int64_t n, void *y16,
                     acc_cuda_dtype dtype16, acc_cuda_stream stream);
-/* SwiGLU of a fused gate|up product: gu is rows x (2 * cols) in dtype16
- * (gate in the first cols of a row, up in the next); y = silu(gate) * up
- * into y (f32, when set) and y16 (dtype16, when set), rows x cols. */
-int acc_cuda_swiglu16(const void *gu, int64_t rows, int64_t cols, acc_cuda_dtype dtype16, float *y,
-                      void *y16, acc_cuda_stream stream);
+/* SwiGLU of a fused gate|up product: gu is rows x (2 * cols) in gu_dtype
+ * (dtype16 or F32; gate in the first cols of a row, up in the next);
+ * y = silu(gate) * up into y (f32, when set) and y16 (dtype16, when set),
+ * rows x cols. */
+int acc_cuda_swiglu16(const void *gu, acc_cuda_dtype gu_dtype, int64_t rows, int64_t cols,
+                      acc_cuda_dtype dtype16, float *y, void *y16, acc_cuda_stream stream);
 /* Norms of rows x cols; when y16 is not NULL the output is also written
  * there in dtype16 (BF16 or F16), the input the next matmuls need. */
 int acc_cuda_rms_norm(const float *x, const float *w, float eps, float *y, int64_t rows,
@@ -86,8 +87,8 @@ typedef struct acc_cuda_rope_kv_args {
     const float *inv_freq;
     float *k_cache, *v_cache;
     /* when set, q, k and v are read from here instead: rows of in16_stride
-     * values in dtype16, q in the first n_heads * head_dim, then k, then v
-     * (the output of a fused q|k|v GEMM) */
+     * values in dtype16 (F16, BF16 or F32), q in the first n_heads *
+     * head_dim, then k, then v (the output of a fused q|k|v GEMM) */
     const void *in16;
     int64_t in16_stride;
     acc_cuda_dtype dtype16;
