@@ -615,12 +615,14 @@ static acc_status plan_fused(cuda_backend *cb, const acc_graph *g, acc_error *er
         if (n_out > widest)
             widest = n_out;
     }
-    /* a norm whose only readers are the next operation's 16-bit matmuls:
-     * they find its 16-bit copy, so its f32 output is not written */
+    /* a norm or an attention whose only readers are the next operation's
+     * 16-bit matmuls: they find its 16-bit copy, so its f32 output is not
+     * written (attention: by the tiled kernel only) */
     for (int p = 0; p + 1 < sc->n_ops && !cb->exact; p++) {
         const cuda_op *op = &sc->ops[p], *next = &sc->ops[p + 1];
         int node = op->node;
-        if (op->kind != CUDA_OP_ADD_NORM || next->kind != CUDA_OP_MATMULS || node == g->output ||
+        if ((op->kind != CUDA_OP_ADD_NORM && op->kind != CUDA_OP_ATTENTION) ||
+            next->kind != CUDA_OP_MATMULS || node == g->output ||
             g->nodes[next->mm[0]].src[0] != node || readers[node] != next->n_mm)
             continue;
         int plain = 1;
@@ -1408,8 +1410,11 @@ static int run_attention(cuda_backend *cb, const cuda_op *op, const step_layout 
         .tiles = d + lay->tiles,
         .n_tiles = lay->n_tiles,
     };
-    if (lay->flash && args.kv16 && acc_cuda_attention_tiled_supported(node->head_dim))
+    if (lay->flash && args.kv16 && acc_cuda_attention_tiled_supported(node->head_dim)) {
+        if (args.out16 && !cb->f32_needed[op->node])
+            args.out = NULL;
         return acc_cuda_attention_tiled(&args, cb->stream);
+    }
     args.n_splits = attention_splits(cb, node, rows, lay);
     return acc_cuda_attention(&args, cb->stream);
 }

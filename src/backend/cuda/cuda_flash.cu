@@ -105,7 +105,8 @@ __device__ __forceinline__ void cp_async_wait_one()
 __device__ __forceinline__ void store_out2(const acc_cuda_attention_args &a, int64_t i, float x,
                                            float y)
 {
-    *reinterpret_cast<float2 *>(a.out + i) = make_float2(x, y);
+    if (a.out) /* NULL: only the 16-bit copy is read */
+        *reinterpret_cast<float2 *>(a.out + i) = make_float2(x, y);
     if (a.out16 && a.dtype16 == ACC_CUDA_BF16)
         *reinterpret_cast<__nv_bfloat162 *>(static_cast<__nv_bfloat16 *>(a.out16) + i) =
             __floats2bfloat162_rn(x, y);
@@ -322,6 +323,314 @@ __global__ void __launch_bounds__(kThreads, 1)
     }
 }
 
+/* exp2 on the special-function unit (the arguments are <= 0 or -inf). */
+__device__ __forceinline__ float fast_exp2(float x)
+{
+    float y;
+    asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
+    return y;
+}
+
+__device__ __forceinline__ void cp_async_wait_all()
+{
+    asm volatile("cp.async.wait_group 0;\n" ::);
+}
+
+/* The second kernel (the default): the same 128 (row, head) pairs per
+ * block and the same tiles, but 4 warps of 32 pairs each (two m16 tiles
+ * per warp, so every K/V fragment read from shared memory feeds two
+ * mma), two blocks per SM, Q staged once in shared memory in f16 (scaled
+ * for the base-2 softmax) and read as A fragments with ldmatrix, one
+ * __syncthreads per K/V tile (the next tile's cp.async is issued after
+ * it, into the stage every warp has finished with), the causal mask only
+ * on tiles that reach past a warp's first row, exp2 on the SFU. */
+constexpr int kWarps2 = 4;
+constexpr int kThreads2 = kWarps2 * 32;
+
+template <int HD, int kKeys> __host__ __device__ constexpr int smem2_bytes()
+{
+    return (kPairs + 4 * kKeys) * f16_stride<HD>() * 2;
+}
+
+template <int HD, int kKeys>
+__global__ void __launch_bounds__(kThreads2, 2)
+    flash2_kernel(acc_cuda_attention_args a, int hb, int chunks)
+{
+    constexpr int SH = f16_stride<HD>();
+    constexpr int KS = HD / 16; /* k-steps of Q.K^T */
+    constexpr int DN = HD / 8;  /* n-tiles of O */
+    constexpr int NT = kKeys / 8;
+    extern __shared__ __align__(16) __half smem2[];
+    __half *qsm = smem2;                /* kPairs rows */
+    __half *ksm = qsm + kPairs * SH;    /* stage s: ksm + s * kKeys * SH */
+    __half *vsm = ksm + 2 * kKeys * SH; /* stage s: vsm + s * kKeys * SH */
+    __shared__ int n_keys_sh;
+
+    int rows_per = kPairs / hb;
+    int tile = a.n_tiles - 1 - (int)(blockIdx.x / chunks);
+    int chunk = (int)(blockIdx.x % chunks);
+    int row0 = a.tiles[2 * tile] + chunk * rows_per;
+    int n_rows = a.tiles[2 * tile + 1] - chunk * rows_per;
+    if (n_rows <= 0)
+        return; /* block-uniform */
+    if (n_rows > rows_per)
+        n_rows = rows_per;
+    int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    int group = a.n_heads / a.n_kv_heads;
+    int head0 = (int)blockIdx.y * hb;
+    int64_t kv_dim = (int64_t)a.n_kv_heads * HD;
+    int64_t kv_off = (int64_t)(head0 / group) * HD;
+    int64_t q_cols = (int64_t)a.n_heads * HD;
+    const int32_t *table = a.tables + (int64_t)a.token_seq[row0] * a.table_stride;
+    int bs = a.block_size;
+
+    /* Q into shared memory, scaled, f16; padding pairs are zeros */
+    const float qscale = a.scale * 1.4426950408889634f;
+    for (int idx = threadIdx.x; idx < kPairs * (HD / 4); idx += kThreads2) {
+        int v = idx / (HD / 4), c = 4 * (idx % (HD / 4));
+        int r = v % rows_per, head = head0 + v / rows_per;
+        float4 x = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+        if (r < n_rows)
+            x = *reinterpret_cast<const float4 *>(a.q + (int64_t)(row0 + r) * q_cols +
+                                                  (int64_t)head * HD + c);
+        *reinterpret_cast<uint2 *>(qsm + v * SH + c) = make_uint2(
+            pack_half2(x.x * qscale, x.y * qscale), pack_half2(x.z * qscale, x.w * qscale));
+    }
+    /* this lane's pairs: rows lane / 4 and lane / 4 + 8 of each m-tile */
+    int pos[2][2];
+    int warp_max = -1, warp_min = INT32_MAX;
+#pragma unroll
+    for (int mt = 0; mt < 2; mt++)
+#pragma unroll
+        for (int h = 0; h < 2; h++) {
+            int v = warp * 32 + mt * 16 + lane / 4 + 8 * h;
+            int r = v % rows_per;
+            pos[mt][h] = r < n_rows ? a.positions[row0 + r] : -1;
+            warp_max = max(warp_max, pos[mt][h]);
+            warp_min = min(warp_min, pos[mt][h]);
+        }
+    for (int off = 16; off > 0; off >>= 1) {
+        warp_max = max(warp_max, __shfl_xor_sync(0xffffffffu, warp_max, off));
+        warp_min = min(warp_min, __shfl_xor_sync(0xffffffffu, warp_min, off));
+    }
+    if (threadIdx.x == 0)
+        n_keys_sh = 0;
+    __syncthreads();
+    if (lane == 0)
+        atomicMax(&n_keys_sh, warp_max + 1);
+    __syncthreads();
+    int n_keys = n_keys_sh;
+
+    auto load_tile = [&](int k0, int stage) {
+        for (int idx = threadIdx.x; idx < kKeys * (HD / 8); idx += kThreads2) {
+            int r = idx / (HD / 8), c = 8 * (idx % (HD / 8));
+            int j = k0 + r;
+            const __half *kp = static_cast<const __half *>(a.k_cache),
+                         *vp = static_cast<const __half *>(a.v_cache);
+            int bytes = 0;
+            if (j < n_keys) {
+                int64_t slot = (int64_t)table[j / bs] * bs + j % bs;
+                kp += slot * kv_dim + kv_off + c;
+                vp += slot * kv_dim + kv_off + c;
+                bytes = 16;
+            }
+            cp_async16(ksm + (stage * kKeys + r) * SH + c, kp, bytes);
+            cp_async16(vsm + (stage * kKeys + r) * SH + c, vp, bytes);
+        }
+    };
+
+    float o[2][DN][4];
+#pragma unroll
+    for (int mt = 0; mt < 2; mt++)
+#pragma unroll
+        for (int n = 0; n < DN; n++)
+            o[mt][n][0] = o[mt][n][1] = o[mt][n][2] = o[mt][n][3] = 0.0f;
+    float m[2][2] = {{-INFINITY, -INFINITY}, {-INFINITY, -INFINITY}};
+    float l[2][2] = {{0.0f, 0.0f}, {0.0f, 0.0f}};
+    /* ldmatrix row addresses: Q (A, x4): lane l gives row l % 16, columns
+     * + 8 * (l / 16); K (B, x4): row l % 8, columns + 8 * (l / 8) */
+    const __half *qrow = qsm + (warp * 32 + lane % 16) * SH + (lane / 16) * 8;
+
+    load_tile(0, 0);
+    cp_async_commit();
+    for (int t = 0, k0 = 0; k0 < n_keys; t++, k0 += kKeys) {
+        cp_async_wait_all();
+        __syncthreads(); /* tile t staged; every warp is done with tile t - 1's stage */
+        if (k0 + kKeys < n_keys)
+            load_tile(k0 + kKeys, (t + 1) & 1);
+        cp_async_commit();
+        if (k0 > warp_max) /* warp-uniform: no key of the tile is visible */
+            continue;
+        const __half *k16 = ksm + (t & 1) * kKeys * SH, *v16 = vsm + (t & 1) * kKeys * SH;
+        const __half *krow = k16 + (lane % 8) * SH + (lane / 8) * 8;
+        float s[2][NT][4];
+#pragma unroll
+        for (int mt = 0; mt < 2; mt++)
+#pragma unroll
+            for (int n = 0; n < NT; n++)
+                s[mt][n][0] = s[mt][n][1] = s[mt][n][2] = s[mt][n][3] = 0.0f;
+#pragma unroll
+        for (int k = 0; k + 1 < KS; k += 2) {
+            uint32_t qa[2][2][4];
+#pragma unroll
+            for (int mt = 0; mt < 2; mt++) {
+                ldsm_x4(qa[mt][0], qrow + mt * 16 * SH + k * 16);
+                ldsm_x4(qa[mt][1], qrow + mt * 16 * SH + (k + 1) * 16);
+            }
+#pragma unroll
+            for (int n = 0; n < NT; n++) {
+                uint32_t b[4]; /* (b0, b1) of k-steps k and k + 1 */
+                ldsm_x4(b, krow + n * 8 * SH + k * 16);
+#pragma unroll
+                for (int mt = 0; mt < 2; mt++) {
+                    mma_f16(s[mt][n], qa[mt][0], b[0], b[1]);
+                    mma_f16(s[mt][n], qa[mt][1], b[2], b[3]);
+                }
+            }
+        }
+        if (KS % 2) {
+            uint32_t qa[2][4];
+#pragma unroll
+            for (int mt = 0; mt < 2; mt++)
+                ldsm_x4(qa[mt], qrow + mt * 16 * SH + (KS - 1) * 16);
+#pragma unroll
+            for (int n = 0; n < NT; n++) {
+                uint32_t b[2];
+                ldsm_x2(b, krow + n * 8 * SH + (KS - 1) * 16);
+#pragma unroll
+                for (int mt = 0; mt < 2; mt++)
+                    mma_f16(s[mt][n], qa[mt], b[0], b[1]);
+            }
+        }
+        /* causal mask where the tile reaches past the warp's first row */
+        bool mask = k0 + kKeys - 1 > warp_min;
+#pragma unroll
+        for (int mt = 0; mt < 2; mt++) {
+            float corr[2];
+#pragma unroll
+            for (int h = 0; h < 2; h++) {
+                float mx = -INFINITY;
+#pragma unroll
+                for (int n = 0; n < NT; n++)
+#pragma unroll
+                    for (int e = 0; e < 2; e++) {
+                        float v = s[mt][n][2 * h + e];
+                        if (mask) {
+                            int j = k0 + n * 8 + (lane % 4) * 2 + e;
+                            v = j <= pos[mt][h] ? v : -INFINITY;
+                            s[mt][n][2 * h + e] = v;
+                        }
+                        mx = fmaxf(mx, v);
+                    }
+                mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+                mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+                float m_new = fmaxf(m[mt][h], mx);
+                float sum = 0.0f;
+                if (m_new == -INFINITY) { /* no visible key yet (or a padding pair) */
+                    corr[h] = 1.0f;
+#pragma unroll
+                    for (int n = 0; n < NT; n++)
+                        s[mt][n][2 * h] = s[mt][n][2 * h + 1] = 0.0f;
+                } else {
+                    corr[h] = fast_exp2(m[mt][h] - m_new);
+#pragma unroll
+                    for (int n = 0; n < NT; n++)
+#pragma unroll
+                        for (int e = 0; e < 2; e++) {
+                            float p = fast_exp2(s[mt][n][2 * h + e] - m_new);
+                            s[mt][n][2 * h + e] = p;
+                            sum += p;
+                        }
+                }
+                l[mt][h] = l[mt][h] * corr[h] + sum; /* this lane's columns */
+                m[mt][h] = m_new;
+            }
+#pragma unroll
+            for (int n = 0; n < DN; n++) {
+                o[mt][n][0] *= corr[0];
+                o[mt][n][1] *= corr[0];
+                o[mt][n][2] *= corr[1];
+                o[mt][n][3] *= corr[1];
+            }
+        }
+        /* O += P.V: S's accumulator layout is P's A-fragment layout */
+#pragma unroll
+        for (int k = 0; k < kKeys / 16; k++) {
+            uint32_t pa[2][4];
+#pragma unroll
+            for (int mt = 0; mt < 2; mt++) {
+                pa[mt][0] = pack_half2(s[mt][2 * k][0], s[mt][2 * k][1]);
+                pa[mt][1] = pack_half2(s[mt][2 * k][2], s[mt][2 * k][3]);
+                pa[mt][2] = pack_half2(s[mt][2 * k + 1][0], s[mt][2 * k + 1][1]);
+                pa[mt][3] = pack_half2(s[mt][2 * k + 1][2], s[mt][2 * k + 1][3]);
+            }
+            const __half *vrow =
+                v16 + (k * 16 + 8 * ((lane / 8) % 2) + lane % 8) * SH + 8 * (lane / 16);
+#pragma unroll
+            for (int n = 0; n < DN; n += 2) {
+                uint32_t b[4]; /* (b0, b1) of n-tiles n and n + 1 */
+                ldsm_x4_trans(b, vrow + n * 8);
+#pragma unroll
+                for (int mt = 0; mt < 2; mt++) {
+                    mma_f16(o[mt][n], pa[mt], b[0], b[1]);
+                    mma_f16(o[mt][n + 1], pa[mt], b[2], b[3]);
+                }
+            }
+        }
+    }
+
+#pragma unroll
+    for (int mt = 0; mt < 2; mt++)
+#pragma unroll
+        for (int h = 0; h < 2; h++) {
+            float lt = l[mt][h];
+            lt += __shfl_xor_sync(0xffffffffu, lt, 1);
+            lt += __shfl_xor_sync(0xffffffffu, lt, 2);
+            if (pos[mt][h] < 0)
+                continue;
+            int v = warp * 32 + mt * 16 + lane / 4 + 8 * h;
+            int64_t off = (int64_t)(row0 + v % rows_per) * q_cols +
+                          (int64_t)(head0 + v / rows_per) * HD + (lane % 4) * 2;
+            float inv = 1.0f / lt;
+#pragma unroll
+            for (int n = 0; n < DN; n++)
+                store_out2(a, off + n * 8, o[mt][n][2 * h] * inv, o[mt][n][2 * h + 1] * inv);
+        }
+}
+
+template <int HD, int kKeys> int launch2(const acc_cuda_attention_args *a, cudaStream_t stream)
+{
+    int group = a->n_heads / a->n_kv_heads;
+    int hb = group % 8 == 0 ? 8 : group % 4 == 0 ? 4 : group % 2 == 0 ? 2 : 1;
+    int rows_per = kPairs / hb;
+    int chunks = rows_per >= kTileRows ? 1 : kTileRows / rows_per;
+    size_t bytes = (size_t)smem2_bytes<HD, kKeys>();
+    cudaError_t code =
+        cudaFuncSetAttribute(flash2_kernel<HD, kKeys>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                             (int)bytes);
+    if (code != cudaSuccess)
+        return (int)code;
+    dim3 grid((unsigned)(a->n_tiles * chunks), (unsigned)(a->n_heads / hb));
+    flash2_kernel<HD, kKeys><<<grid, kThreads2, bytes, stream>>>(*a, hb, chunks);
+    return (int)cudaGetLastError();
+}
+
+template <int kKeys> int launch2_hd(const acc_cuda_attention_args *args, cudaStream_t stream)
+{
+    switch (args->head_dim) {
+    case 16:
+        return launch2<16, kKeys>(args, stream);
+    case 32:
+        return launch2<32, kKeys>(args, stream);
+    case 64:
+        return launch2<64, kKeys>(args, stream);
+    case 128:
+        return launch2<128, kKeys>(args, stream);
+    default:
+        return (int)cudaErrorInvalidValue;
+    }
+}
+
 template <int HD, int kKeys> int launch(const acc_cuda_attention_args *a, cudaStream_t stream)
 {
     int group = a->n_heads / a->n_kv_heads;
@@ -362,21 +671,35 @@ extern "C" int acc_cuda_attention_tiled_supported(int head_dim)
     return head_dim == 16 || head_dim == 32 || head_dim == 64 || head_dim == 128;
 }
 
-extern "C" int acc_cuda_attention_tiled_keys(const acc_cuda_attention_args *args, int keys,
-                                             acc_cuda_stream stream)
+extern "C" int acc_cuda_attention_tiled_variant(const acc_cuda_attention_args *args,
+                                                int variant, acc_cuda_stream stream)
 {
     if (args->n_tiles < 1 || args->n_kv_heads < 1 || args->n_heads % args->n_kv_heads ||
         args->n_heads > 65535 || !args->tiles || !args->kv16)
         return (int)cudaErrorInvalidValue;
-    if (keys == 32)
+    switch (variant) {
+    case 1:
         return launch_hd<32>(args, stream);
-    if (keys == 64 || keys == 0)
+    case 2:
         return launch_hd<64>(args, stream);
-    return (int)cudaErrorInvalidValue;
+    case 3:
+        return launch2_hd<32>(args, stream);
+    case 0:
+    case 4:
+        return launch2_hd<64>(args, stream);
+    default:
+        return (int)cudaErrorInvalidValue;
+    }
+}
+
+extern "C" int acc_cuda_attention_tiled_keys(const acc_cuda_attention_args *args, int keys,
+                                             acc_cuda_stream stream)
+{
+    return acc_cuda_attention_tiled_variant(args, keys == 32 ? 1 : keys == 64 ? 2 : 0, stream);
 }
 
 extern "C" int acc_cuda_attention_tiled(const acc_cuda_attention_args *args,
                                         acc_cuda_stream stream)
 {
-    return acc_cuda_attention_tiled_keys(args, 0, stream);
+    return acc_cuda_attention_tiled_variant(args, 0, stream);
 }

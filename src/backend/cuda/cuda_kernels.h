@@ -140,6 +140,11 @@ int acc_cuda_attention_tiled(const acc_cuda_attention_args *args, acc_cuda_strea
  * default), for the microbenchmark. */
 int acc_cuda_attention_tiled_keys(const acc_cuda_attention_args *args, int keys,
                                   acc_cuda_stream stream);
+/* Kernel variants, for the microbenchmark: 1, 2: 8 warps of 16 pairs, 32
+ * or 64 keys per tile; 3, 4: 4 warps of 32 pairs, 2 blocks per SM, 32 or
+ * 64 keys (0: the default, 4). */
+int acc_cuda_attention_tiled_variant(const acc_cuda_attention_args *args, int variant,
+                                     acc_cuda_stream stream);
 
 /* Matrix-vector products for steps of at most ACC_CUDA_GEMV_MAX_ROWS rows
  * (decode): y_s[r, o] = x[r, :] . W_s[o, :] (+ bias_s[o]) for up to three
