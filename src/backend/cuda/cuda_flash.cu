@@ -336,26 +336,24 @@ __device__ __forceinline__ void cp_async_wait_all()
     asm volatile("cp.async.wait_group 0;\n" ::);
 }
 
-/* The second kernel (the default): the same 128 (row, head) pairs per
- * block and the same tiles, but 4 warps of 32 pairs each (two m16 tiles
- * per warp, so every K/V fragment read from shared memory feeds two
- * mma), two blocks per SM, Q staged once in shared memory in f16 (scaled
- * for the base-2 softmax) and read as A fragments with ldmatrix, one
- * __syncthreads per K/V tile (the next tile's cp.async is issued after
- * it, into the stage every warp has finished with), the causal mask only
- * on tiles that reach past a warp's first row, exp2 on the SFU. */
-constexpr int kWarps2 = 4;
-constexpr int kThreads2 = kWarps2 * 32;
-
-template <int HD, int kKeys> __host__ __device__ constexpr int smem2_bytes()
+/* The second kernel: W warps of MT m16 tiles (16 MT pairs) each, so with
+ * MT = 2 every K/V fragment read from shared memory feeds two mma; MINB
+ * blocks per SM; Q staged once in shared memory in f16 (scaled for the
+ * base-2 softmax) and read as A fragments with ldmatrix (registers for
+ * more blocks per SM); one __syncthreads per K/V tile (the next tile's
+ * cp.async is issued after it, into the stage every warp has finished
+ * with); the causal mask only on tiles that reach past a warp's first
+ * row; exp2 on the SFU. */
+template <int HD, int kKeys, int MT, int W> __host__ __device__ constexpr int smem2_bytes()
 {
-    return (kPairs + 4 * kKeys) * f16_stride<HD>() * 2;
+    return (W * 16 * MT + 4 * kKeys) * f16_stride<HD>() * 2;
 }
 
-template <int HD, int kKeys>
-__global__ void __launch_bounds__(kThreads2, 2)
+template <int HD, int kKeys, int MT, int W, int MINB>
+__global__ void __launch_bounds__(W * 32, MINB)
     flash2_kernel(acc_cuda_attention_args a, int hb, int chunks)
 {
+    constexpr int kPairs = W * 16 * MT, kThreads2 = W * 32;
     constexpr int SH = f16_stride<HD>();
     constexpr int KS = HD / 16; /* k-steps of Q.K^T */
     constexpr int DN = HD / 8;  /* n-tiles of O */
@@ -397,13 +395,13 @@ __global__ void __launch_bounds__(kThreads2, 2)
             pack_half2(x.x * qscale, x.y * qscale), pack_half2(x.z * qscale, x.w * qscale));
     }
     /* this lane's pairs: rows lane / 4 and lane / 4 + 8 of each m-tile */
-    int pos[2][2];
+    int pos[MT][2];
     int warp_max = -1, warp_min = INT32_MAX;
 #pragma unroll
-    for (int mt = 0; mt < 2; mt++)
+    for (int mt = 0; mt < MT; mt++)
 #pragma unroll
         for (int h = 0; h < 2; h++) {
-            int v = warp * 32 + mt * 16 + lane / 4 + 8 * h;
+            int v = warp * 16 * MT + mt * 16 + lane / 4 + 8 * h;
             int r = v % rows_per;
             pos[mt][h] = r < n_rows ? a.positions[row0 + r] : -1;
             warp_max = max(warp_max, pos[mt][h]);
@@ -439,17 +437,19 @@ __global__ void __launch_bounds__(kThreads2, 2)
         }
     };
 
-    float o[2][DN][4];
+    float o[MT][DN][4];
 #pragma unroll
-    for (int mt = 0; mt < 2; mt++)
+    for (int mt = 0; mt < MT; mt++)
 #pragma unroll
         for (int n = 0; n < DN; n++)
             o[mt][n][0] = o[mt][n][1] = o[mt][n][2] = o[mt][n][3] = 0.0f;
-    float m[2][2] = {{-INFINITY, -INFINITY}, {-INFINITY, -INFINITY}};
-    float l[2][2] = {{0.0f, 0.0f}, {0.0f, 0.0f}};
+    float m[MT][2], l[MT][2];
+#pragma unroll
+    for (int mt = 0; mt < MT; mt++)
+        m[mt][0] = m[mt][1] = -INFINITY, l[mt][0] = l[mt][1] = 0.0f;
     /* ldmatrix row addresses: Q (A, x4): lane l gives row l % 16, columns
      * + 8 * (l / 16); K (B, x4): row l % 8, columns + 8 * (l / 8) */
-    const __half *qrow = qsm + (warp * 32 + lane % 16) * SH + (lane / 16) * 8;
+    const __half *qrow = qsm + (warp * 16 * MT + lane % 16) * SH + (lane / 16) * 8;
 
     load_tile(0, 0);
     cp_async_commit();
@@ -463,17 +463,17 @@ __global__ void __launch_bounds__(kThreads2, 2)
             continue;
         const __half *k16 = ksm + (t & 1) * kKeys * SH, *v16 = vsm + (t & 1) * kKeys * SH;
         const __half *krow = k16 + (lane % 8) * SH + (lane / 8) * 8;
-        float s[2][NT][4];
+        float s[MT][NT][4];
 #pragma unroll
-        for (int mt = 0; mt < 2; mt++)
+        for (int mt = 0; mt < MT; mt++)
 #pragma unroll
             for (int n = 0; n < NT; n++)
                 s[mt][n][0] = s[mt][n][1] = s[mt][n][2] = s[mt][n][3] = 0.0f;
 #pragma unroll
         for (int k = 0; k + 1 < KS; k += 2) {
-            uint32_t qa[2][2][4];
+            uint32_t qa[MT][2][4];
 #pragma unroll
-            for (int mt = 0; mt < 2; mt++) {
+            for (int mt = 0; mt < MT; mt++) {
                 ldsm_x4(qa[mt][0], qrow + mt * 16 * SH + k * 16);
                 ldsm_x4(qa[mt][1], qrow + mt * 16 * SH + (k + 1) * 16);
             }
@@ -482,30 +482,30 @@ __global__ void __launch_bounds__(kThreads2, 2)
                 uint32_t b[4]; /* (b0, b1) of k-steps k and k + 1 */
                 ldsm_x4(b, krow + n * 8 * SH + k * 16);
 #pragma unroll
-                for (int mt = 0; mt < 2; mt++) {
+                for (int mt = 0; mt < MT; mt++) {
                     mma_f16(s[mt][n], qa[mt][0], b[0], b[1]);
                     mma_f16(s[mt][n], qa[mt][1], b[2], b[3]);
                 }
             }
         }
         if (KS % 2) {
-            uint32_t qa[2][4];
+            uint32_t qa[MT][4];
 #pragma unroll
-            for (int mt = 0; mt < 2; mt++)
+            for (int mt = 0; mt < MT; mt++)
                 ldsm_x4(qa[mt], qrow + mt * 16 * SH + (KS - 1) * 16);
 #pragma unroll
             for (int n = 0; n < NT; n++) {
                 uint32_t b[2];
                 ldsm_x2(b, krow + n * 8 * SH + (KS - 1) * 16);
 #pragma unroll
-                for (int mt = 0; mt < 2; mt++)
+                for (int mt = 0; mt < MT; mt++)
                     mma_f16(s[mt][n], qa[mt], b[0], b[1]);
             }
         }
         /* causal mask where the tile reaches past the warp's first row */
         bool mask = k0 + kKeys - 1 > warp_min;
 #pragma unroll
-        for (int mt = 0; mt < 2; mt++) {
+        for (int mt = 0; mt < MT; mt++) {
             float corr[2];
 #pragma unroll
             for (int h = 0; h < 2; h++) {
@@ -556,9 +556,9 @@ __global__ void __launch_bounds__(kThreads2, 2)
         /* O += P.V: S's accumulator layout is P's A-fragment layout */
 #pragma unroll
         for (int k = 0; k < kKeys / 16; k++) {
-            uint32_t pa[2][4];
+            uint32_t pa[MT][4];
 #pragma unroll
-            for (int mt = 0; mt < 2; mt++) {
+            for (int mt = 0; mt < MT; mt++) {
                 pa[mt][0] = pack_half2(s[mt][2 * k][0], s[mt][2 * k][1]);
                 pa[mt][1] = pack_half2(s[mt][2 * k][2], s[mt][2 * k][3]);
                 pa[mt][2] = pack_half2(s[mt][2 * k + 1][0], s[mt][2 * k + 1][1]);
@@ -571,7 +571,7 @@ __global__ void __launch_bounds__(kThreads2, 2)
                 uint32_t b[4]; /* (b0, b1) of n-tiles n and n + 1 */
                 ldsm_x4_trans(b, vrow + n * 8);
 #pragma unroll
-                for (int mt = 0; mt < 2; mt++) {
+                for (int mt = 0; mt < MT; mt++) {
                     mma_f16(o[mt][n], pa[mt], b[0], b[1]);
                     mma_f16(o[mt][n + 1], pa[mt], b[2], b[3]);
                 }
@@ -580,7 +580,7 @@ __global__ void __launch_bounds__(kThreads2, 2)
     }
 
 #pragma unroll
-    for (int mt = 0; mt < 2; mt++)
+    for (int mt = 0; mt < MT; mt++)
 #pragma unroll
         for (int h = 0; h < 2; h++) {
             float lt = l[mt][h];
@@ -588,7 +588,7 @@ __global__ void __launch_bounds__(kThreads2, 2)
             lt += __shfl_xor_sync(0xffffffffu, lt, 2);
             if (pos[mt][h] < 0)
                 continue;
-            int v = warp * 32 + mt * 16 + lane / 4 + 8 * h;
+            int v = warp * 16 * MT + mt * 16 + lane / 4 + 8 * h;
             int64_t off = (int64_t)(row0 + v % rows_per) * q_cols +
                           (int64_t)(head0 + v / rows_per) * HD + (lane % 4) * 2;
             float inv = 1.0f / lt;
@@ -598,34 +598,36 @@ __global__ void __launch_bounds__(kThreads2, 2)
         }
 }
 
-template <int HD, int kKeys> int launch2(const acc_cuda_attention_args *a, cudaStream_t stream)
+template <int HD, int kKeys, int MT, int W, int MINB>
+int launch2(const acc_cuda_attention_args *a, cudaStream_t stream)
 {
+    constexpr int kPairs = W * 16 * MT;
     int group = a->n_heads / a->n_kv_heads;
     int hb = group % 8 == 0 ? 8 : group % 4 == 0 ? 4 : group % 2 == 0 ? 2 : 1;
     int rows_per = kPairs / hb;
     int chunks = rows_per >= kTileRows ? 1 : kTileRows / rows_per;
-    size_t bytes = (size_t)smem2_bytes<HD, kKeys>();
-    cudaError_t code =
-        cudaFuncSetAttribute(flash2_kernel<HD, kKeys>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                             (int)bytes);
+    size_t bytes = (size_t)smem2_bytes<HD, kKeys, MT, W>();
+    cudaError_t code = cudaFuncSetAttribute(flash2_kernel<HD, kKeys, MT, W, MINB>,
+                                            cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes);
     if (code != cudaSuccess)
         return (int)code;
     dim3 grid((unsigned)(a->n_tiles * chunks), (unsigned)(a->n_heads / hb));
-    flash2_kernel<HD, kKeys><<<grid, kThreads2, bytes, stream>>>(*a, hb, chunks);
+    flash2_kernel<HD, kKeys, MT, W, MINB><<<grid, W * 32, bytes, stream>>>(*a, hb, chunks);
     return (int)cudaGetLastError();
 }
 
-template <int kKeys> int launch2_hd(const acc_cuda_attention_args *args, cudaStream_t stream)
+template <int kKeys, int MT, int W, int MINB>
+int launch2_hd(const acc_cuda_attention_args *args, cudaStream_t stream)
 {
     switch (args->head_dim) {
     case 16:
-        return launch2<16, kKeys>(args, stream);
+        return launch2<16, kKeys, MT, W, MINB>(args, stream);
     case 32:
-        return launch2<32, kKeys>(args, stream);
+        return launch2<32, kKeys, MT, W, MINB>(args, stream);
     case 64:
-        return launch2<64, kKeys>(args, stream);
+        return launch2<64, kKeys, MT, W, MINB>(args, stream);
     case 128:
-        return launch2<128, kKeys>(args, stream);
+        return launch2<128, kKeys, MT, W, MINB>(args, stream);
     default:
         return (int)cudaErrorInvalidValue;
     }
@@ -680,13 +682,21 @@ extern "C" int acc_cuda_attention_tiled_variant(const acc_cuda_attention_args *a
     switch (variant) {
     case 1:
         return launch_hd<32>(args, stream);
+    case 0:
     case 2:
         return launch_hd<64>(args, stream);
     case 3:
-        return launch2_hd<32>(args, stream);
-    case 0:
+        return launch2_hd<32, 2, 4, 2>(args, stream);
     case 4:
-        return launch2_hd<64>(args, stream);
+        return launch2_hd<64, 2, 4, 2>(args, stream);
+    case 5:
+        return launch2_hd<64, 1, 8, 1>(args, stream);
+    case 6:
+        return launch2_hd<64, 1, 8, 2>(args, stream);
+    case 7:
+        return launch2_hd<32, 1, 8, 2>(args, stream);
+    case 8:
+        return launch2_hd<64, 2, 8, 1>(args, stream);
     default:
         return (int)cudaErrorInvalidValue;
     }

@@ -140,9 +140,11 @@ int acc_cuda_attention_tiled(const acc_cuda_attention_args *args, acc_cuda_strea
  * default), for the microbenchmark. */
 int acc_cuda_attention_tiled_keys(const acc_cuda_attention_args *args, int keys,
                                   acc_cuda_stream stream);
-/* Kernel variants, for the microbenchmark: 1, 2: 8 warps of 16 pairs, 32
- * or 64 keys per tile; 3, 4: 4 warps of 32 pairs, 2 blocks per SM, 32 or
- * 64 keys (0: the default, 4). */
+/* Kernel variants, for the microbenchmark (0: the default, 2): 1, 2: 8
+ * warps of 16 pairs, Q in registers, 32 or 64 keys per tile; the second
+ * kernel (Q in shared memory, one sync per tile) as (keys, m16 tiles per
+ * warp, warps, blocks per SM): 3 (32, 2, 4, 2), 4 (64, 2, 4, 2),
+ * 5 (64, 1, 8, 1), 6 (64, 1, 8, 2), 7 (32, 1, 8, 2), 8 (64, 2, 8, 1). */
 int acc_cuda_attention_tiled_variant(const acc_cuda_attention_args *args, int variant,
                                      acc_cuda_stream stream);
 
