@@ -152,6 +152,7 @@ typedef struct cuda_backend {
     int sm_count;
     int min_heads; /* fewest attention blocks per token of an attention node (graph keys) */
     int pdl;       /* decode GEMVs launch as programmatic dependents (sm_90) */
+    int flash_variant; /* ACCINF_CUDA_FLASH_VARIANT: tiled attention kernel (0: default) */
     /* n_layers x slots x kv_dim: f16 on "cuda" (half the attention bytes;
      * the tiled prefill reads f16 tiles), f32 on "cuda-f32" (exact) */
     void *k_cache, *v_cache;
@@ -344,6 +345,8 @@ static acc_status cuda_create_common(const acc_backend_config *config, int exact
     cb->pdl = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, 0) == cudaSuccess &&
               major >= 9 && getenv("ACCINF_CUDA_NO_PDL") == NULL;
     (void)cudaGetLastError();
+    const char *variant = getenv("ACCINF_CUDA_FLASH_VARIANT");
+    cb->flash_variant = variant ? atoi(variant) : 0;
     acc_status status = ACC_OK;
     if ((code = cudaStreamCreateWithFlags(&cb->stream, cudaStreamNonBlocking)) != cudaSuccess)
         status = cuda_fail(err, "creating a stream", code);
@@ -1413,7 +1416,7 @@ static int run_attention(cuda_backend *cb, const cuda_op *op, const step_layout 
     if (lay->flash && args.kv16 && acc_cuda_attention_tiled_supported(node->head_dim)) {
         if (args.out16 && !cb->f32_needed[op->node])
             args.out = NULL;
-        return acc_cuda_attention_tiled(&args, cb->stream);
+        return acc_cuda_attention_tiled_variant(&args, cb->flash_variant, cb->stream);
     }
     args.n_splits = attention_splits(cb, node, rows, lay);
     return acc_cuda_attention(&args, cb->stream);
