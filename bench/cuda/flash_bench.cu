@@ -191,15 +191,22 @@ static Result run_case(const Case &c, int variant, int reps, int splits)
     return res;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc == 3) { /* flash_bench TOKENS VARIANT: time one 8B shape only (for a profiler) */
+        Case c = {32, 8, 128, 1, 0, atoi(argv[1])};
+        Result r = run_case(c, atoi(argv[2]), 3, 1);
+        printf("%d tokens, variant %s: %.3f ms, %.1f TFLOP/s\n", c.n_new, argv[2], r.ms[0],
+               r.flops / (r.ms[0] * 1e-3) / 1e12);
+        return 0;
+    }
     const Case checks[] = {
         {4, 4, 16, 1, 0, 37},   {4, 2, 16, 2, 5, 37},  {4, 1, 16, 1, 0, 100},
         {8, 4, 32, 1, 0, 700},  {8, 4, 32, 3, 64, 70}, {16, 2, 64, 2, 13, 130},
         {32, 8, 128, 1, 0, 200}, {32, 4, 128, 2, 100, 65}, {8, 8, 128, 1, 3, 129},
     };
     int bad = 0;
-    for (int keys = 1; keys <= 8; keys++) /* tiled kernel variants (cuda_kernels.h) */
+    for (int keys = 1; keys <= 10; keys++) /* tiled kernel variants (cuda_kernels.h) */
         for (const Case &c : checks) {
             int splits = keys % 2 ? 1 : 3;
             Result r = run_case(c, keys, 0, splits);
@@ -237,7 +244,7 @@ int main(void)
     printf("|---|---|---|---|---|---|---|\n");
     const int lens[] = {512, 2048, 4096};
     for (int n : lens)
-        for (int keys = 2; keys <= 8; keys++) {
+        for (int keys = 2; keys <= 10; keys++) {
             Case c = {32, 8, 128, 1, 0, n};
             Result r = run_case(c, keys, n > 2048 ? 5 : 20, 1);
             bad += !(r.rel_tiled < 5e-3);

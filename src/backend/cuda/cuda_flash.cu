@@ -349,7 +349,7 @@ template <int HD, int kKeys, int MT, int W> __host__ __device__ constexpr int sm
     return (W * 16 * MT + 4 * kKeys) * f16_stride<HD>() * 2;
 }
 
-template <int HD, int kKeys, int MT, int W, int MINB>
+template <int HD, int kKeys, int MT, int W, int MINB, bool QR>
 __global__ void __launch_bounds__(W * 32, MINB)
     flash2_kernel(acc_cuda_attention_args a, int hb, int chunks)
 {
@@ -450,6 +450,15 @@ __global__ void __launch_bounds__(W * 32, MINB)
     /* ldmatrix row addresses: Q (A, x4): lane l gives row l % 16, columns
      * + 8 * (l / 16); K (B, x4): row l % 8, columns + 8 * (l / 8) */
     const __half *qrow = qsm + (warp * 16 * MT + lane % 16) * SH + (lane / 16) * 8;
+    /* QR: the A fragments read once into registers (as the first kernel) */
+    uint32_t qreg[QR ? MT : 1][QR ? KS : 1][4];
+    if constexpr (QR) {
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+            for (int k = 0; k < KS; k++)
+                ldsm_x4(qreg[mt][k], qrow + mt * 16 * SH + k * 16);
+    }
 
     load_tile(0, 0);
     cp_async_commit();
@@ -474,8 +483,16 @@ __global__ void __launch_bounds__(W * 32, MINB)
             uint32_t qa[MT][2][4];
 #pragma unroll
             for (int mt = 0; mt < MT; mt++) {
-                ldsm_x4(qa[mt][0], qrow + mt * 16 * SH + k * 16);
-                ldsm_x4(qa[mt][1], qrow + mt * 16 * SH + (k + 1) * 16);
+                if constexpr (QR) {
+#pragma unroll
+                    for (int e = 0; e < 4; e++) {
+                        qa[mt][0][e] = qreg[mt][QR ? k : 0][e];
+                        qa[mt][1][e] = qreg[mt][QR ? k + 1 : 0][e];
+                    }
+                } else {
+                    ldsm_x4(qa[mt][0], qrow + mt * 16 * SH + k * 16);
+                    ldsm_x4(qa[mt][1], qrow + mt * 16 * SH + (k + 1) * 16);
+                }
             }
 #pragma unroll
             for (int n = 0; n < NT; n++) {
@@ -491,8 +508,15 @@ __global__ void __launch_bounds__(W * 32, MINB)
         if (KS % 2) {
             uint32_t qa[MT][4];
 #pragma unroll
-            for (int mt = 0; mt < MT; mt++)
-                ldsm_x4(qa[mt], qrow + mt * 16 * SH + (KS - 1) * 16);
+            for (int mt = 0; mt < MT; mt++) {
+                if constexpr (QR) {
+#pragma unroll
+                    for (int e = 0; e < 4; e++)
+                        qa[mt][e] = qreg[mt][QR ? KS - 1 : 0][e];
+                } else {
+                    ldsm_x4(qa[mt], qrow + mt * 16 * SH + (KS - 1) * 16);
+                }
+            }
 #pragma unroll
             for (int n = 0; n < NT; n++) {
                 uint32_t b[2];
@@ -598,7 +622,7 @@ __global__ void __launch_bounds__(W * 32, MINB)
         }
 }
 
-template <int HD, int kKeys, int MT, int W, int MINB>
+template <int HD, int kKeys, int MT, int W, int MINB, bool QR>
 int launch2(const acc_cuda_attention_args *a, cudaStream_t stream)
 {
     constexpr int kPairs = W * 16 * MT;
@@ -607,27 +631,27 @@ int launch2(const acc_cuda_attention_args *a, cudaStream_t stream)
     int rows_per = kPairs / hb;
     int chunks = rows_per >= kTileRows ? 1 : kTileRows / rows_per;
     size_t bytes = (size_t)smem2_bytes<HD, kKeys, MT, W>();
-    cudaError_t code = cudaFuncSetAttribute(flash2_kernel<HD, kKeys, MT, W, MINB>,
+    cudaError_t code = cudaFuncSetAttribute(flash2_kernel<HD, kKeys, MT, W, MINB, QR>,
                                             cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes);
     if (code != cudaSuccess)
         return (int)code;
     dim3 grid((unsigned)(a->n_tiles * chunks), (unsigned)(a->n_heads / hb));
-    flash2_kernel<HD, kKeys, MT, W, MINB><<<grid, W * 32, bytes, stream>>>(*a, hb, chunks);
+    flash2_kernel<HD, kKeys, MT, W, MINB, QR><<<grid, W * 32, bytes, stream>>>(*a, hb, chunks);
     return (int)cudaGetLastError();
 }
 
-template <int kKeys, int MT, int W, int MINB>
+template <int kKeys, int MT, int W, int MINB, bool QR = false>
 int launch2_hd(const acc_cuda_attention_args *args, cudaStream_t stream)
 {
     switch (args->head_dim) {
     case 16:
-        return launch2<16, kKeys, MT, W, MINB>(args, stream);
+        return launch2<16, kKeys, MT, W, MINB, QR>(args, stream);
     case 32:
-        return launch2<32, kKeys, MT, W, MINB>(args, stream);
+        return launch2<32, kKeys, MT, W, MINB, QR>(args, stream);
     case 64:
-        return launch2<64, kKeys, MT, W, MINB>(args, stream);
+        return launch2<64, kKeys, MT, W, MINB, QR>(args, stream);
     case 128:
-        return launch2<128, kKeys, MT, W, MINB>(args, stream);
+        return launch2<128, kKeys, MT, W, MINB, QR>(args, stream);
     default:
         return (int)cudaErrorInvalidValue;
     }
@@ -697,6 +721,10 @@ extern "C" int acc_cuda_attention_tiled_variant(const acc_cuda_attention_args *a
         return launch2_hd<32, 1, 8, 2>(args, stream);
     case 8:
         return launch2_hd<64, 2, 8, 1>(args, stream);
+    case 9:
+        return launch2_hd<64, 1, 8, 1, true>(args, stream);
+    case 10:
+        return launch2_hd<32, 1, 8, 1, true>(args, stream);
     default:
         return (int)cudaErrorInvalidValue;
     }

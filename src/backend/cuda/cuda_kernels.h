@@ -144,7 +144,8 @@ int acc_cuda_attention_tiled_keys(const acc_cuda_attention_args *args, int keys,
  * warps of 16 pairs, Q in registers, 32 or 64 keys per tile; the second
  * kernel (Q in shared memory, one sync per tile) as (keys, m16 tiles per
  * warp, warps, blocks per SM): 3 (32, 2, 4, 2), 4 (64, 2, 4, 2),
- * 5 (64, 1, 8, 1), 6 (64, 1, 8, 2), 7 (32, 1, 8, 2), 8 (64, 2, 8, 1). */
+ * 5 (64, 1, 8, 1), 6 (64, 1, 8, 2), 7 (32, 1, 8, 2), 8 (64, 2, 8, 1);
+ * with Q's fragments kept in registers: 9 (64, 1, 8, 1), 10 (32, 1, 8, 1). */
 int acc_cuda_attention_tiled_variant(const acc_cuda_attention_args *args, int variant,
                                      acc_cuda_stream stream);
 
