@@ -114,13 +114,13 @@ __device__ __forceinline__ void store_out2(const acc_cuda_attention_args &a, int
         *reinterpret_cast<__half2 *>(static_cast<__half *>(a.out16) + i) = __floats2half2_rn(x, y);
 }
 
-/* Block (x, y): host tile n_tiles - 1 - x / chunks (long tiles first),
- * rows [c * rows_per, (c + 1) * rows_per) of it (c = x % chunks), heads
- * [y * hb, (y + 1) * hb).  Pair v of the block is head v / rows_per, row
+/* Block (x, y): host tile n_tiles - 1 - y / chunks (long tiles first),
+ * rows [c * rows_per, (c + 1) * rows_per) of it (c = y % chunks), heads
+ * [x * hb, (x + 1) * hb).  Pair v of the block is head v / rows_per, row
  * v % rows_per; warp w owns pairs 16w..16w+15. */
 template <int HD, int kKeys>
 __global__ void __launch_bounds__(kThreads, 1)
-    flash_kernel(acc_cuda_attention_args a, int hb, int chunks)
+    flash_kernel(acc_cuda_attention_args a, int hb, int chunks, int y0)
 {
     constexpr int SH = f16_stride<HD>();
     constexpr int KS = HD / 16; /* k-steps of Q.K^T */
@@ -131,8 +131,8 @@ __global__ void __launch_bounds__(kThreads, 1)
     __shared__ int n_keys_sh;
 
     int rows_per = kPairs / hb;
-    int tile = a.n_tiles - 1 - (int)(blockIdx.x / chunks);
-    int chunk = (int)(blockIdx.x % chunks);
+    int tile = a.n_tiles - 1 - (int)((blockIdx.y + y0) / chunks);
+    int chunk = (int)((blockIdx.y + y0) % chunks);
     int row0 = a.tiles[2 * tile] + chunk * rows_per;
     int n_rows = a.tiles[2 * tile + 1] - chunk * rows_per;
     if (n_rows <= 0)
@@ -141,7 +141,7 @@ __global__ void __launch_bounds__(kThreads, 1)
         n_rows = rows_per;
     int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     int group = a.n_heads / a.n_kv_heads;
-    int head0 = (int)blockIdx.y * hb;
+    int head0 = (int)blockIdx.x * hb;
     int64_t kv_dim = (int64_t)a.n_kv_heads * HD;
     int64_t kv_off = (int64_t)(head0 / group) * HD;
     int64_t q_cols = (int64_t)a.n_heads * HD;
@@ -351,7 +351,7 @@ template <int HD, int kKeys, int MT, int W> __host__ __device__ constexpr int sm
 
 template <int HD, int kKeys, int MT, int W, int MINB, bool QR>
 __global__ void __launch_bounds__(W * 32, MINB)
-    flash2_kernel(acc_cuda_attention_args a, int hb, int chunks)
+    flash2_kernel(acc_cuda_attention_args a, int hb, int chunks, int y0)
 {
     constexpr int kPairs = W * 16 * MT, kThreads2 = W * 32;
     constexpr int SH = f16_stride<HD>();
@@ -365,8 +365,8 @@ __global__ void __launch_bounds__(W * 32, MINB)
     __shared__ int n_keys_sh;
 
     int rows_per = kPairs / hb;
-    int tile = a.n_tiles - 1 - (int)(blockIdx.x / chunks);
-    int chunk = (int)(blockIdx.x % chunks);
+    int tile = a.n_tiles - 1 - (int)((blockIdx.y + y0) / chunks);
+    int chunk = (int)((blockIdx.y + y0) % chunks);
     int row0 = a.tiles[2 * tile] + chunk * rows_per;
     int n_rows = a.tiles[2 * tile + 1] - chunk * rows_per;
     if (n_rows <= 0)
@@ -375,7 +375,7 @@ __global__ void __launch_bounds__(W * 32, MINB)
         n_rows = rows_per;
     int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     int group = a.n_heads / a.n_kv_heads;
-    int head0 = (int)blockIdx.y * hb;
+    int head0 = (int)blockIdx.x * hb;
     int64_t kv_dim = (int64_t)a.n_kv_heads * HD;
     int64_t kv_off = (int64_t)(head0 / group) * HD;
     int64_t q_cols = (int64_t)a.n_heads * HD;
@@ -635,8 +635,14 @@ int launch2(const acc_cuda_attention_args *a, cudaStream_t stream)
                                             cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes);
     if (code != cudaSuccess)
         return (int)code;
-    dim3 grid((unsigned)(a->n_tiles * chunks), (unsigned)(a->n_heads / hb));
-    flash2_kernel<HD, kKeys, MT, W, MINB, QR><<<grid, W * 32, bytes, stream>>>(*a, hb, chunks);
+    /* x: head groups, y: tiles, longest first: blocks start in order of
+     * work over the whole grid (the last ones to start are the shortest) */
+    int64_t ys = (int64_t)a->n_tiles * chunks;
+    for (int64_t y0 = 0; y0 < ys; y0 += 65535) { /* gridDim.y <= 65535 */
+        dim3 grid((unsigned)(a->n_heads / hb), (unsigned)(ys - y0 < 65535 ? ys - y0 : 65535));
+        flash2_kernel<HD, kKeys, MT, W, MINB, QR>
+            <<<grid, W * 32, bytes, stream>>>(*a, hb, chunks, (int)y0);
+    }
     return (int)cudaGetLastError();
 }
 
@@ -669,8 +675,13 @@ template <int HD, int kKeys> int launch(const acc_cuda_attention_args *a, cudaSt
                              (int)bytes);
     if (code != cudaSuccess)
         return (int)code;
-    dim3 grid((unsigned)(a->n_tiles * chunks), (unsigned)(a->n_heads / hb));
-    flash_kernel<HD, kKeys><<<grid, kThreads, bytes, stream>>>(*a, hb, chunks);
+    /* x: head groups, y: tiles, longest first: blocks start in order of
+     * work over the whole grid (the last ones to start are the shortest) */
+    int64_t ys = (int64_t)a->n_tiles * chunks;
+    for (int64_t y0 = 0; y0 < ys; y0 += 65535) { /* gridDim.y <= 65535 */
+        dim3 grid((unsigned)(a->n_heads / hb), (unsigned)(ys - y0 < 65535 ? ys - y0 : 65535));
+        flash_kernel<HD, kKeys><<<grid, kThreads, bytes, stream>>>(*a, hb, chunks, (int)y0);
+    }
     return (int)cudaGetLastError();
 }
 
@@ -701,7 +712,7 @@ extern "C" int acc_cuda_attention_tiled_variant(const acc_cuda_attention_args *a
                                                 int variant, acc_cuda_stream stream)
 {
     if (args->n_tiles < 1 || args->n_kv_heads < 1 || args->n_heads % args->n_kv_heads ||
-        args->n_heads > 65535 || !args->tiles || !args->kv16)
+        !args->tiles || !args->kv16)
         return (int)cudaErrorInvalidValue;
     switch (variant) {
     case 1:
