@@ -16,6 +16,15 @@
  * folded into the Q scale), its running max and denominator stay fp32.
  * Used by the "cuda" device only; "cuda-f32" keeps the exact per-token
  * kernel.
+ *
+ * A second kernel (flash2_kernel) gives each warp two m16 tiles (32
+ * pairs, every K/V fragment feeding two mma), stages Q in shared memory,
+ * syncs once per K/V tile, masks only diagonal tiles and uses the SFU
+ * exp2; its 256-pair form is the default where its blocks cover every SM
+ * (long prefill), the first kernel elsewhere.  Blocks are ordered longest
+ * tile first over the whole grid (y = tiles, x = head groups).  The other
+ * forms stay selectable (acc_cuda_attention_tiled_variant,
+ * ACCINF_CUDA_FLASH_VARIANT) for bench/cuda/flash_bench.cu.
  */
 #include "backend/cuda/cuda_kernels.h"
 
@@ -714,10 +723,25 @@ extern "C" int acc_cuda_attention_tiled_variant(const acc_cuda_attention_args *a
     if (args->n_tiles < 1 || args->n_kv_heads < 1 || args->n_heads % args->n_kv_heads ||
         !args->tiles || !args->kv16)
         return (int)cudaErrorInvalidValue;
+    if (variant == 0) {
+        /* 256 pairs per block (variant 8) where its blocks still cover every
+         * SM and its tiles are whole host tiles (GQA groups of >= 4 heads);
+         * H100, 8B shape: 0.199 ms against 0.226 at 2048 tokens, but 37.5
+         * against 59.3 TFLOP/s at 512 (64 blocks) */
+        int group = args->n_heads / args->n_kv_heads, sms = 0;
+        int hb = group % 8 == 0 ? 8 : group % 4 == 0 ? 4 : group % 2 == 0 ? 2 : 1;
+        int rows_per = 256 / hb;
+        int64_t blocks = (int64_t)args->n_tiles * (rows_per >= kTileRows ? 1 : kTileRows / rows_per) *
+                         (args->n_heads / hb);
+        int device = 0;
+        if (cudaGetDevice(&device) != cudaSuccess ||
+            cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess)
+            sms = 1 << 30;
+        variant = rows_per <= kTileRows && blocks >= sms ? 8 : 2;
+    }
     switch (variant) {
     case 1:
         return launch_hd<32>(args, stream);
-    case 0:
     case 2:
         return launch_hd<64>(args, stream);
     case 3:

@@ -140,7 +140,8 @@ int acc_cuda_attention_tiled(const acc_cuda_attention_args *args, acc_cuda_strea
  * default), for the microbenchmark. */
 int acc_cuda_attention_tiled_keys(const acc_cuda_attention_args *args, int keys,
                                   acc_cuda_stream stream);
-/* Kernel variants, for the microbenchmark (0: the default, 2): 1, 2: 8
+/* Kernel variants, for the microbenchmark (0: the default, 8 where its
+ * blocks cover every SM, else 2): 1, 2: 8
  * warps of 16 pairs, Q in registers, 32 or 64 keys per tile; the second
  * kernel (Q in shared memory, one sync per tile) as (keys, m16 tiles per
  * warp, warps, blocks per SM): 3 (32, 2, 4, 2), 4 (64, 2, 4, 2),
