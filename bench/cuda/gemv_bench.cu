@@ -145,7 +145,7 @@ int main(void)
 {
     int failures = 0, cases = 0;
     const int64_t three[3] = {96, 40, 40}, two[2] = {72, 72}, odd[1] = {13};
-    for (int v = 1; v <= 4; v++)
+    for (int v = 1; v <= 7; v++)
         for (int rows = 1; rows <= 8; rows++) {
             failures += !check_case(v, rows, 4096, 3, three, 0, 1);
             failures += !check_case(v, rows, 72, 1, odd, 0, 0);
@@ -200,8 +200,9 @@ int main(void)
     cublasHandle_t blas;
     if (cublasCreate(&blas) != CUBLAS_STATUS_SUCCESS)
         return 1;
-    printf("| shape | weight MB | rows | G2 U4 | G4 U2 | G4 U4 | G2 U8 | chosen | cuBLAS GemmEx | "
-           "chosen %% of datasheet |\n|---|---|---|---|---|---|---|---|---|---|\n");
+    printf("| shape | weight MB | rows | G2 U4 | G4 U2 | G4 U4 | G2 U8 | G2 U4 KW4 | G4 U2 KW4 | "
+           "G2 U2 KW4 | chosen | cuBLAS GemmEx | chosen %% of datasheet |\n"
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (const shape &sh : shapes) {
         int64_t total = 0;
         for (int s = 0; s < sh.n_segs; s++)
@@ -226,8 +227,8 @@ int main(void)
             CHECK(cudaMalloc(&y[s], 8 * sh.outs[s] * 4));
         CHECK(cudaMalloc(&sy, 8 * sh.outs[0] * 4));
         for (int rows : {1, 2, 4, 8}) {
-            double bw[6];
-            for (int v = 0; v < 6; v++) { /* 0: chosen, 1-4: fixed, 5: cuBLAS */
+            double bw[9];
+            for (int v = 0; v < 9; v++) { /* 0: chosen, 1-7: fixed, 8: cuBLAS */
                 acc_cuda_gemv_args a = {};
                 a.dtype = ACC_CUDA_F16;
                 a.x = x;
@@ -247,7 +248,7 @@ int main(void)
                             a.seg[s].out = sh.outs[s];
                             a.seg[s].y = y[s];
                         }
-                        if (v < 5) {
+                        if (v < 8) {
                             CHECK((cudaError_t)acc_cuda_gemv(&a, v, nullptr));
                             continue;
                         }
@@ -269,11 +270,11 @@ int main(void)
                 }
                 bw[v] = (double)wbytes * iters / (best * 1e-3);
             }
-            printf("| %s | %.1f | %d | %.2f | %.2f | %.2f | %.2f | %.2f TB/s | %.2f TB/s | %.0f%% "
-                   "(%.0f%% of copy) |\n",
+            printf("| %s | %.1f | %d | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f TB/s | "
+                   "%.2f TB/s | %.0f%% (%.0f%% of copy) |\n",
                    sh.name, wbytes / 1e6, rows, bw[1] / 1e12, bw[2] / 1e12, bw[3] / 1e12,
-                   bw[4] / 1e12, bw[0] / 1e12, bw[5] / 1e12, 100.0 * bw[0] / peak,
-                   100.0 * bw[0] / copy_bw);
+                   bw[4] / 1e12, bw[5] / 1e12, bw[6] / 1e12, bw[7] / 1e12, bw[0] / 1e12,
+                   bw[8] / 1e12, 100.0 * bw[0] / peak, 100.0 * bw[0] / copy_bw);
         }
         for (auto p : pool)
             cudaFree(p);
