@@ -665,8 +665,22 @@ __global__ void __launch_bounds__(kAttnWarps * 32, HG * PL >= 32 ? 2 : 4)
             merge_if_last<HG>(a, token, head0, (int)blockIdx.x);
         return;
     }
-    for (int i = threadIdx.x; i < HG * hd; i += blockDim.x)
-        q_sh[i / hd][i % hd] = q[i];
+    {
+        /* every load first (predicated), then the stores: one round trip */
+        constexpr int kQ = (HG * 32 * PL + kAttnWarps * 32 - 1) / (kAttnWarps * 32);
+        float qv[kQ];
+#pragma unroll
+        for (int k = 0; k < kQ; k++) {
+            int i = threadIdx.x + k * kAttnWarps * 32;
+            qv[k] = i < HG * hd ? q[i] : 0.0f;
+        }
+#pragma unroll
+        for (int k = 0; k < kQ; k++) {
+            int i = threadIdx.x + k * kAttnWarps * 32;
+            if (i < HG * hd)
+                q_sh[i / hd][i % hd] = qv[k];
+        }
+    }
     __syncthreads();
 
     const bool k_vec = hd % 8 == 0;  /* 16-byte K loads (rows then 16-byte aligned) */
