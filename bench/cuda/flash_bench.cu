@@ -119,6 +119,9 @@ static Result run_case(const Case &c, int variant, int reps, int splits)
     __half *dkh = upload(kh), *dvh = upload(vh);
     float *partial;
     CHECK(cudaMalloc(&partial, (size_t)rows * c.n_heads * splits * (c.head_dim + 2) * 4));
+    int *counters; /* the grouped kernel merges its splits itself */
+    CHECK(cudaMalloc(&counters, (size_t)rows * c.n_heads * sizeof(int)));
+    CHECK(cudaMemset(counters, 0, (size_t)rows * c.n_heads * sizeof(int)));
     int32_t *dpos = upload(pos), *dseq = upload(seq), *dtab = upload(perm), *dtiles = upload(tiles);
     float *out_t, *out_e, *out_g;
     CHECK(cudaMalloc(&out_t, q.size() * 4));
@@ -155,6 +158,7 @@ static Result run_case(const Case &c, int variant, int reps, int splits)
     g.out = out_g;
     g.n_splits = splits;
     g.partial = partial;
+    g.counters = counters;
     a.out = out_t;
     CHECK((cudaError_t)acc_cuda_attention(&e, 0));
     CHECK((cudaError_t)acc_cuda_attention(&g, 0));
@@ -163,6 +167,11 @@ static Result run_case(const Case &c, int variant, int reps, int splits)
     CHECK(cudaDeviceSynchronize());
     res.rel_tiled = tiled ? rel_error(out_t, out_e, q.size()) : 0.0;
     res.rel_group = rel_error(out_g, out_e, q.size());
+    std::vector<int> left((size_t)rows * c.n_heads);
+    CHECK(cudaMemcpy(left.data(), counters, left.size() * sizeof(int), cudaMemcpyDeviceToHost));
+    for (int x : left)
+        if (x != 0)
+            res.rel_group = 1.0; /* a counter not reset: fails the check */
     cudaEvent_t ev0, ev1;
     CHECK(cudaEventCreate(&ev0));
     CHECK(cudaEventCreate(&ev1));
@@ -187,7 +196,7 @@ static Result run_case(const Case &c, int variant, int reps, int splits)
     cudaEventDestroy(ev1);
     cudaFree(dk), cudaFree(dv), cudaFree(dq), cudaFree(dpos), cudaFree(dseq), cudaFree(dtab),
         cudaFree(dtiles), cudaFree(out_t), cudaFree(out_e), cudaFree(out_g), cudaFree(dkh),
-        cudaFree(dvh), cudaFree(partial);
+        cudaFree(dvh), cudaFree(partial), cudaFree(counters);
     return res;
 }
 

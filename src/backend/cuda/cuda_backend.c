@@ -149,6 +149,7 @@ typedef struct cuda_backend {
     int x16_next;
     float *partial; /* split-K attention partial results */
     size_t partial_floats;
+    int *attn_counters; /* split-K: blocks done per (token, head block); 4 x SMs */
     int sm_count;
     int min_heads; /* fewest attention blocks per token of an attention node (graph keys) */
     int pdl;       /* decode GEMVs launch as programmatic dependents (sm_90) */
@@ -295,6 +296,7 @@ static void cuda_destroy(acc_backend *backend)
     cudaFree(cb->x16[0]);
     cudaFree(cb->x16[1]);
     cudaFree(cb->partial);
+    cudaFree(cb->attn_counters);
     cuda_schedule_free(&cb->schedule);
     cudaFree(cb->k_cache);
     cudaFree(cb->v_cache);
@@ -820,8 +822,10 @@ static acc_status cuda_load_f32(acc_backend *backend, const acc_graph *g, const 
                 return ACC_ERR_RUNTIME;
         }
     }
-    /* split-K partials: splits only while rows x heads < 2 x SMs, so at
-     * most 4 x SMs (head, token, split) results */
+    /* split-K partials: splits only while the (token, head block) units
+     * are < 2 x SMs, so at most 4 x SMs (head block, token, split) blocks,
+     * each with up to 8 heads' results ("cuda"; 1 for "cuda-f32"); one
+     * merge counter per unit */
     int max_hd = 1;
     cb->min_heads = 0;
     for (int i = 0; i < g->n_nodes; i++)
@@ -834,10 +838,16 @@ static acc_status cuda_load_f32(acc_backend *backend, const acc_graph *g, const 
             if (cb->min_heads == 0 || blocks < cb->min_heads)
                 cb->min_heads = blocks;
         }
-    cb->partial_floats = (size_t)(4 * (cb->sm_count > 0 ? cb->sm_count : 1)) * (size_t)(max_hd + 2);
+    int sms = cb->sm_count > 0 ? cb->sm_count : 1;
+    cb->partial_floats = (size_t)(4 * sms * (cb->exact ? 1 : 8)) * (size_t)(max_hd + 2);
     cb->partial = cuda_alloc(cb, cb->partial_floats * sizeof(float), "attention partials", err);
     if (!cb->partial)
         return ACC_ERR_RUNTIME;
+    cb->attn_counters = cuda_alloc(cb, (size_t)(4 * sms) * sizeof(int), "attention counters", err);
+    if (!cb->attn_counters)
+        return ACC_ERR_RUNTIME;
+    if (cudaMemset(cb->attn_counters, 0, (size_t)(4 * sms) * sizeof(int)) != cudaSuccess)
+        return acc_error_set(err, ACC_ERR_RUNTIME, "cuda backend: clearing attention counters");
 
     /* the paged KV cache: per layer K and V each [slots, kv_dim] */
     uint64_t slots = (uint64_t)cb->config.n_kv_blocks * (uint64_t)cb->config.kv_block_size;
@@ -1349,7 +1359,8 @@ static int attention_splits(const cuda_backend *cb, const acc_node *node, int64_
     int64_t splits = (target + units - 1) / units;
     if (splits > lay->split_key)
         splits = lay->split_key;
-    if ((size_t)(units * splits) * (size_t)(node->head_dim + 2) > cb->partial_floats)
+    if ((size_t)(rows * node->n_heads * splits) * (size_t)(node->head_dim + 2) > cb->partial_floats ||
+        units > 4 * (int64_t)cb->sm_count)
         return 1;
     return (int)splits;
 }
@@ -1410,6 +1421,7 @@ static int run_attention(cuda_backend *cb, const cuda_op *op, const step_layout 
         .dtype16 = cb->matrix_dtype,
         .n_splits = 1,
         .partial = cb->partial,
+        .counters = cb->exact ? NULL : cb->attn_counters,
         .tiles = d + lay->tiles,
         .n_tiles = lay->n_tiles,
     };

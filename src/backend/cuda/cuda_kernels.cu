@@ -343,9 +343,6 @@ template <> __device__ __forceinline__ __nv_bfloat16 from_float<__nv_bfloat16>(f
     return __float2bfloat16_rn(x);
 }
 
-/* One block per row: q's pairs (into q_out), then k's (rotated or not)
- * and v's values straight into the cache (of C) at the row's slot.  T: f32
- * from the separate q, k, v rows, or the type of one fused q|k|v row. */
 __device__ __forceinline__ float load_f(const float *p, int64_t i)
 {
     return p[i];
@@ -359,49 +356,68 @@ __device__ __forceinline__ float load_f(const __nv_bfloat16 *p, int64_t i)
     return __bfloat162float(p[i]);
 }
 
+/* Rows blockIdx.y + k * gridDim.y; each thread takes one item of a row: a pair of q
+ * (into q_out, when set), a pair of k (rotated; or one value of k when
+ * not rope_k) or one value of v, k and v going straight into the cache
+ * (of C) at the row's slot.  One item per thread and several blocks per
+ * row, so a decode step's single row is not one block looping over its
+ * 3584 items (8B) with a memory round trip each.  q, k, v rows of T:
+ * f32 rows of their own, or one fused q|k|v row (f32, bf16 or f16) read
+ * with the strides. */
 template <typename T, typename C>
-__global__ void rope_kv_kernel(acc_cuda_rope_kv_args a, const T *q, const T *k, const T *v,
-                               int64_t q_stride, int64_t kv_stride)
+__device__ __forceinline__ void rope_kv_item(const acc_cuda_rope_kv_args &a, const T *q,
+                                             const T *k, const T *v, int64_t q_stride,
+                                             int64_t kv_stride, int64_t row, int64_t p)
 {
-    int64_t row = blockIdx.x;
     int hd = a.head_dim, half = hd / 2;
+    int64_t kv_dim = (int64_t)a.n_kv_heads * hd;
+    int64_t n_q = a.q_out ? (int64_t)a.n_heads * half : 0;
+    int64_t n_k = a.rope_k ? (int64_t)a.n_kv_heads * half : kv_dim;
+    if (p >= n_q + n_k + kv_dim)
+        return;
     float pos = (float)a.positions[row];
-    if (a.q_out) {
+    int64_t slot = a.slots[row];
+    if (p < n_q) {
         int64_t cols = (int64_t)a.n_heads * hd;
         const T *xr = q + row * q_stride;
         float *yr = a.q_out + row * cols;
-        for (int p = threadIdx.x; p < a.n_heads * half; p += blockDim.x) {
-            int h = p / half, i = p % half;
-            float angle = pos * a.inv_freq[i];
-            float c = cosf(angle), s = sinf(angle);
-            int64_t base = (int64_t)h * hd;
-            float x1 = load_f(xr, base + i), x2 = load_f(xr, base + i + half);
-            yr[base + i] = x1 * c - x2 * s;
-            yr[base + i + half] = x2 * c + x1 * s;
-        }
+        int h = (int)(p / half), i = (int)(p % half);
+        float angle = pos * a.inv_freq[i];
+        float c = cosf(angle), s = sinf(angle);
+        int64_t base = (int64_t)h * hd;
+        float x1 = load_f(xr, base + i), x2 = load_f(xr, base + i + half);
+        yr[base + i] = x1 * c - x2 * s;
+        yr[base + i + half] = x2 * c + x1 * s;
+        return;
     }
-    int64_t kv_dim = (int64_t)a.n_kv_heads * hd;
-    int64_t slot = a.slots[row];
+    p -= n_q;
     const T *kr = k + row * kv_stride;
-    const T *vr = v + row * kv_stride;
     C *kc = static_cast<C *>(a.k_cache) + slot * kv_dim;
-    C *vc = static_cast<C *>(a.v_cache) + slot * kv_dim;
-    if (a.rope_k) {
-        for (int p = threadIdx.x; p < a.n_kv_heads * half; p += blockDim.x) {
-            int h = p / half, i = p % half;
+    if (p < n_k) {
+        if (a.rope_k) {
+            int h = (int)(p / half), i = (int)(p % half);
             float angle = pos * a.inv_freq[i];
             float c = cosf(angle), s = sinf(angle);
             int64_t base = (int64_t)h * hd;
             float x1 = load_f(kr, base + i), x2 = load_f(kr, base + i + half);
             store_cache(kc, base + i, x1 * c - x2 * s);
             store_cache(kc, base + i + half, x2 * c + x1 * s);
+        } else {
+            store_cache(kc, p, load_f(kr, p));
         }
-    } else {
-        for (int64_t c = threadIdx.x; c < kv_dim; c += blockDim.x)
-            store_cache(kc, c, load_f(kr, c));
+        return;
     }
-    for (int64_t c = threadIdx.x; c < kv_dim; c += blockDim.x)
-        store_cache(vc, c, load_f(vr, c));
+    p -= n_k;
+    store_cache(static_cast<C *>(a.v_cache) + slot * kv_dim, p, load_f(v + row * kv_stride, p));
+}
+
+template <typename T, typename C>
+__global__ void rope_kv_kernel(acc_cuda_rope_kv_args a, const T *q, const T *k, const T *v,
+                               int64_t q_stride, int64_t kv_stride)
+{
+    int64_t p = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    for (int64_t row = blockIdx.y; row < a.rows; row += gridDim.y)
+        rope_kv_item<T, C>(a, q, k, v, q_stride, kv_stride, row, p);
 }
 
 /* SwiGLU over a fused gate|up row, 8 values (16 bytes) per thread when
@@ -669,6 +685,50 @@ template <int PL> __device__ __forceinline__ void load_halves(const __half *p, f
     }
 }
 
+/* Split-K without a second kernel: each block of a (token, head block)
+ * publishes its partial results and counts itself done; the last one
+ * (which then sees every split's results) merges them into out and
+ * resets the counter for the next launch. */
+template <int HG>
+__device__ void merge_if_last(const acc_cuda_attention_args &a, int64_t token, int head0, int bx)
+{
+    __shared__ int last;
+    int *counter = a.counters + token * (a.n_heads / HG) + bx;
+    __threadfence(); /* this block's partials, before the count */
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        int done = atomicAdd(counter, 1);
+        last = done == a.n_splits - 1;
+        if (last)
+            *counter = 0;
+    }
+    __syncthreads();
+    if (!last)
+        return;
+    __threadfence(); /* the other blocks' partials, after their counts */
+    int hd = a.head_dim, n = a.n_splits;
+    for (int idx = threadIdx.x; idx < HG * hd; idx += blockDim.x) {
+        int h = idx / hd, d = idx % hd;
+        const float *p = a.partial + (token * a.n_heads + head0 + h) * n * (int64_t)(hd + 2);
+        float m_all = -INFINITY;
+        for (int s = 0; s < n; s++)
+            if (__ldcg(p + s * (hd + 2) + 1) > 0.0f)
+                m_all = fmaxf(m_all, __ldcg(p + s * (hd + 2)));
+        float denom = 0.0f, sum = 0.0f;
+        for (int s = 0; s < n; s++) {
+            const float *ps = p + s * (hd + 2);
+            float l = __ldcg(ps + 1);
+            if (l > 0.0f) {
+                float f = expf(__ldcg(ps) - m_all);
+                denom += f * l;
+                sum += f * __ldcg(ps + 2 + d);
+            }
+        }
+        store_with16(a.out, a.out16, a.dtype16,
+                     token * (int64_t)a.n_heads * hd + (int64_t)(head0 + h) * hd + d, sum / denom);
+    }
+}
+
 /* f16 cache ("cuda"): one block per (HG query heads of one KV group,
  * token, split), so the group's heads share every K and V row read.  As
  * in attention_kernel each warp takes 32 keys at a time, one per lane: a
@@ -679,7 +739,7 @@ template <int PL> __device__ __forceinline__ void load_halves(const __half *p, f
  * (head_dim <= 32 * PL) and reads them with one load per V row for all
  * HG heads.  Warps and splits merge as in attention_kernel. */
 template <int HG, int PL>
-__global__ void __launch_bounds__(kAttnWarps * 32)
+__global__ void __launch_bounds__(kAttnWarps * 32, HG * PL >= 32 ? 2 : 4)
     attention_group_kernel(acc_cuda_attention_args a)
 {
     allow_dependents();
@@ -710,15 +770,31 @@ __global__ void __launch_bounds__(kAttnWarps * 32)
     }
     if (begin >= end) { /* block-uniform: an empty split */
         if (threadIdx.x < HG) {
-            float *ph = a.partial +
-                        ((token * a.n_heads + head0 + threadIdx.x) * a.n_splits + split) * (int64_t)(hd + 2);
+            float *ph = a.partial + ((token * a.n_heads + head0 + threadIdx.x) * a.n_splits + split) *
+                                        (int64_t)(hd + 2);
             ph[0] = -INFINITY;
             ph[1] = 0.0f;
         }
+        if (a.counters)
+            merge_if_last<HG>(a, token, head0, (int)blockIdx.x);
         return;
     }
-    for (int i = threadIdx.x; i < HG * hd; i += blockDim.x)
-        q_sh[i / hd][i % hd] = q[i];
+    {
+        /* every load first (predicated), then the stores: one round trip */
+        constexpr int kQ = (HG * 32 * PL + kAttnWarps * 32 - 1) / (kAttnWarps * 32);
+        float qv[kQ];
+#pragma unroll
+        for (int k = 0; k < kQ; k++) {
+            int i = threadIdx.x + k * kAttnWarps * 32;
+            qv[k] = i < HG * hd ? q[i] : 0.0f;
+        }
+#pragma unroll
+        for (int k = 0; k < kQ; k++) {
+            int i = threadIdx.x + k * kAttnWarps * 32;
+            if (i < HG * hd)
+                q_sh[i / hd][i % hd] = qv[k];
+        }
+    }
     __syncthreads();
 
     const bool k_vec = hd % 8 == 0;  /* 16-byte K loads (rows then 16-byte aligned) */
@@ -744,10 +820,26 @@ __global__ void __launch_bounds__(kAttnWarps * 32)
             slot = table[j / bs] * bs + j % bs;
             const __half *k = kc + (int64_t)slot * kv_dim;
             if (k_vec) {
-#pragma unroll 4
-                for (int d = 0; d < hd; d += 8) {
+                /* the whole row's loads first (predicated, no branch between
+                 * them), so they are in flight together */
+                uint4 raw[4 * PL];
+#pragma unroll
+                for (int c = 0; c < 4 * PL; c++)
+                    raw[c] = 8 * c < hd ? *reinterpret_cast<const uint4 *>(k + 8 * c)
+                                        : make_uint4(0, 0, 0, 0);
+#pragma unroll
+                for (int c = 0; c < 4 * PL; c++) {
+                    if (8 * c >= hd)
+                        break;
+                    const int d = 8 * c;
+                    const __half2 *h2 = reinterpret_cast<const __half2 *>(&raw[c]);
                     float kf[8];
-                    load_halves<8>(k + d, kf);
+#pragma unroll
+                    for (int e = 0; e < 4; e++) {
+                        float2 f = __half22float2(h2[e]);
+                        kf[2 * e] = f.x;
+                        kf[2 * e + 1] = f.y;
+                    }
 #pragma unroll
                     for (int h = 0; h < HG; h++) {
                         float4 qa = *reinterpret_cast<const float4 *>(&q_sh[h][d]);
@@ -787,23 +879,34 @@ __global__ void __launch_bounds__(kAttnWarps * 32)
         }
         __syncwarp();
         int n_keys = end - base < 32 ? end - base : 32;
-#pragma unroll 4
-        for (int jj = 0; jj < n_keys; jj++) {
-            const __half *v = vc + (int64_t)slot_sh[warp][jj] * kv_dim + d0;
-            float vf[PL];
-            if (v_vec && d0 < hd) {
-                load_halves<PL>(v, vf);
-            } else {
+        /* V rows 8 keys at a time: the 8 loads issued before their use
+         * (past n_keys a lane reloads key j0's row, unused) */
+        constexpr int kV = HG * PL >= 32 ? 4 : 8;
+        for (int j0 = 0; j0 < n_keys; j0 += kV) {
+            float vf[kV][PL];
 #pragma unroll
-                for (int i = 0; i < PL; i++)
-                    vf[i] = d0 + i < hd ? __half2float(v[i]) : 0.0f;
+            for (int u = 0; u < kV; u++) {
+                int jj = j0 + u < n_keys ? j0 + u : j0;
+                const __half *v = vc + (int64_t)slot_sh[warp][jj] * kv_dim + d0;
+                if (v_vec && d0 < hd) {
+                    load_halves<PL>(v, vf[u]);
+                } else {
+#pragma unroll
+                    for (int i = 0; i < PL; i++)
+                        vf[u][i] = d0 + i < hd ? __half2float(v[i]) : 0.0f;
+                }
             }
 #pragma unroll
-            for (int h = 0; h < HG; h++) {
-                float pj = p_sh[warp][jj][h];
+            for (int u = 0; u < kV; u++) {
+                if (j0 + u >= n_keys)
+                    break;
 #pragma unroll
-                for (int i = 0; i < PL; i++)
-                    acc[h][i] += pj * vf[i];
+                for (int h = 0; h < HG; h++) {
+                    float pj = p_sh[warp][j0 + u][h];
+#pragma unroll
+                    for (int i = 0; i < PL; i++)
+                        acc[h][i] += pj * vf[u][i];
+                }
             }
         }
         __syncwarp(); /* p_sh and slot_sh are rewritten next round */
@@ -846,6 +949,8 @@ __global__ void __launch_bounds__(kAttnWarps * 32)
                          sum / denom);
         }
     }
+    if (a.n_splits > 1 && a.counters)
+        merge_if_last<HG>(a, token, head0, (int)blockIdx.x);
 }
 
 template <int HG> void launch_group(const acc_cuda_attention_args &a, dim3 grid, cudaStream_t stream)
@@ -893,22 +998,33 @@ __global__ void attention_merge_kernel(acc_cuda_attention_args a)
 }
 
 /* The rope_kv kernel into a cache of C: f32 q, k, v rows, or one fused
- * q|k|v row (f32, bf16 or f16) of in16_stride values. */
+ * q|k|v row (f32, bf16 or f16) of in16_stride values; one thread per item
+ * of a row (rope_kv_item), up to 65535 rows per grid column. */
+template <typename T, typename C>
+void launch_rope_kv(const acc_cuda_rope_kv_args &a, const T *q, const T *k, const T *v,
+                    int64_t q_stride, int64_t kv_stride, cudaStream_t stream)
+{
+    int64_t half = a.head_dim / 2, kv_dim = (int64_t)a.n_kv_heads * a.head_dim;
+    int64_t items = (a.q_out ? a.n_heads * half : 0) + (a.rope_k ? a.n_kv_heads * half : kv_dim) +
+                    kv_dim;
+    dim3 grid((unsigned)((items + 127) / 128), (unsigned)(a.rows < 65535 ? a.rows : 65535));
+    rope_kv_kernel<T, C><<<grid, 128, 0, stream>>>(a, q, k, v, q_stride, kv_stride);
+}
+
 template <typename T, typename C>
 void launch_rope_kv_fused(const acc_cuda_rope_kv_args &a, cudaStream_t stream)
 {
     int64_t q_cols = (int64_t)a.n_heads * a.head_dim, kv_cols = (int64_t)a.n_kv_heads * a.head_dim;
     const T *x = static_cast<const T *>(a.in16);
-    rope_kv_kernel<T, C><<<(unsigned)a.rows, 128, 0, stream>>>(
-        a, x, x + q_cols, x + q_cols + kv_cols, a.in16_stride, a.in16_stride);
+    launch_rope_kv<T, C>(a, x, x + q_cols, x + q_cols + kv_cols, a.in16_stride, a.in16_stride,
+                         stream);
 }
 
 template <typename C> void rope_kv_cache(const acc_cuda_rope_kv_args &a, cudaStream_t stream)
 {
     int64_t q_cols = (int64_t)a.n_heads * a.head_dim, kv_cols = (int64_t)a.n_kv_heads * a.head_dim;
     if (!a.in16)
-        rope_kv_kernel<float, C><<<(unsigned)a.rows, 128, 0, stream>>>(a, a.q, a.k, a.v, q_cols,
-                                                                        kv_cols);
+        launch_rope_kv<float, C>(a, a.q, a.k, a.v, q_cols, kv_cols, stream);
     else if (a.dtype16 == ACC_CUDA_F32)
         launch_rope_kv_fused<float, C>(a, stream);
     else if (a.dtype16 == ACC_CUDA_BF16)
@@ -984,6 +1100,8 @@ int acc_cuda_add_rms_norm(const float *a, const float *b, float alpha, float *su
 
 int acc_cuda_rope_kv(const acc_cuda_rope_kv_args *args, acc_cuda_stream stream)
 {
+    if (args->rows < 1)
+        return (int)cudaErrorInvalidValue;
     if (args->kv16)
         rope_kv_cache<__half>(*args, stream);
     else
@@ -1114,7 +1232,7 @@ int acc_cuda_attention(const acc_cuda_attention_args *args, acc_cuda_stream stre
         attention_kernel<<<grid, kAttnWarps * 32, 0, stream>>>(a);
     }
     int code = launch_status();
-    if (code || splits == 1)
+    if (code || splits == 1 || (a.kv16 && a.counters))
         return code;
     unsigned threads = (unsigned)((a.head_dim + 31) / 32 * 32);
     attention_merge_kernel<<<dim3((unsigned)a.n_heads, (unsigned)a.rows), threads, 0, stream>>>(a);

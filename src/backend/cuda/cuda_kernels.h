@@ -117,6 +117,11 @@ typedef struct acc_cuda_attention_args {
      * by a second kernel. */
     int n_splits;
     float *partial;
+    /* f16 cache with n_splits > 1: when set, the last block of each
+     * (token, head block) to finish merges the splits itself (no second
+     * kernel); rows x n_heads / heads_per_block counters, zero before the
+     * launch and left zero after it */
+    int *counters;
     /* Tiled prefill (tensor cores, f16): tiles of at most 64 rows of one
      * sequence, tile t = rows [tiles[2t], tiles[2t] + tiles[2t + 1]). */
     const int32_t *tiles;
@@ -155,7 +160,7 @@ int acc_cuda_attention_tiled_variant(const acc_cuda_attention_args *args, int va
  * matrices W_s [out_s, in] (bf16 or f16, dtype) that read the same x
  * (rows x in, dtype).  With swiglu (two segments, gate then up, of equal
  * out) it writes swiglu_y = silu(gate) * up instead, and swiglu_y16 in
- * dtype when set.  variant picks a tuning (0: chosen by shape; 1-4 fixed,
+ * dtype when set.  variant picks a tuning (0: chosen by shape; 1-7 fixed,
  * for the microbenchmark). */
 #define ACC_CUDA_GEMV_MAX_ROWS 8
 typedef struct acc_cuda_gemv_seg {
