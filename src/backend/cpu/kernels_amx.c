@@ -56,25 +56,42 @@ static ALWAYS_INLINE void store_bf16(uint16_t *dst, __m512 v)
     _mm256_storeu_si256((__m256i *)dst, (__m256i)_mm512_cvtneps_pbh(v));
 }
 
-void acc_cpu_amx_convert_rows(const float *x, int64_t rows, int64_t in, void *xb, int64_t r0,
-                              int64_t r1)
+/* The f32 values of 16 bf16 values. */
+static ALWAYS_INLINE __m512 widen_bf16(__m256i h)
 {
-    size_t stride = acc_cpu_amx_act_stride(in);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
+}
+
+/* 16 floats as hi = bf16(v) at hi and lo = bf16(v - hi) at lo: v - hi is
+ * exact in f32, so hi + lo keeps about 16 significant bits of v. */
+static ALWAYS_INLINE void store_split(uint16_t *hi, uint16_t *lo, __m512 v)
+{
+    __m256i h = (__m256i)_mm512_cvtneps_pbh(v);
+    _mm256_storeu_si256((__m256i *)hi, h);
+    store_bf16(lo, _mm512_sub_ps(v, widen_bf16(h)));
+}
+
+void acc_cpu_amx_convert_rows(const float *x, int64_t rows, int64_t in, acc_cpu_amx_mode mode,
+                              void *xb, int64_t r0, int64_t r1)
+{
+    size_t stride = acc_cpu_amx_act_stride(in, mode);
     int64_t pad = acc_cpu_amx_in_pad(in);
+    int split = mode == ACC_CPU_AMX_SPLIT;
     for (int64_t r = r0; r < r1; r++) {
         uint16_t *dst = (uint16_t *)((char *)xb + (size_t)r * stride);
         if (r >= rows) {
-            memset(dst, 0, (size_t)pad * 2);
+            memset(dst, 0, (size_t)pad * (split ? 4 : 2));
             continue;
         }
         const float *src = x + r * in;
-        int64_t k = 0;
-        for (; k + 16 <= in; k += 16)
-            store_bf16(dst + k, _mm512_loadu_ps(src + k));
-        for (; k < pad; k += 16) {
+        for (int64_t k = 0; k < pad; k += 16) {
             int64_t n = in - k > 0 ? in - k : 0;
-            __mmask16 m = (__mmask16)((1u << (n > 16 ? 16 : n)) - 1u);
-            store_bf16(dst + k, _mm512_maskz_loadu_ps(m, src + k));
+            __mmask16 m = (__mmask16)(n >= 16 ? 0xFFFFu : (1u << n) - 1u);
+            __m512 v = _mm512_maskz_loadu_ps(m, src + k);
+            if (split) /* k step k / 32: 32 hi values, then 32 lo values */
+                store_split(dst + k / 32 * 64 + k % 32, dst + k / 32 * 64 + 32 + k % 32, v);
+            else
+                store_bf16(dst + k, v);
         }
     }
 }
@@ -189,19 +206,25 @@ static void weight_row_f32(acc_weight_type type, const void *w, int64_t in, int6
         _mm512_storeu_ps(f + k, _mm512_setzero_ps());
 }
 
-/* Row `w` as bf16 (pad elements, zero tail): bf16 weights are copied,
- * every other type goes through f32. */
+/* Row `w` as bf16 (pad elements, zero tail) in hi; with lo also the
+ * remainder bf16(w - hi), which is exact for f16 weights (11 significant
+ * bits: 8 in hi, at most 3 left).  bf16 weights are copied (lo is never
+ * asked for them), every other type goes through f32. */
 static void weight_row_bf16(acc_weight_type type, const void *w, int64_t in, int64_t pad,
-                            float *f, uint16_t *out)
+                            float *f, uint16_t *hi, uint16_t *lo)
 {
     if (type == ACC_WEIGHT_BF16) {
-        memcpy(out, w, (size_t)in * 2);
-        memset(out + in, 0, (size_t)(pad - in) * 2);
+        memcpy(hi, w, (size_t)in * 2);
+        memset(hi + in, 0, (size_t)(pad - in) * 2);
         return;
     }
     weight_row_f32(type, w, in, pad, f);
-    for (int64_t k = 0; k < pad; k += 16)
-        store_bf16(out + k, _mm512_loadu_ps(f + k));
+    for (int64_t k = 0; k < pad; k += 16) {
+        if (lo)
+            store_split(hi + k, lo + k, _mm512_loadu_ps(f + k));
+        else
+            store_bf16(hi + k, _mm512_loadu_ps(f + k));
+    }
 }
 
 /* Transposes a 16 x 16 matrix of dwords in place (row i of the input in
@@ -235,32 +258,43 @@ static ALWAYS_INLINE void transpose16(__m512i v[16])
 }
 
 /* Panel of weight rows [j, j + n) (n <= 32; missing rows are zeros) in tile
- * order: k step s, column tile t, pair p, column c -> dword
- * ((s * 2 + t) * 16 + p) * 16 + c, holding elements 2p, 2p + 1 of k step s.
- * Sixteen rows are unpacked to bf16 (rows: 16 x pad), then each k step's
- * 16 x 16 dword block is transposed in registers. */
-static void panel_fill(const acc_cpu_matmul_args *A, int64_t j, int n, int64_t pad,
+ * order: k step s, part q (0: hi, 1: lo; `parts` of them), column tile t,
+ * pair p, column c -> dword (((s * parts + q) * 2 + t) * 16 + p) * 16 + c,
+ * holding elements 2p, 2p + 1 of k step s.  Sixteen rows are unpacked to
+ * bf16 (rows: parts x 16 x pad), then each k step's 16 x 16 dword blocks
+ * are transposed in registers. */
+static void panel_fill(const acc_cpu_matmul_args *A, int parts, int64_t j, int n, int64_t pad,
                        uint32_t *panel, float *f, uint16_t *rows)
 {
     int64_t steps = pad / 32;
+    size_t part_elems = 16 * (size_t)pad;
     for (int t = 0; t < 2; t++) {
         for (int i = 0; i < 16; i++) {
             int col = 16 * t + i;
-            if (col < n)
+            uint16_t *hi = rows + (size_t)i * (size_t)pad;
+            uint16_t *lo = parts == 2 ? hi + part_elems : NULL;
+            if (col < n) {
                 weight_row_bf16(A->w_type,
                                 (const char *)A->w + (size_t)(j + col) * A->w_row_bytes, A->in,
-                                pad, f, rows + (size_t)i * (size_t)pad);
-            else
-                memset(rows + (size_t)i * (size_t)pad, 0, (size_t)pad * 2);
+                                pad, f, hi, lo);
+            } else {
+                memset(hi, 0, (size_t)pad * 2);
+                if (lo)
+                    memset(lo, 0, (size_t)pad * 2);
+            }
         }
         for (int64_t s = 0; s < steps; s++) {
-            __m512i v[16];
-            for (int i = 0; i < 16; i++)
-                v[i] = _mm512_loadu_si512(rows + (size_t)i * (size_t)pad + (size_t)s * 32);
-            transpose16(v);
-            uint32_t *dst = panel + (size_t)s * 512 + (size_t)t * 256;
-            for (int p = 0; p < 16; p++)
-                _mm512_store_si512(dst + 16 * p, v[p]);
+            for (int q = 0; q < parts; q++) {
+                __m512i v[16];
+                for (int i = 0; i < 16; i++)
+                    v[i] = _mm512_loadu_si512(rows + q * part_elems + (size_t)i * (size_t)pad +
+                                              (size_t)s * 32);
+                transpose16(v);
+                uint32_t *dst = panel + ((size_t)s * (size_t)parts + (size_t)q) * 512 +
+                                (size_t)t * 256;
+                for (int p = 0; p < 16; p++)
+                    _mm512_store_si512(dst + 16 * p, v[p]);
+            }
         }
     }
 }
@@ -286,62 +320,105 @@ static void tiles_write(const acc_cpu_matmul_args *A, const float *c, int64_t r,
     }
 }
 
-/* 32 token rows from r x one panel: four accumulators over every k step. */
-static ALWAYS_INLINE void gemm_32x32(const char *xb, size_t stride, const uint32_t *panel,
-                                     int64_t steps, float *c)
+/* 32 token rows from r (rows2 = 1; else 16) x one panel: four (two)
+ * accumulators over every k step.  xparts: 1 (bf16) or 2 (hi, lo:
+ * SPLIT); wparts: the same for the panel.  With two parts the products go
+ * xl*wh, xh*wh, xh*wl: each change of operands reloads only one side.  The
+ * arguments are constants at every call, so each variant compiles to
+ * straight tile code. */
+static ALWAYS_INLINE void gemm_tiles(const char *xb, size_t stride, const uint32_t *panel,
+                                     int64_t steps, float *c, int rows2, int xparts, int wparts)
 {
+    size_t xstep = 64 * (size_t)xparts, wstep = 512 * (size_t)wparts;
+    size_t r16 = 16 * stride;
     _tile_zero(0);
     _tile_zero(1);
-    _tile_zero(2);
-    _tile_zero(3);
+    if (rows2) {
+        _tile_zero(2);
+        _tile_zero(3);
+    }
     for (int64_t s = 0; s < steps; s++) {
-        const char *a = xb + (size_t)s * 64;
-        const uint32_t *b = panel + (size_t)s * 512;
+        const char *xh = xb + (size_t)s * xstep, *xl = xh + 64;
+        const uint32_t *wh = panel + (size_t)s * wstep, *wl = wh + 512;
         /* each load just before its first use, so loads overlap products */
-        _tile_loadd(4, a, stride);
-        _tile_loadd(6, b, 64);
+        _tile_loadd(4, xparts == 2 ? xl : xh, stride);
+        _tile_loadd(6, wh, 64);
         _tile_dpbf16ps(0, 4, 6);
-        _tile_loadd(7, b + 256, 64);
+        _tile_loadd(7, wh + 256, 64);
         _tile_dpbf16ps(1, 4, 7);
-        _tile_loadd(5, a + 16 * stride, stride);
-        _tile_dpbf16ps(2, 5, 6);
-        _tile_dpbf16ps(3, 5, 7);
+        if (rows2) {
+            _tile_loadd(5, (xparts == 2 ? xl : xh) + r16, stride);
+            _tile_dpbf16ps(2, 5, 6);
+            _tile_dpbf16ps(3, 5, 7);
+        }
+        if (xparts == 2) {
+            _tile_loadd(4, xh, stride);
+            _tile_dpbf16ps(0, 4, 6);
+            _tile_dpbf16ps(1, 4, 7);
+            if (rows2) {
+                _tile_loadd(5, xh + r16, stride);
+                _tile_dpbf16ps(2, 5, 6);
+                _tile_dpbf16ps(3, 5, 7);
+            }
+        }
+        if (wparts == 2) {
+            _tile_loadd(6, wl, 64);
+            _tile_dpbf16ps(0, 4, 6);
+            if (rows2)
+                _tile_dpbf16ps(2, 5, 6);
+            _tile_loadd(7, wl + 256, 64);
+            _tile_dpbf16ps(1, 4, 7);
+            if (rows2)
+                _tile_dpbf16ps(3, 5, 7);
+        }
     }
     _tile_stored(0, c, 64);
     _tile_stored(1, c + 256, 64);
-    _tile_stored(2, c + 512, 64);
-    _tile_stored(3, c + 768, 64);
+    if (rows2) {
+        _tile_stored(2, c + 512, 64);
+        _tile_stored(3, c + 768, 64);
+    }
 }
 
-/* 16 token rows from r x one panel (the last group of an odd row count). */
-static ALWAYS_INLINE void gemm_16x32(const char *xb, size_t stride, const uint32_t *panel,
-                                     int64_t steps, float *c)
+/* One 32 x 32 (rows2) or 16 x 32 block in the operand layout at hand. */
+static void gemm_block(const char *xb, size_t stride, const uint32_t *panel, int64_t steps,
+                       float *c, int rows2, int xparts, int wparts)
 {
-    _tile_zero(0);
-    _tile_zero(1);
-    for (int64_t s = 0; s < steps; s++) {
-        const uint32_t *b = panel + (size_t)s * 512;
-        _tile_loadd(4, xb + (size_t)s * 64, stride);
-        _tile_loadd(6, b, 64);
-        _tile_dpbf16ps(0, 4, 6);
-        _tile_loadd(7, b + 256, 64);
-        _tile_dpbf16ps(1, 4, 7);
+    if (xparts == 1) {
+        if (rows2)
+            gemm_tiles(xb, stride, panel, steps, c, 1, 1, 1);
+        else
+            gemm_tiles(xb, stride, panel, steps, c, 0, 1, 1);
+    } else if (wparts == 1) {
+        if (rows2)
+            gemm_tiles(xb, stride, panel, steps, c, 1, 2, 1);
+        else
+            gemm_tiles(xb, stride, panel, steps, c, 0, 2, 1);
+    } else {
+        if (rows2)
+            gemm_tiles(xb, stride, panel, steps, c, 1, 2, 2);
+        else
+            gemm_tiles(xb, stride, panel, steps, c, 0, 2, 2);
     }
-    _tile_stored(0, c, 64);
-    _tile_stored(1, c + 256, 64);
 }
 
-void acc_cpu_amx_matmul(const acc_cpu_matmul_args *A, void *scratch, int64_t j0, int64_t j1)
+void acc_cpu_amx_matmul(const acc_cpu_matmul_args *A, acc_cpu_amx_mode mode, void *scratch,
+                        int64_t j0, int64_t j1)
 {
     int64_t pad = acc_cpu_amx_in_pad(A->in), steps = pad / 32;
+    int xparts = mode == ACC_CPU_AMX_SPLIT ? 2 : 1;
+    int wparts = acc_cpu_amx_weight_parts(A->w_type, mode);
     size_t stride = A->xq_row_bytes;
-    size_t panel_dwords = (size_t)ACC_CPU_AMX_COL_UNIT * (size_t)pad / 2;
-    size_t budget = acc_cpu_amx_panels_bytes(A->in);
+    size_t panel_dwords = (size_t)ACC_CPU_AMX_COL_UNIT * (size_t)pad / 2 * (size_t)wparts;
+    /* the scratch layout of acc_cpu_amx_scratch_bytes(in, mode) */
+    size_t budget = acc_cpu_amx_panels_bytes(A->in, xparts);
     uint32_t *panels = scratch;
     float *f = (float *)((char *)scratch + budget);
     uint16_t *rows = (uint16_t *)(f + pad);
-    float *c = (float *)(((uintptr_t)(rows + 16 * pad) + 63) & ~(uintptr_t)63);
-    int64_t group = (int64_t)(budget / (panel_dwords * 4)) * ACC_CPU_AMX_COL_UNIT;
+    float *c = (float *)(((uintptr_t)(rows + (size_t)xparts * 16 * (size_t)pad) + 63) &
+                         ~(uintptr_t)63);
+    int64_t group = (int64_t)(acc_cpu_amx_panels_bytes(A->in, wparts) / (panel_dwords * 4)) *
+                    ACC_CPU_AMX_COL_UNIT;
     int64_t rows_pad = acc_cpu_amx_rows_pad(A->rows);
     tiles_configure();
     /* a group of panels stays in L2 while every token row passes over it:
@@ -351,8 +428,8 @@ void acc_cpu_amx_matmul(const acc_cpu_matmul_args *A, void *scratch, int64_t j0,
         int64_t jg_end = jg + group < j1 ? jg + group : j1;
         for (int64_t j = jg; j < jg_end; j += ACC_CPU_AMX_COL_UNIT) {
             int nc = jg_end - j < ACC_CPU_AMX_COL_UNIT ? (int)(jg_end - j) : ACC_CPU_AMX_COL_UNIT;
-            panel_fill(A, j, nc, pad, panels + (size_t)((j - jg) / ACC_CPU_AMX_COL_UNIT) * panel_dwords,
-                       f, rows);
+            panel_fill(A, wparts, j, nc, pad,
+                       panels + (size_t)((j - jg) / ACC_CPU_AMX_COL_UNIT) * panel_dwords, f, rows);
         }
         for (int64_t r = 0; r < rows_pad; r += 32) {
             const char *xb = (const char *)A->xq + (size_t)r * stride;
@@ -361,10 +438,7 @@ void acc_cpu_amx_matmul(const acc_cpu_matmul_args *A, void *scratch, int64_t j0,
                 int nc = jg_end - j < ACC_CPU_AMX_COL_UNIT ? (int)(jg_end - j) : ACC_CPU_AMX_COL_UNIT;
                 const uint32_t *panel =
                     panels + (size_t)((j - jg) / ACC_CPU_AMX_COL_UNIT) * panel_dwords;
-                if (rows_pad - r >= 32)
-                    gemm_32x32(xb, stride, panel, steps, c);
-                else
-                    gemm_16x32(xb, stride, panel, steps, c);
+                gemm_block(xb, stride, panel, steps, c, rows_pad - r >= 32, xparts, wparts);
                 tiles_write(A, c, r, nr, j, nc);
             }
         }
@@ -378,15 +452,16 @@ void acc_cpu_amx_matmul(const acc_cpu_matmul_args *A, void *scratch, int64_t j0,
 
 /* Off x86-64 acc_cpu_amx_enabled is always 0, so the executor never calls
  * these; they exist so that the library links everywhere. */
-void acc_cpu_amx_convert_rows(const float *x, int64_t rows, int64_t in, void *xb, int64_t r0,
-                              int64_t r1)
+void acc_cpu_amx_convert_rows(const float *x, int64_t rows, int64_t in, acc_cpu_amx_mode mode,
+                              void *xb, int64_t r0, int64_t r1)
 {
-    (void)x, (void)rows, (void)in, (void)xb, (void)r0, (void)r1;
+    (void)x, (void)rows, (void)in, (void)mode, (void)xb, (void)r0, (void)r1;
 }
 
-void acc_cpu_amx_matmul(const acc_cpu_matmul_args *args, void *scratch, int64_t j0, int64_t j1)
+void acc_cpu_amx_matmul(const acc_cpu_matmul_args *args, acc_cpu_amx_mode mode, void *scratch,
+                        int64_t j0, int64_t j1)
 {
-    (void)args, (void)scratch, (void)j0, (void)j1;
+    (void)args, (void)mode, (void)scratch, (void)j0, (void)j1;
 }
 
 #endif
