@@ -1,14 +1,16 @@
 /*
- * test_cpu_amx.c — the AMX-BF16 prefill GEMM (kernels_amx.c): for every
- * weight type it takes, odd shapes (rows and columns not multiples of 16,
- * k tails, several panel groups) against a double-precision emulation of
- * its own numerics (bf16 activations x bf16 weights, tight) and against the
- * unrounded reference (the stated bound); any column split gives the same
- * bits; and whole models through the engine with long prefill steps agree
- * with the AVX-512 path within tolerance and across thread counts bit for
- * bit; ACCINF_CPU_AMX=0 gives the AVX-512 path's bits, unset (the default)
- * the same as ACCINF_CPU_AMX=1, and 16-bit weights take AMX only with
- * ACCINF_CPU_AMX=all.  Skipped where the CPU or OS offers no AMX.
+ * test_cpu_amx.c — the AMX-BF16 prefill GEMM (kernels_amx.c).  BF16 mode:
+ * for every weight type it takes, odd shapes (rows and columns not
+ * multiples of 16, k tails, several panel groups) against a double
+ * emulation of its numerics (tight) and the unrounded reference (the
+ * stated bound); any column split gives the same bits.  SPLIT mode (hi/lo
+ * bf16 parts): against a double emulation of its three products and within
+ * SPLIT_BOUND of the f64 reference, a bound BF16 mode and f16-rounded
+ * activations (llama.cpp's f16 path) both exceed.  Whole models through
+ * the engine with long prefill steps under every ACCINF_CPU_AMX setting:
+ * 0 gives the AVX-512 path's bits, unset equals 1, thread counts change no
+ * bits, 16-bit weights stay within 2^-14 of max |logit| of the exact path
+ * by default.  Skipped where the CPU or OS offers no AMX.
  */
 #include <setjmp.h>
 #include <stdarg.h>

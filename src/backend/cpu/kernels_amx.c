@@ -7,15 +7,18 @@
  * One path for every 16-bit and block-format weight type: a panel of 32
  * weight rows is unpacked to f32 (the reference dequantization formulas),
  * rounded to bf16 and transposed into the tile's pair layout once per step;
- * the panels of up to 768 KiB stay in L2 while every token row passes over
- * them (2 x 2 tiles: 32 rows x 32 columns per 32-element k step).
- * Activations were rounded to bf16 once per step.  Products of bf16 values
- * are exact in f32 and accumulate in f32 tiles, so the error is the two
- * roundings: activations and f16/quantized weights to 8 significant bits
- * (relative 2^-9 each; bf16 weights stay exact), about the error of
- * llama.cpp's q8_0 activations.  An output element's value does not depend
- * on the column split (threads) but differs from the table's matmul that
- * decode uses (cpu_backend.c says when work comes here: ACCINF_CPU_AMX).
+ * the panels stay in L2 while every token row passes over them (2 x 2
+ * tiles: 32 rows x 32 columns per 32-element k step).  Products of bf16
+ * values are exact in f32 and accumulate in f32 tiles, so the error is the
+ * roundings of the operands.  BF16 mode (block formats; ACCINF_CPU_AMX=all):
+ * activations and weights to 8 significant bits (relative 2^-9 each; bf16
+ * weights stay exact), about the error of llama.cpp's q8_0 activations.
+ * SPLIT mode (f16/bf16 weights by default): each operand is hi + lo, two
+ * bf16 values (f16 weights exactly, activations to about 16 bits), and a k
+ * step takes xl*wh + xh*wh + xh*wl (2^-17 per term, near f32) at 8 tile
+ * loads per 12 products.  An output element's value does not depend on the
+ * column split (threads) but differs from the table's matmul that decode
+ * uses (cpu_backend.c says when work comes here: ACCINF_CPU_AMX).
  */
 #if defined(__x86_64__)
 
