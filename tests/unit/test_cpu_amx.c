@@ -261,6 +261,9 @@ static void test_gemm_matches_reference(void **state)
     }
     /* several panel groups of the L2 budget (in = 3072: 96 columns each) */
     check_shape(ACC_WEIGHT_Q8_0, 47, 3072, 130);
+    /* k chunks of ACC_CPU_AMX_K_CHUNK: block offsets, a ragged last chunk */
+    check_shape(ACC_WEIGHT_Q4_K, 33, 2560, 40);
+    check_shape(ACC_WEIGHT_F16, 18, 4133, 40);
 }
 
 static void test_gemm_split(void **state)
@@ -274,6 +277,7 @@ static void test_gemm_split(void **state)
     check_split(ACC_WEIGHT_F16, 45, 128, 33);
     check_split(ACC_WEIGHT_F16, 77, 37, 50);
     check_split(ACC_WEIGHT_F16, 20, 3072, 200);
+    check_split(ACC_WEIGHT_F16, 35, 4133, 40);
     check_split(ACC_WEIGHT_BF16, 45, 128, 33);
     check_split(ACC_WEIGHT_BF16, 33, 200, 96);
     /* the mode works for any weight type (block formats use BF16 mode) */

@@ -41,16 +41,18 @@ typedef struct tile_config {
     uint8_t rows[16];
 } tile_config;
 
+/* Every tile 16 rows x 64 bytes.  A constant object: built on the stack,
+ * GCC 12 dropped the stores of colsb and rows before ldtilecfg (it does not
+ * see the builtin read them), and the load then faulted. */
+static const tile_config tiles_all_16x64 = {
+    .palette = 1,
+    .colsb = {64, 64, 64, 64, 64, 64, 64, 64},
+    .rows = {16, 16, 16, 16, 16, 16, 16, 16},
+};
+
 static void tiles_configure(void)
 {
-    tile_config cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.palette = 1;
-    for (int t = 0; t < 8; t++) {
-        cfg.colsb[t] = 64;
-        cfg.rows[t] = 16;
-    }
-    _tile_loadconfig(&cfg);
+    _tile_loadconfig(&tiles_all_16x64);
 }
 
 /* 16 floats rounded to bf16 (nearest even), stored at dst. */
@@ -302,19 +304,19 @@ static void panel_fill(const acc_cpu_matmul_args *A, int parts, int64_t j, int n
     }
 }
 
-/* Adds the bias and writes rows [r, r + nr) x columns [j, j + nc) of y from
- * the four 16 x 16 accumulator tiles stored in c (tile t at c + 256 t:
- * rows 16 (t / 2), columns 16 (t % 2)). */
+/* Writes rows [r, r + nr) x columns [j, j + nc) of y from the four 16 x 16
+ * accumulator tiles stored in c (tile t at c + 256 t: rows 16 (t / 2),
+ * columns 16 (t % 2)), adding the bias when `bias` (the first k chunk). */
 static void tiles_write(const acc_cpu_matmul_args *A, const float *c, int64_t r, int nr,
-                        int64_t j, int nc)
+                        int64_t j, int nc, int bias_add)
 {
     for (int ct = 0; ct < 2; ct++) {
         int cols = nc - 16 * ct;
         if (cols <= 0)
             break;
         __mmask16 m = (__mmask16)(cols >= 16 ? 0xFFFFu : (1u << cols) - 1u);
-        __m512 bias = A->bias ? _mm512_maskz_loadu_ps(m, A->bias + j + 16 * ct)
-                              : _mm512_setzero_ps();
+        __m512 bias = A->bias && bias_add ? _mm512_maskz_loadu_ps(m, A->bias + j + 16 * ct)
+                                          : _mm512_setzero_ps();
         for (int i = 0; i < nr; i++) {
             const float *src = c + (size_t)(i / 16 * 2 + ct) * 256 + (size_t)(i % 16) * 16;
             _mm512_mask_storeu_ps(A->y + (r + i) * A->out + j + 16 * ct, m,
@@ -323,22 +325,50 @@ static void tiles_write(const acc_cpu_matmul_args *A, const float *c, int64_t r,
     }
 }
 
+/* The inverse of tiles_write without bias: y's block in c's tile layout
+ * (zeros outside the block), the starting sums of a later k chunk. */
+static void tiles_gather(const acc_cpu_matmul_args *A, float *c, int64_t r, int nr, int64_t j,
+                         int nc)
+{
+    for (int ct = 0; ct < 2; ct++) {
+        int cols = nc - 16 * ct;
+        __mmask16 m = (__mmask16)(cols >= 16 ? 0xFFFFu : cols > 0 ? (1u << cols) - 1u : 0u);
+        for (int i = 0; i < 32; i++) {
+            float *dst = c + (size_t)(i / 16 * 2 + ct) * 256 + (size_t)(i % 16) * 16;
+            __m512 v = i < nr ? _mm512_maskz_loadu_ps(m, A->y + (r + i) * A->out + j + 16 * ct)
+                              : _mm512_setzero_ps();
+            _mm512_storeu_ps(dst, v);
+        }
+    }
+}
+
 /* 32 token rows from r (rows2 = 1; else 16) x one panel: four (two)
  * accumulators over every k step.  xparts: 1 (bf16) or 2 (hi, lo:
- * SPLIT); wparts: the same for the panel.  With two parts the products go
+ * SPLIT); wparts: the same for the panel; cont: start from the sums in c
+ * (a later k chunk) instead of zeros.  With two parts the products go
  * xl*wh, xh*wh, xh*wl: each change of operands reloads only one side.  The
  * arguments are constants at every call, so each variant compiles to
  * straight tile code. */
 static ALWAYS_INLINE void gemm_tiles(const char *xb, size_t stride, const uint32_t *panel,
-                                     int64_t steps, float *c, int rows2, int xparts, int wparts)
+                                     int64_t steps, float *c, int cont, int rows2, int xparts,
+                                     int wparts)
 {
     size_t xstep = 64 * (size_t)xparts, wstep = 512 * (size_t)wparts;
     size_t r16 = 16 * stride;
-    _tile_zero(0);
-    _tile_zero(1);
-    if (rows2) {
-        _tile_zero(2);
-        _tile_zero(3);
+    if (cont) {
+        _tile_loadd(0, c, 64);
+        _tile_loadd(1, c + 256, 64);
+        if (rows2) {
+            _tile_loadd(2, c + 512, 64);
+            _tile_loadd(3, c + 768, 64);
+        }
+    } else {
+        _tile_zero(0);
+        _tile_zero(1);
+        if (rows2) {
+            _tile_zero(2);
+            _tile_zero(3);
+        }
     }
     for (int64_t s = 0; s < steps; s++) {
         const char *xh = xb + (size_t)s * xstep, *xl = xh + 64;
@@ -385,64 +415,79 @@ static ALWAYS_INLINE void gemm_tiles(const char *xb, size_t stride, const uint32
 
 /* One 32 x 32 (rows2) or 16 x 32 block in the operand layout at hand. */
 static void gemm_block(const char *xb, size_t stride, const uint32_t *panel, int64_t steps,
-                       float *c, int rows2, int xparts, int wparts)
+                       float *c, int cont, int rows2, int xparts, int wparts)
 {
     if (xparts == 1) {
         if (rows2)
-            gemm_tiles(xb, stride, panel, steps, c, 1, 1, 1);
+            gemm_tiles(xb, stride, panel, steps, c, cont, 1, 1, 1);
         else
-            gemm_tiles(xb, stride, panel, steps, c, 0, 1, 1);
+            gemm_tiles(xb, stride, panel, steps, c, cont, 0, 1, 1);
     } else if (wparts == 1) {
         if (rows2)
-            gemm_tiles(xb, stride, panel, steps, c, 1, 2, 1);
+            gemm_tiles(xb, stride, panel, steps, c, cont, 1, 2, 1);
         else
-            gemm_tiles(xb, stride, panel, steps, c, 0, 2, 1);
+            gemm_tiles(xb, stride, panel, steps, c, cont, 0, 2, 1);
     } else {
         if (rows2)
-            gemm_tiles(xb, stride, panel, steps, c, 1, 2, 2);
+            gemm_tiles(xb, stride, panel, steps, c, cont, 1, 2, 2);
         else
-            gemm_tiles(xb, stride, panel, steps, c, 0, 2, 2);
+            gemm_tiles(xb, stride, panel, steps, c, cont, 0, 2, 2);
     }
 }
 
 void acc_cpu_amx_matmul(const acc_cpu_matmul_args *A, acc_cpu_amx_mode mode, void *scratch,
                         int64_t j0, int64_t j1)
 {
-    int64_t pad = acc_cpu_amx_in_pad(A->in), steps = pad / 32;
+    int64_t kc = acc_cpu_amx_chunk_pad(A->in);
     int xparts = mode == ACC_CPU_AMX_SPLIT ? 2 : 1;
     int wparts = acc_cpu_amx_weight_parts(A->w_type, mode);
     size_t stride = A->xq_row_bytes;
-    size_t panel_dwords = (size_t)ACC_CPU_AMX_COL_UNIT * (size_t)pad / 2 * (size_t)wparts;
+    size_t panel_dwords = (size_t)ACC_CPU_AMX_COL_UNIT * (size_t)kc / 2 * (size_t)wparts;
     /* the scratch layout of acc_cpu_amx_scratch_bytes(in, mode) */
     size_t budget = acc_cpu_amx_panels_bytes(A->in, xparts);
     uint32_t *panels = scratch;
     float *f = (float *)((char *)scratch + budget);
-    uint16_t *rows = (uint16_t *)(f + pad);
-    float *c = (float *)(((uintptr_t)(rows + (size_t)xparts * 16 * (size_t)pad) + 63) &
+    uint16_t *rows = (uint16_t *)(f + kc);
+    float *c = (float *)(((uintptr_t)(rows + (size_t)xparts * 16 * (size_t)kc) + 63) &
                          ~(uintptr_t)63);
     int64_t group = (int64_t)(acc_cpu_amx_panels_bytes(A->in, wparts) / (panel_dwords * 4)) *
                     ACC_CPU_AMX_COL_UNIT;
     int64_t rows_pad = acc_cpu_amx_rows_pad(A->rows);
     tiles_configure();
-    /* a group of panels stays in L2 while every token row passes over it:
-     * each weight is unpacked once per step, each activation tile read
-     * from memory once per group */
+    /* a group of panels (one k chunk) stays in L2 while every token row
+     * passes over it: each weight is unpacked once per step, each
+     * activation tile read from memory once per group */
     for (int64_t jg = j0; jg < j1; jg += group) {
         int64_t jg_end = jg + group < j1 ? jg + group : j1;
-        for (int64_t j = jg; j < jg_end; j += ACC_CPU_AMX_COL_UNIT) {
-            int nc = jg_end - j < ACC_CPU_AMX_COL_UNIT ? (int)(jg_end - j) : ACC_CPU_AMX_COL_UNIT;
-            panel_fill(A, wparts, j, nc, pad,
-                       panels + (size_t)((j - jg) / ACC_CPU_AMX_COL_UNIT) * panel_dwords, f, rows);
-        }
-        for (int64_t r = 0; r < rows_pad; r += 32) {
-            const char *xb = (const char *)A->xq + (size_t)r * stride;
-            int nr = A->rows - r < 32 ? (int)(A->rows - r) : 32;
+        for (int64_t k0 = 0; k0 < A->in; k0 += kc) {
+            /* the chunk as a matmul of its own: weights from element k0 (a
+             * whole number of blocks), activations from k step k0 / 32 */
+            acc_cpu_matmul_args chunk = *A;
+            chunk.in = A->in - k0 < kc ? A->in - k0 : kc;
+            chunk.w = (const char *)A->w + acc_weight_row_bytes(A->w_type, k0);
+            int64_t pad = acc_cpu_amx_in_pad(chunk.in), steps = pad / 32;
             for (int64_t j = jg; j < jg_end; j += ACC_CPU_AMX_COL_UNIT) {
-                int nc = jg_end - j < ACC_CPU_AMX_COL_UNIT ? (int)(jg_end - j) : ACC_CPU_AMX_COL_UNIT;
-                const uint32_t *panel =
-                    panels + (size_t)((j - jg) / ACC_CPU_AMX_COL_UNIT) * panel_dwords;
-                gemm_block(xb, stride, panel, steps, c, rows_pad - r >= 32, xparts, wparts);
-                tiles_write(A, c, r, nr, j, nc);
+                int nc =
+                    jg_end - j < ACC_CPU_AMX_COL_UNIT ? (int)(jg_end - j) : ACC_CPU_AMX_COL_UNIT;
+                panel_fill(&chunk, wparts, j, nc, pad,
+                           panels + (size_t)((j - jg) / ACC_CPU_AMX_COL_UNIT) * panel_dwords, f,
+                           rows);
+            }
+            for (int64_t r = 0; r < rows_pad; r += 32) {
+                const char *xb = (const char *)A->xq + (size_t)r * stride +
+                                 (size_t)(k0 / 32) * 64 * (size_t)xparts;
+                int nr = A->rows - r < 32 ? (int)(A->rows - r) : 32;
+                for (int64_t j = jg; j < jg_end; j += ACC_CPU_AMX_COL_UNIT) {
+                    int nc = jg_end - j < ACC_CPU_AMX_COL_UNIT ? (int)(jg_end - j)
+                                                               : ACC_CPU_AMX_COL_UNIT;
+                    const uint32_t *panel =
+                        panels + (size_t)((j - jg) / ACC_CPU_AMX_COL_UNIT) * panel_dwords;
+                    if (k0 > 0)
+                        tiles_gather(A, c, r, nr, j, nc);
+                    gemm_block(xb, stride, panel, steps, c, k0 > 0, rows_pad - r >= 32, xparts,
+                               wparts);
+                    tiles_write(A, c, r, nr, j, nc, k0 == 0);
+                }
             }
         }
     }

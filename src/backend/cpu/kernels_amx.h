@@ -26,6 +26,10 @@
 /* Column ranges handed to acc_cpu_amx_matmul should be multiples of this
  * (one weight panel); any range works. */
 #define ACC_CPU_AMX_COL_UNIT 32
+/* Inputs longer than this many elements run in k chunks of it (a multiple
+ * of every block size): a chunk's weight panels and 32 activation rows
+ * then fit in L2 together, and the chunks' partial sums add up in y. */
+#define ACC_CPU_AMX_K_CHUNK 2048
 
 /* How the GEMM rounds its operands (cpu_backend.c picks per weight type).
  * BF16: activations and weights rounded to bf16 once, one tile product per
@@ -70,21 +74,30 @@ static inline int acc_cpu_amx_weight_parts(acc_weight_type type, acc_cpu_amx_mod
     return mode == ACC_CPU_AMX_SPLIT && type != ACC_WEIGHT_BF16 ? 2 : 1;
 }
 
+/* Elements of the longest k chunk: `in` padded, at most ACC_CPU_AMX_K_CHUNK. */
+static inline int64_t acc_cpu_amx_chunk_pad(int64_t in)
+{
+    int64_t pad = acc_cpu_amx_in_pad(in);
+    return pad < ACC_CPU_AMX_K_CHUNK ? pad : ACC_CPU_AMX_K_CHUNK;
+}
+
 /* Bytes of unpacked weight panels one worker keeps (in L2) at a time: at
- * least one panel of ACC_CPU_AMX_COL_UNIT rows of `parts` bf16 parts. */
+ * least one panel of ACC_CPU_AMX_COL_UNIT rows x one k chunk of `parts`
+ * bf16 parts. */
 static inline size_t acc_cpu_amx_panels_bytes(int64_t in, int parts)
 {
-    size_t panel = (size_t)ACC_CPU_AMX_COL_UNIT * (size_t)acc_cpu_amx_in_pad(in) * 2 * (size_t)parts;
+    size_t panel =
+        (size_t)ACC_CPU_AMX_COL_UNIT * (size_t)acc_cpu_amx_chunk_pad(in) * 2 * (size_t)parts;
     size_t budget = 768 * 1024 * (size_t)parts;
     return budget > panel ? budget / panel * panel : panel;
 }
 
 /* Per-worker scratch bytes for inputs of `in` elements in `mode` (64-byte
  * aligned by the caller): the weight panels, one f32 and 16 bf16 unpacked
- * weight rows per part, the output tiles. */
+ * weight rows (one k chunk) per part, the output tiles. */
 static inline size_t acc_cpu_amx_scratch_bytes(int64_t in, acc_cpu_amx_mode mode)
 {
-    size_t pad = (size_t)acc_cpu_amx_in_pad(in);
+    size_t pad = (size_t)acc_cpu_amx_chunk_pad(in);
     size_t parts = mode == ACC_CPU_AMX_SPLIT ? 2 : 1;
     return acc_cpu_amx_panels_bytes(in, (int)parts) + pad * 4 + parts * 16 * pad * 2 +
            4 * 1024 + 256;
