@@ -14,7 +14,7 @@ for dir in "$FIXTURES"/models/*/; do
     check "$name: summary names the output" grep -q "$name-f32.gguf: " "$WORK/out"
     check "$name: no progress bar when stderr is not a terminal" test ! -s "$WORK/err"
     # 16-bit HF weights (llama3-tiny: bf16) give the bits of f32 weights on
-    # the exact path; by default prompts of 16+ tokens take the AMX GEMM
+    # the exact path; by default steps of 32+ tokens take the AMX GEMM
     expect_ok "$name: logits from HF" -- env ACCINF_CPU_AMX=0 "$ACCINF" logits "$dir" \
         --prompt "$PROMPT" --json
     cp "$WORK/out" "$WORK/hf.json"

@@ -8,7 +8,7 @@ MODEL="$EXAMPLES/demo-model"
 TEXT="$MODEL/heldout.txt"
 expect_ok "convert demo f32" -- "$ACCINF" convert "$MODEL" -o "$WORK/demo.gguf" --type f32 -q
 # the demo model's f16 weights give the bits of f32 weights on the exact path
-# (by default steps of 16+ tokens take the AMX GEMM, within about 2^-16)
+# (by default steps of 32+ tokens take the AMX GEMM, within about 2^-16)
 expect_ok "perplexity HF" -- env ACCINF_CPU_AMX=0 "$ACCINF" perplexity "$MODEL" --file "$TEXT" \
     --ctx 64 --chunks 2 --argmax-out "$WORK/ref.ids" --json
 cp "$WORK/out" "$WORK/hf.json"

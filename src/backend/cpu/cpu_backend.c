@@ -383,7 +383,7 @@ static acc_status cpu_run(acc_backend *backend, const acc_step *step, float *out
         case ACC_OP_MATMUL: {
             int64_t in = g->nodes[node->src[0]].cols;
             acc_weight_type type = cpu->weights[g->nodes[node->src[1]].weight].type;
-            if (amx_takes(cpu, type) && t.rows >= ACC_CPU_AMX_MIN_ROWS) {
+            if (amx_takes(cpu, type) && t.rows >= acc_cpu_amx_min_rows(amx_mode(cpu, type))) {
                 acc_thread_pool_run(cpu->pool, task_amx_convert, &t, 0);
                 acc_thread_pool_run(cpu->pool, task_amx_matmul, &t, 0);
                 break;

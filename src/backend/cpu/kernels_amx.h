@@ -2,7 +2,7 @@
  * kernels_amx.h — the AMX-BF16 prefill GEMM of the CPU backend (kernels_amx.c)
  * and the sizes the executor needs to feed it.  Not a public header.
  *
- * The executor uses it for matmuls of at least ACC_CPU_AMX_MIN_ROWS token
+ * The executor uses it for matmuls of at least acc_cpu_amx_min_rows token
  * rows when acc_cpu_amx_enabled said yes, in one of two modes
  * (acc_cpu_amx_mode): by default block-format weights in BF16 mode and
  * f16/bf16 weights in SPLIT mode (hi/lo bf16 pairs, near f32 accuracy);
@@ -39,6 +39,16 @@
  * products xl*wh + xh*wh + xh*wl (two for bf16 weights, whose lo is 0),
  * so the result is within about 2^-16 of the f32 computation per term. */
 typedef enum acc_cpu_amx_mode { ACC_CPU_AMX_BF16, ACC_CPU_AMX_SPLIT } acc_cpu_amx_mode;
+
+/* The fewest token rows for which `mode` beats the table's matmul: SPLIT
+ * does two to three times the tile work and, on 16-bit weights, competes
+ * with their exact f32 path, which it overtakes from about 32 rows
+ * (pp16: 0.8x of it, pp32: 1.0-1.2x, pp128: 2.5x on the GPT-2 and 1B
+ * shapes, 2 threads). */
+static inline int64_t acc_cpu_amx_min_rows(acc_cpu_amx_mode mode)
+{
+    return mode == ACC_CPU_AMX_SPLIT ? 2 * ACC_CPU_AMX_MIN_ROWS : ACC_CPU_AMX_MIN_ROWS;
+}
 
 static inline int acc_cpu_amx_supports(acc_weight_type type)
 {
