@@ -2,8 +2,8 @@
  * cuda_backend.c — the CUDA implementation of acc_backend_ops: weights
  * uploaded once (matmul weights and embedding tables in bf16/f16, or f32
  * for "cuda-f32"), an activation arena laid out by the schedule's plan, the
- * paged KV cache in f32, and an executor that walks the fused operations of
- * cuda_schedule.c on one stream: for 16-bit weights the GEMV kernels of
+ * paged KV cache (f16, or f32 for "cuda-f32"), and an executor that walks
+ * the fused operations of cuda_schedule.c on one stream: for 16-bit weights the GEMV kernels of
  * cuda_gemv.cu when a step has at most 8 rows (decode), cuBLAS otherwise;
  * tiled tensor-core attention for prefill steps, per-token (split-K for
  * long contexts) attention for decode; the kernels of cuda_kernels.cu for
@@ -78,15 +78,21 @@ enum {
     PROF_KINDS = PROF_NODE + ACC_OP_COUNT,
 };
 
+/* Totals are kept per step shape — (tiled prefill or not, rows) — so a
+ * run's prompt steps and its decode steps of 128 rows read apart; shapes
+ * beyond PROF_SHAPES - 1 share the last entry. */
+#define PROF_SHAPES 12
 typedef struct cuda_profile {
     int on;
     cudaEvent_t *events; /* n_ops + 1 */
     int *kind;           /* per op, this step */
-    int phase;           /* this step: 0 prefill (tiled attention), 1 other */
-    double ms[2][PROF_KINDS];
-    long calls[2][PROF_KINDS];
-    double step_ms[2];
-    long steps[2];
+    int shape;           /* this step's entry */
+    int n_shapes;
+    int flash[PROF_SHAPES], rows[PROF_SHAPES]; /* rows -1: the other shapes */
+    double ms[PROF_SHAPES][PROF_KINDS];
+    long calls[PROF_SHAPES][PROF_KINDS];
+    double step_ms[PROF_SHAPES];
+    long steps[PROF_SHAPES];
 } cuda_profile;
 
 typedef struct cuda_backend {
@@ -109,10 +115,13 @@ typedef struct cuda_backend {
     float *partial; /* split-K attention partial results */
     size_t partial_floats;
     int sm_count;
-    int min_heads; /* fewest query heads of an attention node (graph keys) */
+    int min_heads; /* fewest attention blocks per token of an attention node (graph keys) */
     int pdl;       /* decode GEMVs launch as programmatic dependents (sm_90) */
-    float *k_cache, *v_cache; /* n_layers x slots x kv_dim */
-    size_t layer_stride;      /* floats per layer */
+    /* n_layers x slots x kv_dim: f16 on "cuda" (half the attention bytes;
+     * the tiled prefill reads f16 tiles), f32 on "cuda-f32" (exact) */
+    void *k_cache, *v_cache;
+    size_t kv_elem;      /* bytes per cache value: 2 or 4 */
+    size_t layer_stride; /* values per layer */
     float *inv_freq;
     int table_stride;                 /* block-table entries per sequence */
     int32_t *step_device, *step_host; /* host side is pinned */
@@ -183,17 +192,23 @@ static const char *profile_name(int kind)
 static void profile_report(cuda_backend *cb)
 {
     cuda_profile *p = &cb->prof;
-    for (int ph = 0; ph < 2 && p->on; ph++) {
+    for (int ph = 0; ph < p->n_shapes && p->on; ph++) {
         if (!p->steps[ph])
             continue;
         double total = 0.0;
         for (int k = 0; k < PROF_KINDS; k++)
             total += p->ms[ph][k];
+        char rows[32];
+        if (p->rows[ph] < 0)
+            snprintf(rows, sizeof rows, "other");
+        else
+            snprintf(rows, sizeof rows, "%d-row", p->rows[ph]);
         fprintf(stderr,
-                "cuda profile (%s, %s steps): %ld steps, %.3f ms in operations, %.3f ms from "
-                "the first event to the last\n",
-                cb->exact ? "cuda-f32" : "cuda", ph == 0 ? "prefill" : "decode", p->steps[ph],
-                total, p->step_ms[ph]);
+                "cuda profile (%s, %s %s steps): %ld steps, %.3f ms in operations, %.3f ms from "
+                "the first event to the last (%.3f ms per step)\n",
+                cb->exact ? "cuda-f32" : "cuda", rows,
+                p->flash[ph] ? "prefill (tiled attention)" : "decode / per-token attention",
+                p->steps[ph], total, p->step_ms[ph], p->step_ms[ph] / (double)p->steps[ph]);
         for (int k = 0; k < PROF_KINDS; k++)
             if (p->calls[ph][k])
                 fprintf(stderr, "  %-22s %7ld calls %10.3f ms %5.1f%%\n", profile_name(k),
@@ -577,8 +592,11 @@ static acc_status cuda_load_f32(acc_backend *backend, const acc_graph *g, const 
         if (g->nodes[i].op == ACC_OP_ATTENTION) {
             if (g->nodes[i].head_dim > max_hd)
                 max_hd = g->nodes[i].head_dim;
-            if (cb->min_heads == 0 || g->nodes[i].n_heads < cb->min_heads)
-                cb->min_heads = g->nodes[i].n_heads;
+            int blocks = g->nodes[i].n_heads /
+                         acc_cuda_attention_heads_per_block(g->nodes[i].n_heads,
+                                                            g->nodes[i].n_kv_heads, !cb->exact);
+            if (cb->min_heads == 0 || blocks < cb->min_heads)
+                cb->min_heads = blocks;
         }
     cb->partial_floats = (size_t)(4 * (cb->sm_count > 0 ? cb->sm_count : 1)) * (size_t)(max_hd + 2);
     cb->partial = cuda_alloc(cb, cb->partial_floats * sizeof(float), "attention partials", err);
@@ -588,8 +606,10 @@ static acc_status cuda_load_f32(acc_backend *backend, const acc_graph *g, const 
     /* the paged KV cache: per layer K and V each [slots, kv_dim] */
     uint64_t slots = (uint64_t)cb->config.n_kv_blocks * (uint64_t)cb->config.kv_block_size;
     size_t per_layer;
+    cb->kv_elem = cb->exact ? sizeof(float) : 2;
     if (cuda_mul_size(slots, (uint64_t)g->kv_dim, 1, &per_layer) ||
-        cuda_mul_size(per_layer, (uint64_t)(g->n_layers > 0 ? g->n_layers : 1), 4, &bytes))
+        cuda_mul_size(per_layer, (uint64_t)(g->n_layers > 0 ? g->n_layers : 1), cb->kv_elem,
+                      &bytes))
         return acc_error_set(err, ACC_ERR_RUNTIME, "KV cache: size overflows");
     cb->layer_stride = per_layer;
     cb->k_cache = cuda_alloc(cb, bytes, "KV cache (keys)", err);
@@ -974,7 +994,9 @@ static acc_status run_matmuls(cuda_backend *cb, const cuda_op *op, int64_t rows,
 static int attention_splits(const cuda_backend *cb, const acc_node *node, int64_t rows,
                             const step_layout *lay)
 {
-    int64_t units = rows * node->n_heads, target = 2 * (int64_t)cb->sm_count;
+    int64_t units = rows * node->n_heads /
+                    acc_cuda_attention_heads_per_block(node->n_heads, node->n_kv_heads, !cb->exact),
+            target = 2 * (int64_t)cb->sm_count;
     if (lay->split_key < 2 || units >= target)
         return 1;
     int64_t splits = (target + units - 1) / units;
@@ -990,8 +1012,9 @@ static int run_attention(cuda_backend *cb, const cuda_op *op, const step_layout 
 {
     const acc_graph *g = cb->graph;
     const acc_node *node = &g->nodes[op->node];
-    float *k_cache = cb->k_cache + (size_t)node->layer * cb->layer_stride;
-    float *v_cache = cb->v_cache + (size_t)node->layer * cb->layer_stride;
+    size_t layer_bytes = (size_t)node->layer * cb->layer_stride * cb->kv_elem;
+    void *k_cache = (char *)cb->k_cache + layer_bytes;
+    void *v_cache = (char *)cb->v_cache + layer_bytes;
     const int32_t *d = cb->step_device;
     /* all of the step's K,V first, so its tokens see each other causally */
     acc_cuda_rope_kv_args kv = {
@@ -1009,6 +1032,7 @@ static int run_attention(cuda_backend *cb, const cuda_op *op, const step_layout 
         .inv_freq = cb->inv_freq,
         .k_cache = k_cache,
         .v_cache = v_cache,
+        .kv16 = !cb->exact,
     };
     int code = acc_cuda_rope_kv(&kv, cb->stream);
     if (code)
@@ -1017,6 +1041,7 @@ static int run_attention(cuda_backend *cb, const cuda_op *op, const step_layout 
         .q = cb->data[node->src[0]],
         .k_cache = k_cache,
         .v_cache = v_cache,
+        .kv16 = !cb->exact,
         .out = cb->data[op->node],
         .rows = rows,
         .n_heads = node->n_heads,
@@ -1035,7 +1060,7 @@ static int run_attention(cuda_backend *cb, const cuda_op *op, const step_layout 
         .tiles = d + lay->tiles,
         .n_tiles = lay->n_tiles,
     };
-    if (lay->flash && acc_cuda_attention_tiled_supported(node->head_dim))
+    if (lay->flash && args.kv16 && acc_cuda_attention_tiled_supported(node->head_dim))
         return acc_cuda_attention_tiled(&args, cb->stream);
     args.n_splits = attention_splits(cb, node, rows, lay);
     return acc_cuda_attention(&args, cb->stream);
@@ -1183,7 +1208,16 @@ static acc_status run_nodes(cuda_backend *cb, const acc_step *step, const step_l
         status = run_op(cb, op, step, lay, err);
     }
     if (p->on) {
-        p->phase = lay->flash ? 0 : 1;
+        int sh = 0;
+        while (sh < p->n_shapes && !(p->flash[sh] == lay->flash && p->rows[sh] == step->n_tokens) &&
+               p->rows[sh] >= 0)
+            sh++;
+        if (sh == p->n_shapes) { /* a new shape; the last entry takes the rest */
+            p->flash[sh] = lay->flash;
+            p->rows[sh] = sh == PROF_SHAPES - 1 ? -1 : step->n_tokens;
+            p->n_shapes++;
+        }
+        p->shape = sh;
         (void)cudaEventRecord(p->events[n_ops], cb->stream);
     }
     return status;
@@ -1195,7 +1229,7 @@ static void profile_collect(cuda_backend *cb)
     cuda_profile *p = &cb->prof;
     int n_ops = cb->schedule.n_ops;
     float ms = 0.0f;
-    int ph = p->phase;
+    int ph = p->shape;
     for (int i = 0; i < n_ops; i++)
         if (cudaEventElapsedTime(&ms, p->events[i], p->events[i + 1]) == cudaSuccess) {
             p->ms[ph][p->kind[i]] += ms;
@@ -1391,15 +1425,15 @@ static acc_status cuda_copy_kv_block(acc_backend *backend, int from_block, int t
         to_block >= cb->config.n_kv_blocks)
         return acc_error_set(err, ACC_ERR_RUNTIME, "cuda backend: bad KV block copy %d -> %d",
                              from_block, to_block);
-    size_t block_floats = (size_t)cb->config.kv_block_size * (size_t)cb->graph->kv_dim;
+    size_t block_bytes = (size_t)cb->config.kv_block_size * (size_t)cb->graph->kv_dim * cb->kv_elem;
     for (int layer = 0; layer < cb->graph->n_layers; layer++) {
-        size_t base = (size_t)layer * cb->layer_stride;
-        float *caches[2] = {cb->k_cache, cb->v_cache};
+        size_t base = (size_t)layer * cb->layer_stride * cb->kv_elem;
+        char *caches[2] = {cb->k_cache, cb->v_cache};
         for (int c = 0; c < 2; c++) {
             cudaError_t code =
-                cudaMemcpyAsync(caches[c] + base + (size_t)to_block * block_floats,
-                                caches[c] + base + (size_t)from_block * block_floats,
-                                block_floats * sizeof(float), cudaMemcpyDeviceToDevice, cb->stream);
+                cudaMemcpyAsync(caches[c] + base + (size_t)to_block * block_bytes,
+                                caches[c] + base + (size_t)from_block * block_bytes, block_bytes,
+                                cudaMemcpyDeviceToDevice, cb->stream);
             if (code != cudaSuccess)
                 return cuda_fail(err, "copying a KV block", code);
         }

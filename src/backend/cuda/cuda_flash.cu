@@ -3,15 +3,16 @@
  * of FlashAttention-2: a block takes up to 128 (query row, head) pairs —
  * rows of one sequence for the heads of one KV group, so the group's heads
  * share every K/V tile — and streams that sequence's keys and values
- * through shared memory 32 at a time (cp.async from the f32 paged cache
+ * through shared memory 64 at a time (cp.async from the f16 paged cache
  * through its block table, two stages: the next tile is in flight while
  * one is computed).  Each warp keeps 16 pairs' online softmax and output
  * in registers, so the work is O(rows x context) with no context-sized
  * scratch and no shared-memory round trip for S or O.
  *
  * Q.K^T and P.V run on the tensor cores (mma.sync m16n8k16, f16 inputs,
- * fp32 accumulation); K and V are rounded to f16 as their fragments are
- * read.  f16 has TF32's 10-bit mantissa; the softmax (in base 2, log2(e)
+ * fp32 accumulation); K and V are f16 in the cache ("cuda"'s KV cache) and
+ * the fragments are read from the staged tiles with ldmatrix.  f16 has
+ * TF32's 10-bit mantissa; the softmax (in base 2, log2(e)
  * folded into the Q scale), its running max and denominator stay fp32.
  * Used by the "cuda" device only; "cuda-f32" keeps the exact per-token
  * kernel.
@@ -31,21 +32,17 @@ constexpr int kThreads = kWarps * 32;
 constexpr int kPairs = kWarps * 16; /* (row, head) pairs per block */
 constexpr int kTileRows = 64;       /* rows per host tile (FLASH_TILE) */
 
-/* f32 staging rows (cp.async lands whole 16-byte pieces) and the f16
- * tiles the fragments are read from, each row padded by 16 bytes so the
- * 8 rows of an ldmatrix phase fall on distinct banks. */
-template <int HD> __host__ __device__ constexpr int f32_stride()
-{
-    return HD + 4;
-}
+/* f16 tile rows (cp.async lands whole 16-byte pieces; the fragments are
+ * read from them), each row padded by 16 bytes so the 8 rows of an
+ * ldmatrix phase fall on distinct banks. */
 template <int HD> __host__ __device__ constexpr int f16_stride()
 {
     return HD + 8;
 }
-/* bytes: two f32 stages of K and V, then K and V in f16 */
+/* bytes: two stages of K and V in f16 */
 template <int HD, int kKeys> __host__ __device__ constexpr int smem_bytes()
 {
-    return 2 * 2 * kKeys * f32_stride<HD>() * 4 + 2 * kKeys * f16_stride<HD>() * 2;
+    return 2 * 2 * kKeys * f16_stride<HD>() * 2;
 }
 
 __device__ __forceinline__ void ldsm_x4(uint32_t (&r)[4], const __half *p)
@@ -89,7 +86,7 @@ __device__ __forceinline__ void mma_f16(float (&d)[4], const uint32_t (&a)[4], u
 }
 
 /* 16 bytes global -> shared; with bytes == 0 the destination is zeroed. */
-__device__ __forceinline__ void cp_async16(float *dst, const float *src, int bytes)
+__device__ __forceinline__ void cp_async16(void *dst, const void *src, int bytes)
 {
     unsigned d = (unsigned)__cvta_generic_to_shared(dst);
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(d), "l"(src), "r"(bytes));
@@ -124,14 +121,12 @@ template <int HD, int kKeys>
 __global__ void __launch_bounds__(kThreads, 1)
     flash_kernel(acc_cuda_attention_args a, int hb, int chunks)
 {
-    constexpr int SF = f32_stride<HD>(), SH = f16_stride<HD>();
+    constexpr int SH = f16_stride<HD>();
     constexpr int KS = HD / 16; /* k-steps of Q.K^T */
     constexpr int DN = HD / 8;  /* n-tiles of O */
-    extern __shared__ __align__(16) float smem[];
-    /* f32 stage s: K at smem + s * kKeys * SF, V at vsm + s * kKeys * SF */
-    float *vsm = smem + 2 * kKeys * SF;
-    __half *k16 = reinterpret_cast<__half *>(smem + 4 * kKeys * SF);
-    __half *v16 = k16 + kKeys * SH;
+    extern __shared__ __align__(16) __half smem[];
+    /* stage s: K at smem + s * kKeys * SH, V at vsm + s * kKeys * SH */
+    __half *vsm = smem + 2 * kKeys * SH;
     __shared__ int n_keys_sh;
 
     int rows_per = kPairs / hb;
@@ -192,10 +187,11 @@ __global__ void __launch_bounds__(kThreads, 1)
     int n_keys = n_keys_sh;
 
     auto load_tile = [&](int k0, int stage) {
-        for (int idx = threadIdx.x; idx < kKeys * (HD / 4); idx += kThreads) {
-            int r = idx / (HD / 4), c = 4 * (idx % (HD / 4));
+        for (int idx = threadIdx.x; idx < kKeys * (HD / 8); idx += kThreads) {
+            int r = idx / (HD / 8), c = 8 * (idx % (HD / 8));
             int j = k0 + r;
-            const float *kp = a.k_cache, *vp = a.v_cache;
+            const __half *kp = static_cast<const __half *>(a.k_cache),
+                         *vp = static_cast<const __half *>(a.v_cache);
             int bytes = 0;
             if (j < n_keys) {
                 int64_t slot = (int64_t)table[j / bs] * bs + j % bs;
@@ -203,8 +199,8 @@ __global__ void __launch_bounds__(kThreads, 1)
                 vp += slot * kv_dim + kv_off + c;
                 bytes = 16;
             }
-            cp_async16(smem + (stage * kKeys + r) * SF + c, kp, bytes);
-            cp_async16(vsm + (stage * kKeys + r) * SF + c, vp, bytes);
+            cp_async16(smem + (stage * kKeys + r) * SH + c, kp, bytes);
+            cp_async16(vsm + (stage * kKeys + r) * SH + c, vp, bytes);
         }
     };
 
@@ -221,20 +217,8 @@ __global__ void __launch_bounds__(kThreads, 1)
             load_tile(k0 + kKeys, (t + 1) & 1);
         cp_async_commit();
         cp_async_wait_one();
-        __syncthreads(); /* tile t staged; every warp is done with the f16 tiles */
-        {
-            const float *kf = smem + (t & 1) * kKeys * SF, *vf = vsm + (t & 1) * kKeys * SF;
-            for (int idx = threadIdx.x; idx < kKeys * (HD / 4); idx += kThreads) {
-                int r = idx / (HD / 4), c = 4 * (idx % (HD / 4));
-                float4 x = *reinterpret_cast<const float4 *>(kf + r * SF + c);
-                float4 y = *reinterpret_cast<const float4 *>(vf + r * SF + c);
-                *reinterpret_cast<uint2 *>(k16 + r * SH + c) =
-                    make_uint2(pack_half2(x.x, x.y), pack_half2(x.z, x.w));
-                *reinterpret_cast<uint2 *>(v16 + r * SH + c) =
-                    make_uint2(pack_half2(y.x, y.y), pack_half2(y.z, y.w));
-            }
-        }
-        __syncthreads();
+        __syncthreads(); /* tile t staged */
+        const __half *k16 = smem + (t & 1) * kKeys * SH, *v16 = vsm + (t & 1) * kKeys * SH;
         if (k0 <= warp_max) { /* warp-uniform: some key of the tile is visible */
             float s[kKeys / 8][4];
             /* ldmatrix row addresses: lane l gives row l % 8 of matrix l / 8 */
@@ -318,7 +302,7 @@ __global__ void __launch_bounds__(kThreads, 1)
                 }
             }
         }
-
+        __syncthreads(); /* every warp is done with stage t & 1 before tile t + 2 lands there */
     }
 
 #pragma unroll
@@ -382,7 +366,7 @@ extern "C" int acc_cuda_attention_tiled_keys(const acc_cuda_attention_args *args
                                              acc_cuda_stream stream)
 {
     if (args->n_tiles < 1 || args->n_kv_heads < 1 || args->n_heads % args->n_kv_heads ||
-        args->n_heads > 65535 || !args->tiles)
+        args->n_heads > 65535 || !args->tiles || !args->kv16)
         return (int)cudaErrorInvalidValue;
     if (keys == 32)
         return launch_hd<32>(args, stream);

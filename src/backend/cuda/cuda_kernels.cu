@@ -291,9 +291,18 @@ __global__ void rope_kernel(const float *x, float *y, int n_heads, int head_dim,
     }
 }
 
+__device__ __forceinline__ void store_cache(float *p, int64_t i, float x)
+{
+    p[i] = x;
+}
+__device__ __forceinline__ void store_cache(__half *p, int64_t i, float x)
+{
+    p[i] = __float2half_rn(x);
+}
+
 /* One block per row: q's pairs (into q_out), then k's (rotated or not)
- * and v's values straight into the cache at the row's slot. */
-__global__ void rope_kv_kernel(acc_cuda_rope_kv_args a)
+ * and v's values straight into the cache (of T) at the row's slot. */
+template <typename T> __global__ void rope_kv_kernel(acc_cuda_rope_kv_args a)
 {
     int64_t row = blockIdx.x;
     int hd = a.head_dim, half = hd / 2;
@@ -315,7 +324,8 @@ __global__ void rope_kv_kernel(acc_cuda_rope_kv_args a)
     int64_t kv_dim = (int64_t)a.n_kv_heads * hd;
     int64_t slot = a.slots[row];
     const float *kr = a.k + row * kv_dim;
-    float *kc = a.k_cache + slot * kv_dim;
+    T *kc = static_cast<T *>(a.k_cache) + slot * kv_dim;
+    T *vc = static_cast<T *>(a.v_cache) + slot * kv_dim;
     if (a.rope_k) {
         for (int p = threadIdx.x; p < a.n_kv_heads * half; p += blockDim.x) {
             int h = p / half, i = p % half;
@@ -323,15 +333,15 @@ __global__ void rope_kv_kernel(acc_cuda_rope_kv_args a)
             float c = cosf(angle), s = sinf(angle);
             int64_t base = (int64_t)h * hd;
             float x1 = kr[base + i], x2 = kr[base + i + half];
-            kc[base + i] = x1 * c - x2 * s;
-            kc[base + i + half] = x2 * c + x1 * s;
+            store_cache(kc, base + i, x1 * c - x2 * s);
+            store_cache(kc, base + i + half, x2 * c + x1 * s);
         }
     } else {
         for (int64_t c = threadIdx.x; c < kv_dim; c += blockDim.x)
-            kc[c] = kr[c];
+            store_cache(kc, c, kr[c]);
     }
     for (int64_t c = threadIdx.x; c < kv_dim; c += blockDim.x)
-        a.v_cache[slot * kv_dim + c] = a.v[row * kv_dim + c];
+        store_cache(vc, c, a.v[row * kv_dim + c]);
 }
 
 __global__ void gather_rows_kernel(const float *x, const int32_t *index, int64_t rows,
@@ -366,17 +376,6 @@ __global__ void add_bias_kernel(float *y, const float *bias, int64_t rows, int64
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
          i += (int64_t)gridDim.x * blockDim.x)
         y[i] += bias[i % cols];
-}
-
-__global__ void kv_store_kernel(const float *k, const float *v, const int32_t *slots,
-                                int64_t kv_dim, float *k_cache, float *v_cache)
-{
-    int64_t row = blockIdx.x;
-    int64_t slot = slots[row];
-    for (int64_t c = threadIdx.x; c < kv_dim; c += blockDim.x) {
-        k_cache[slot * kv_dim + c] = k[row * kv_dim + c];
-        v_cache[slot * kv_dim + c] = v[row * kv_dim + c];
-    }
 }
 
 constexpr int kAttnWarps = 4;
@@ -441,7 +440,7 @@ __global__ void __launch_bounds__(kAttnWarps * 32)
         float s = -INFINITY;
         if (j < end) {
             slot = (int64_t)table[j / bs] * bs + j % bs;
-            const float *k = a.k_cache + slot * kv_dim + kv_off;
+            const float *k = static_cast<const float *>(a.k_cache) + slot * kv_dim + kv_off;
             float dot = 0.0f;
             if ((hd & 3) == 0 && ((kv_dim | kv_off) & 3) == 0) {
                 const float4 *k4 = reinterpret_cast<const float4 *>(k);
@@ -475,7 +474,7 @@ __global__ void __launch_bounds__(kAttnWarps * 32)
         for (int jj = 0; jj < n_keys; jj++) {
             float pj = __shfl_sync(0xffffffffu, p, jj);
             int64_t slot_j = __shfl_sync(0xffffffffu, slot, jj);
-            const float *v = a.v_cache + slot_j * kv_dim + kv_off;
+            const float *v = static_cast<const float *>(a.v_cache) + slot_j * kv_dim + kv_off;
 #pragma unroll
             for (int i = 0; i < kPerLane; i++) {
                 int d = lane + 32 * i;
@@ -525,6 +524,229 @@ __global__ void __launch_bounds__(kAttnWarps * 32)
             sum += factor[w] * part_acc[w][d];
         store_with16(a.out, a.out16, a.dtype16, out_off + d, sum * inv);
     }
+}
+
+/* PL halves of a cache row as floats: one 16-, 8-, 4- or 2-byte load
+ * (p aligned to PL halves). */
+template <int PL> __device__ __forceinline__ void load_halves(const __half *p, float (&out)[PL])
+{
+    if constexpr (PL == 1) {
+        out[0] = __half2float(*p);
+    } else if constexpr (PL == 2) {
+        float2 f = __half22float2(*reinterpret_cast<const __half2 *>(p));
+        out[0] = f.x;
+        out[1] = f.y;
+    } else if constexpr (PL == 4) {
+        uint2 raw = *reinterpret_cast<const uint2 *>(p);
+        const __half2 *h2 = reinterpret_cast<const __half2 *>(&raw);
+#pragma unroll
+        for (int i = 0; i < 2; i++) {
+            float2 f = __half22float2(h2[i]);
+            out[2 * i] = f.x;
+            out[2 * i + 1] = f.y;
+        }
+    } else {
+        uint4 raw = *reinterpret_cast<const uint4 *>(p);
+        const __half2 *h2 = reinterpret_cast<const __half2 *>(&raw);
+#pragma unroll
+        for (int i = 0; i < 4; i++) {
+            float2 f = __half22float2(h2[i]);
+            out[2 * i] = f.x;
+            out[2 * i + 1] = f.y;
+        }
+    }
+}
+
+/* f16 cache ("cuda"): one block per (HG query heads of one KV group,
+ * token, split), so the group's heads share every K and V row read.  As
+ * in attention_kernel each warp takes 32 keys at a time, one per lane: a
+ * lane loads its key's row once (16-byte loads) and dots it with the HG
+ * query vectors (fp32, from shared memory); each head keeps its own
+ * online softmax.  The keys' probabilities and slots go through shared
+ * memory to the V pass, where lane l owns dimensions [l * PL, l * PL + PL)
+ * (head_dim <= 32 * PL) and reads them with one load per V row for all
+ * HG heads.  Warps and splits merge as in attention_kernel. */
+template <int HG, int PL>
+__global__ void __launch_bounds__(kAttnWarps * 32)
+    attention_group_kernel(acc_cuda_attention_args a)
+{
+    allow_dependents();
+    __shared__ __align__(16) float q_sh[HG][32 * PL];
+    __shared__ __align__(16) float p_sh[kAttnWarps][32][HG];
+    __shared__ int slot_sh[kAttnWarps][32];
+    __shared__ float part_m[kAttnWarps][HG], part_l[kAttnWarps][HG];
+    __shared__ float part_acc[kAttnWarps][HG][32 * PL];
+    int head0 = blockIdx.x * HG;
+    int64_t token = blockIdx.y;
+    int split = blockIdx.z;
+    int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    int hd = a.head_dim, bs = a.block_size;
+    int group = a.n_heads / a.n_kv_heads;
+    int64_t kv_dim = (int64_t)a.n_kv_heads * hd;
+    int64_t kv_off = (int64_t)(head0 / group) * hd;
+    const __half *kc = static_cast<const __half *>(a.k_cache) + kv_off;
+    const __half *vc = static_cast<const __half *>(a.v_cache) + kv_off;
+    const float *q = a.q + token * (int64_t)a.n_heads * hd + (int64_t)head0 * hd;
+    const int32_t *table = a.tables + (int64_t)a.token_seq[token] * a.table_stride;
+    int n_ctx = a.positions[token] + 1;
+    int begin = 0, end = n_ctx;
+    if (a.n_splits > 1) {
+        int chunk = (n_ctx + a.n_splits - 1) / a.n_splits;
+        chunk = (chunk + 31) / 32 * 32;
+        begin = split * chunk;
+        end = begin + chunk < n_ctx ? begin + chunk : n_ctx;
+    }
+    if (begin >= end) { /* block-uniform: an empty split */
+        if (threadIdx.x < HG) {
+            float *ph = a.partial +
+                        ((token * a.n_heads + head0 + threadIdx.x) * a.n_splits + split) * (int64_t)(hd + 2);
+            ph[0] = -INFINITY;
+            ph[1] = 0.0f;
+        }
+        return;
+    }
+    for (int i = threadIdx.x; i < HG * hd; i += blockDim.x)
+        q_sh[i / hd][i % hd] = q[i];
+    __syncthreads();
+
+    const bool k_vec = hd % 8 == 0;  /* 16-byte K loads (rows then 16-byte aligned) */
+    const bool v_vec = hd % PL == 0; /* PL-wide V loads */
+    const int d0 = lane * PL;
+    float acc[HG][PL], m[HG], l[HG];
+#pragma unroll
+    for (int h = 0; h < HG; h++) {
+        m[h] = -INFINITY;
+        l[h] = 0.0f;
+#pragma unroll
+        for (int i = 0; i < PL; i++)
+            acc[h][i] = 0.0f;
+    }
+    for (int base = begin + warp * 32; base < end; base += kAttnWarps * 32) {
+        int j = base + lane;
+        int slot = 0;
+        float s[HG];
+#pragma unroll
+        for (int h = 0; h < HG; h++)
+            s[h] = 0.0f;
+        if (j < end) {
+            slot = table[j / bs] * bs + j % bs;
+            const __half *k = kc + (int64_t)slot * kv_dim;
+            if (k_vec) {
+#pragma unroll 4
+                for (int d = 0; d < hd; d += 8) {
+                    float kf[8];
+                    load_halves<8>(k + d, kf);
+#pragma unroll
+                    for (int h = 0; h < HG; h++) {
+                        float4 qa = *reinterpret_cast<const float4 *>(&q_sh[h][d]);
+                        float4 qb = *reinterpret_cast<const float4 *>(&q_sh[h][d + 4]);
+                        s[h] += qa.x * kf[0] + qa.y * kf[1] + qa.z * kf[2] + qa.w * kf[3] +
+                                qb.x * kf[4] + qb.y * kf[5] + qb.z * kf[6] + qb.w * kf[7];
+                    }
+                }
+            } else {
+                for (int d = 0; d < hd; d++) {
+                    float kd = __half2float(k[d]);
+#pragma unroll
+                    for (int h = 0; h < HG; h++)
+                        s[h] += q_sh[h][d] * kd;
+                }
+            }
+        }
+        slot_sh[warp][lane] = slot;
+#pragma unroll
+        for (int h = 0; h < HG; h++) {
+            float sh = j < end ? s[h] * a.scale : -INFINITY;
+            float gmax = sh;
+            for (int offset = 16; offset > 0; offset >>= 1)
+                gmax = fmaxf(gmax, __shfl_xor_sync(0xffffffffu, gmax, offset));
+            float m_new = fmaxf(m[h], gmax); /* finite: lane 0's key exists */
+            float p = j < end ? expf(sh - m_new) : 0.0f;
+            float correction = expf(m[h] - m_new);
+            float p_sum = p;
+            for (int offset = 16; offset > 0; offset >>= 1)
+                p_sum += __shfl_xor_sync(0xffffffffu, p_sum, offset);
+            l[h] = l[h] * correction + p_sum;
+#pragma unroll
+            for (int i = 0; i < PL; i++)
+                acc[h][i] *= correction;
+            m[h] = m_new;
+            p_sh[warp][lane][h] = p;
+        }
+        __syncwarp();
+        int n_keys = end - base < 32 ? end - base : 32;
+#pragma unroll 4
+        for (int jj = 0; jj < n_keys; jj++) {
+            const __half *v = vc + (int64_t)slot_sh[warp][jj] * kv_dim + d0;
+            float vf[PL];
+            if (v_vec && d0 < hd) {
+                load_halves<PL>(v, vf);
+            } else {
+#pragma unroll
+                for (int i = 0; i < PL; i++)
+                    vf[i] = d0 + i < hd ? __half2float(v[i]) : 0.0f;
+            }
+#pragma unroll
+            for (int h = 0; h < HG; h++) {
+                float pj = p_sh[warp][jj][h];
+#pragma unroll
+                for (int i = 0; i < PL; i++)
+                    acc[h][i] += pj * vf[i];
+            }
+        }
+        __syncwarp(); /* p_sh and slot_sh are rewritten next round */
+    }
+#pragma unroll
+    for (int h = 0; h < HG; h++) {
+        if (lane == 0) {
+            part_m[warp][h] = m[h];
+            part_l[warp][h] = l[h];
+        }
+#pragma unroll
+        for (int i = 0; i < PL; i++)
+            part_acc[warp][h][d0 + i] = acc[h][i];
+    }
+    __syncthreads();
+    for (int idx = threadIdx.x; idx < HG * hd; idx += blockDim.x) {
+        int h = idx / hd, d = idx % hd;
+        float m_all = -INFINITY;
+        for (int w = 0; w < kAttnWarps; w++)
+            if (part_l[w][h] > 0.0f)
+                m_all = fmaxf(m_all, part_m[w][h]);
+        float denom = 0.0f, sum = 0.0f;
+        for (int w = 0; w < kAttnWarps; w++)
+            if (part_l[w][h] > 0.0f) {
+                float f = expf(part_m[w][h] - m_all);
+                denom += f * part_l[w][h];
+                sum += f * part_acc[w][h][d];
+            }
+        if (a.n_splits > 1) {
+            float *ph = a.partial +
+                        ((token * a.n_heads + head0 + h) * a.n_splits + split) * (int64_t)(hd + 2);
+            if (d == 0) {
+                ph[0] = m_all;
+                ph[1] = denom;
+            }
+            ph[2 + d] = sum;
+        } else {
+            store_with16(a.out, a.out16, a.dtype16,
+                         token * (int64_t)a.n_heads * hd + (int64_t)(head0 + h) * hd + d,
+                         sum / denom);
+        }
+    }
+}
+
+template <int HG> void launch_group(const acc_cuda_attention_args &a, dim3 grid, cudaStream_t stream)
+{
+    int hd = a.head_dim;
+    if (hd <= 32)
+        attention_group_kernel<HG, 1><<<grid, kAttnWarps * 32, 0, stream>>>(a);
+    else if (hd <= 64)
+        attention_group_kernel<HG, 2><<<grid, kAttnWarps * 32, 0, stream>>>(a);
+    else if (hd <= 128)
+        attention_group_kernel<HG, 4><<<grid, kAttnWarps * 32, 0, stream>>>(a);
+    else
+        attention_group_kernel<HG, 8><<<grid, kAttnWarps * 32, 0, stream>>>(a);
 }
 
 /* Merges the n_splits partial results of one (head, token). */
@@ -625,7 +847,10 @@ int acc_cuda_add_rms_norm(const float *a, const float *b, float alpha, float *su
 
 int acc_cuda_rope_kv(const acc_cuda_rope_kv_args *args, acc_cuda_stream stream)
 {
-    rope_kv_kernel<<<(unsigned)args->rows, 128, 0, stream>>>(*args);
+    if (args->kv16)
+        rope_kv_kernel<__half><<<(unsigned)args->rows, 128, 0, stream>>>(*args);
+    else
+        rope_kv_kernel<float><<<(unsigned)args->rows, 128, 0, stream>>>(*args);
     return launch_status();
 }
 
@@ -680,11 +905,12 @@ int acc_cuda_add_bias(float *y, const float *bias, int64_t rows, int64_t cols,
     return launch_status();
 }
 
-int acc_cuda_kv_store(const float *k, const float *v, const int32_t *slots, int64_t rows,
-                      int64_t kv_dim, float *k_cache, float *v_cache, acc_cuda_stream stream)
+int acc_cuda_attention_heads_per_block(int n_heads, int n_kv_heads, int kv16)
 {
-    kv_store_kernel<<<(unsigned)rows, 128, 0, stream>>>(k, v, slots, kv_dim, k_cache, v_cache);
-    return launch_status();
+    if (!kv16 || n_kv_heads < 1 || n_heads % n_kv_heads)
+        return 1;
+    int group = n_heads / n_kv_heads;
+    return group % 8 == 0 ? 8 : group % 4 == 0 ? 4 : group % 2 == 0 ? 2 : 1;
 }
 
 int acc_cuda_attention(const acc_cuda_attention_args *args, acc_cuda_stream stream)
@@ -696,8 +922,27 @@ int acc_cuda_attention(const acc_cuda_attention_args *args, acc_cuda_stream stre
         return (int)cudaErrorInvalidValue;
     acc_cuda_attention_args a = *args;
     a.n_splits = splits;
-    dim3 grid((unsigned)a.n_heads, (unsigned)a.rows, (unsigned)splits);
-    attention_kernel<<<grid, kAttnWarps * 32, 0, stream>>>(a);
+    int hb = acc_cuda_attention_heads_per_block(a.n_heads, a.n_kv_heads, a.kv16);
+    if (a.kv16) {
+        dim3 grid((unsigned)(a.n_heads / hb), (unsigned)a.rows, (unsigned)splits);
+        switch (hb) {
+        case 8:
+            launch_group<8>(a, grid, stream);
+            break;
+        case 4:
+            launch_group<4>(a, grid, stream);
+            break;
+        case 2:
+            launch_group<2>(a, grid, stream);
+            break;
+        default:
+            launch_group<1>(a, grid, stream);
+            break;
+        }
+    } else {
+        dim3 grid((unsigned)a.n_heads, (unsigned)a.rows, (unsigned)splits);
+        attention_kernel<<<grid, kAttnWarps * 32, 0, stream>>>(a);
+    }
     int code = launch_status();
     if (code || splits == 1)
         return code;

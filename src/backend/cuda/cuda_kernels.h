@@ -62,13 +62,10 @@ int acc_cuda_convert_f32(const float *x, int64_t n, acc_cuda_dtype dtype, void *
 /* y[r, c] += bias[c]. */
 int acc_cuda_add_bias(float *y, const float *bias, int64_t rows, int64_t cols,
                       acc_cuda_stream stream);
-/* Stores rows K and V rows (kv_dim wide) at their slots of one layer's cache. */
-int acc_cuda_kv_store(const float *k, const float *v, const int32_t *slots, int64_t rows,
-                      int64_t kv_dim, float *k_cache, float *v_cache, acc_cuda_stream stream);
-
 /* The attention inputs of a step in one pass: RoPE of q into q_out (when
  * q_out is set), RoPE of k (when rope_k) and v stored at the rows' slots
- * of one layer's cache.  Same math as acc_cuda_rope. */
+ * of one layer's cache, f32 or (kv16) f16 rounded to nearest.  Same math
+ * as acc_cuda_rope. */
 typedef struct acc_cuda_rope_kv_args {
     const float *q;
     float *q_out;
@@ -78,7 +75,8 @@ typedef struct acc_cuda_rope_kv_args {
     int n_heads, n_kv_heads, head_dim;
     const int32_t *positions, *slots;
     const float *inv_freq;
-    float *k_cache, *v_cache;
+    void *k_cache, *v_cache; /* float, or __half when kv16 */
+    int kv16;
 } acc_cuda_rope_kv_args;
 
 int acc_cuda_rope_kv(const acc_cuda_rope_kv_args *args, acc_cuda_stream stream);
@@ -86,10 +84,12 @@ int acc_cuda_rope_kv(const acc_cuda_rope_kv_args *args, acc_cuda_stream stream);
 /* Causal attention through block tables: token t (of sequence token_seq[t]
  * at positions[t]) attends to positions 0..positions[t] of its sequence,
  * whose blocks are tables[token_seq[t] * table_stride + i].  q and out are
- * rows x (n_heads * head_dim); the cache is [slots, n_kv_heads * head_dim]. */
+ * rows x (n_heads * head_dim); the cache is [slots, n_kv_heads * head_dim],
+ * f32, or f16 when kv16 (the "cuda" device). */
 typedef struct acc_cuda_attention_args {
     const float *q;
-    const float *k_cache, *v_cache;
+    const void *k_cache, *v_cache;
+    int kv16;
     float *out;
     int64_t rows;
     int n_heads, n_kv_heads, head_dim;
@@ -110,12 +110,17 @@ typedef struct acc_cuda_attention_args {
     int n_tiles;
 } acc_cuda_attention_args;
 
-/* Per-(head, token) attention (n_splits >= 1), exact fp32 arithmetic. */
+/* Per-token attention (n_splits >= 1), fp32 arithmetic.  f32 cache: one
+ * block per (head, token, split), exact.  f16 cache (kv16): one block per
+ * (group of up to 8 query heads sharing a KV head, token, split), the
+ * heads sharing each K/V row load; acc_cuda_attention_heads_per_block
+ * gives that group size. */
 int acc_cuda_attention(const acc_cuda_attention_args *args, acc_cuda_stream stream);
+int acc_cuda_attention_heads_per_block(int n_heads, int n_kv_heads, int kv16);
 /* Whether acc_cuda_attention_tiled handles this head_dim. */
 int acc_cuda_attention_tiled_supported(int head_dim);
-/* Tiled prefill attention: Q.K^T and P.V on tensor cores (f16 inputs,
- * fp32 accumulation), online softmax in fp32 (args->tiles, args->n_tiles;
+/* Tiled prefill attention over an f16 cache (kv16 set): Q.K^T and P.V on
+ * tensor cores (f16 inputs, fp32 accumulation), online softmax in fp32 (args->tiles, args->n_tiles;
  * tiles of at most 64 rows). */
 int acc_cuda_attention_tiled(const acc_cuda_attention_args *args, acc_cuda_stream stream);
 /* The same with `keys` keys per shared-memory tile (32 or 64; 0: the
