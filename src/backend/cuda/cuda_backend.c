@@ -20,6 +20,7 @@
  * ACC_ERR_RUNTIME naming what did not fit and the free memory.
  */
 #include "backend/cuda/cuda_backend.h"
+#include "backend/cuda/cuda_gemm_lt.h"
 #include "backend/cuda/cuda_kernels.h"
 #include "backend/cuda/cuda_quant.h"
 #include "backend/cuda/cuda_sample.h"
@@ -62,19 +63,6 @@ typedef struct step_layout {
 #define SPLIT_KEYS 64 /* keys per split of decode attention, before capping */
 #define SPLIT_MAX 32
 #define FLASH_TILE 64 /* query rows per tile of the tiled attention */
-
-/* cuBLASLt GEMMs: one descriptor set and heuristic algorithm per shape,
- * found on first use; every GEMM gets the same workspace. */
-#define LT_PLANS 48
-#define LT_WORKSPACE ((size_t)32 << 20)
-
-typedef struct lt_plan {
-    int64_t m, n, k, ldc;
-    int in_type, out_type;
-    cublasLtMatmulDesc_t desc;
-    cublasLtMatrixLayout_t a, b, c;
-    cublasLtMatmulAlgo_t algo;
-} lt_plan;
 
 /* Matmuls of one schedule operation whose weights were uploaded into one
  * buffer, row blocks adjacent: prefill steps run them as one GEMM. */
@@ -124,10 +112,7 @@ typedef struct cuda_backend {
     int exact; /* "cuda-f32": f32 weights, pedantic cuBLAS */
     cudaStream_t stream;
     cublasHandle_t cublas;
-    cublasLtHandle_t lt;
-    void *lt_workspace;
-    lt_plan lt_plans[LT_PLANS];
-    int n_lt_plans;
+    acc_cuda_lt lt; /* cuBLASLt plans per GEMM shape ("cuda" only) */
     fused_mm *fused;     /* per schedule op */
     void *mm16;          /* fused matmuls' outputs: max_tokens x widest fused n_out */
     int64_t mm16_widest;
@@ -277,16 +262,7 @@ static void cuda_destroy(acc_backend *backend)
             if (!cb->weights[i].view)
                 cudaFree(cb->weights[i].data);
     }
-    for (int i = 0; i < cb->n_lt_plans; i++) {
-        lt_plan *lp = &cb->lt_plans[i];
-        cublasLtMatrixLayoutDestroy(lp->a);
-        cublasLtMatrixLayoutDestroy(lp->b);
-        cublasLtMatrixLayoutDestroy(lp->c);
-        cublasLtMatmulDescDestroy(lp->desc);
-    }
-    if (cb->lt)
-        cublasLtDestroy(cb->lt);
-    cudaFree(cb->lt_workspace);
+    acc_cuda_lt_destroy(&cb->lt);
     cudaFree(cb->mm16);
     free(cb->fused);
     free(cb->f32_needed);
@@ -358,11 +334,12 @@ static acc_status cuda_create_common(const acc_backend_config *config, int exact
              cublasSetMathMode(cb->cublas, exact ? CUBLAS_PEDANTIC_MATH : CUBLAS_DEFAULT_MATH) !=
                  CUBLAS_STATUS_SUCCESS)
         status = acc_error_set(err, ACC_ERR_RUNTIME, "cuda backend: cuBLAS setup failed");
-    else if (!exact && cublasLtCreate(&cb->lt) != CUBLAS_STATUS_SUCCESS)
+    else if (!exact && cublasLtCreate(&cb->lt.handle) != CUBLAS_STATUS_SUCCESS)
         status = acc_error_set(err, ACC_ERR_RUNTIME, "cuda backend: cuBLASLt initialisation failed");
-    else if (!exact && !(cb->lt_workspace = cuda_alloc(cb, LT_WORKSPACE, "cuBLAS workspace", err)))
+    else if (!exact &&
+             !(cb->lt.workspace = cuda_alloc(cb, ACC_CUDA_LT_WORKSPACE, "cuBLAS workspace", err)))
         status = ACC_ERR_RUNTIME;
-    else if (!exact && cublasSetWorkspace(cb->cublas, cb->lt_workspace, LT_WORKSPACE) !=
+    else if (!exact && cublasSetWorkspace(cb->cublas, cb->lt.workspace, ACC_CUDA_LT_WORKSPACE) !=
                            CUBLAS_STATUS_SUCCESS)
         status = acc_error_set(err, ACC_ERR_RUNTIME, "cuda backend: cuBLAS workspace failed");
     if (status == ACC_OK && (code = cudaDeviceGetAttribute(
@@ -1129,75 +1106,6 @@ static void *x16_for_output(cuda_backend *cb, int node, int avoid)
     return !cb->exact && cb->feeds_matmul[node] ? x16_claim(cb, node, avoid) : NULL;
 }
 
-static cudaDataType lt_type(acc_cuda_dtype t)
-{
-    return t == ACC_CUDA_BF16 ? CUDA_R_16BF : t == ACC_CUDA_F16 ? CUDA_R_16F : CUDA_R_32F;
-}
-
-/* The descriptors and heuristic algorithm of one GEMM shape (made on first
- * use; NULL when cuBLASLt has none or the cache is full). */
-static const lt_plan *lt_find_plan(cuda_backend *cb, int64_t m, int64_t n, int64_t k, int64_t ldc,
-                                   acc_cuda_dtype in_type, acc_cuda_dtype out_type)
-{
-    for (int i = 0; i < cb->n_lt_plans; i++) {
-        const lt_plan *lp = &cb->lt_plans[i];
-        if (lp->m == m && lp->n == n && lp->k == k && lp->ldc == ldc && lp->in_type == (int)in_type &&
-            lp->out_type == (int)out_type)
-            return lp;
-    }
-    if (cb->n_lt_plans == LT_PLANS)
-        return NULL;
-    lt_plan *lp = &cb->lt_plans[cb->n_lt_plans];
-    *lp = (lt_plan){.m = m, .n = n, .k = k, .ldc = ldc, .in_type = in_type, .out_type = out_type};
-    cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
-    uint64_t ws = LT_WORKSPACE;
-    cublasLtMatmulPreference_t pref = NULL;
-    cublasLtMatmulHeuristicResult_t result;
-    int found = 0, made = 0;
-    if (cublasLtMatmulDescCreate(&lp->desc, CUBLAS_COMPUTE_32F, CUDA_R_32F) == CUBLAS_STATUS_SUCCESS)
-        made = 1;
-    if (made && (cublasLtMatmulDescSetAttribute(lp->desc, CUBLASLT_MATMUL_DESC_TRANSA, &ta,
-                                                sizeof ta) != CUBLAS_STATUS_SUCCESS ||
-                 cublasLtMatmulDescSetAttribute(lp->desc, CUBLASLT_MATMUL_DESC_TRANSB, &tb,
-                                                sizeof tb) != CUBLAS_STATUS_SUCCESS))
-        made = 0;
-    /* column-major: A = W as stored [k, m] (transposed), B = x [k, n], D [m, n] */
-    if (made && cublasLtMatrixLayoutCreate(&lp->a, lt_type(in_type), (uint64_t)k, (uint64_t)m, k) !=
-                    CUBLAS_STATUS_SUCCESS)
-        made = 0;
-    if (made && cublasLtMatrixLayoutCreate(&lp->b, lt_type(in_type), (uint64_t)k, (uint64_t)n, k) !=
-                    CUBLAS_STATUS_SUCCESS)
-        made = 0;
-    if (made && cublasLtMatrixLayoutCreate(&lp->c, lt_type(out_type), (uint64_t)m, (uint64_t)n,
-                                           ldc) != CUBLAS_STATUS_SUCCESS)
-        made = 0;
-    if (made && cublasLtMatmulPreferenceCreate(&pref) == CUBLAS_STATUS_SUCCESS) {
-        int returned = 0;
-        if (cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
-                                                 &ws, sizeof ws) == CUBLAS_STATUS_SUCCESS &&
-            cublasLtMatmulAlgoGetHeuristic(cb->lt, lp->desc, lp->a, lp->b, lp->c, lp->c, pref, 1,
-                                           &result, &returned) == CUBLAS_STATUS_SUCCESS &&
-            returned > 0) {
-            lp->algo = result.algo;
-            found = 1;
-        }
-        cublasLtMatmulPreferenceDestroy(pref);
-    }
-    if (!found) {
-        if (lp->a)
-            cublasLtMatrixLayoutDestroy(lp->a);
-        if (lp->b)
-            cublasLtMatrixLayoutDestroy(lp->b);
-        if (lp->c)
-            cublasLtMatrixLayoutDestroy(lp->c);
-        if (lp->desc)
-            cublasLtMatmulDescDestroy(lp->desc);
-        return NULL;
-    }
-    cb->n_lt_plans++;
-    return lp;
-}
-
 /* y[n, ldc] (first m columns, out_type) = x[n, k] . W[m, k]^T, 16-bit W and
  * x (matrix_dtype), fp32 accumulation: cuBLASLt with the heuristic's
  * algorithm and a 32 MiB workspace, else cublasGemmEx. */
@@ -1205,17 +1113,8 @@ static acc_status gemm_lt(cuda_backend *cb, const void *w, int64_t m, int64_t n,
                           const void *x, void *y, acc_cuda_dtype out_type, int64_t ldc,
                           acc_error *err)
 {
-    const float one = 1.0f, zero = 0.0f;
-    const lt_plan *lp = lt_find_plan(cb, m, n, k, ldc, cb->matrix_dtype, out_type);
-    cublasStatus_t st;
-    if (lp)
-        st = cublasLtMatmul(cb->lt, lp->desc, &one, w, lp->a, x, lp->b, &zero, y, lp->c, y, lp->c,
-                            &lp->algo, cb->lt_workspace, LT_WORKSPACE, cb->stream);
-    else
-        st = cublasGemmEx(cb->cublas, CUBLAS_OP_T, CUBLAS_OP_N, (int)m, (int)n, (int)k, &one, w,
-                          lt_type(cb->matrix_dtype), (int)k, x, lt_type(cb->matrix_dtype), (int)k,
-                          &zero, y, lt_type(out_type), (int)ldc, CUBLAS_COMPUTE_32F,
-                          CUBLAS_GEMM_DEFAULT);
+    cublasStatus_t st = acc_cuda_lt_matmul(&cb->lt, cb->cublas, cb->stream, w, m, n, k, x, y,
+                                           cb->matrix_dtype, out_type, ldc);
     if (st != CUBLAS_STATUS_SUCCESS)
         return acc_error_set(err, ACC_ERR_RUNTIME, "cuda backend: cuBLAS matmul: %s",
                              cublasGetStatusString(st));
