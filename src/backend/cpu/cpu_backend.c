@@ -23,8 +23,12 @@
 #include "backend/cpu/thread_pool.h"
 
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 typedef struct cpu_backend {
     acc_backend base;
@@ -47,6 +51,9 @@ typedef struct cpu_backend {
     void *amx_scratch;        /* per worker, amx_scratch_stride bytes */
     size_t amx_scratch_stride;
     float **data;             /* per node, for the current step */
+    const void **packed;      /* per graph weight: the table's repacked copy, or NULL */
+    void *packed_arena;       /* all repacked copies (alloc_huge) */
+    size_t packed_arena_bytes;
 } cpu_backend;
 
 /* One node being executed: what the task functions read. */
@@ -164,7 +171,8 @@ static void task_matmul(void *context, int worker, int n_workers)
         .x = t->in[0], .rows = t->rows, .in = g->nodes[t->node->src[0]].cols,
         .w = w->data, .w_type = w->type, .w_row_bytes = w->row_bytes,
         .bias = t->in[2], .y = t->out, .out = t->node->cols,
-        .xq = t->cpu->act, .xq_row_bytes = acc_cpu_act_row_bytes(w->type, args.in)};
+        .xq = t->cpu->act, .xq_row_bytes = acc_cpu_act_row_bytes(w->type, args.in),
+        .w_packed = t->cpu->packed[g->nodes[t->node->src[1]].weight]};
     (void)worker;
     acc_cpu_matmul_fn matmul = acc_cpu_matmul_for(t->cpu->kernels, w->type);
     int64_t per = chunk_items(args.out, n_workers, MATMUL_COL_UNIT);
@@ -393,6 +401,126 @@ static acc_status cpu_run(acc_backend *backend, const acc_step *step, float *out
     return ACC_OK;
 }
 
+/* ---- repacked weights ---------------------------------------------------- */
+
+#define HUGE_PAGE ((size_t)2 << 20)
+
+/* Anonymous memory for weight copies, 2 MiB aligned and advised for
+ * transparent huge pages (Linux often grants them only on madvise): decode
+ * streams every weight once per token, and 4 KiB pages would cost a TLB
+ * miss every 4 KiB.  *mapped: the length to give free_huge. */
+static void *alloc_huge(size_t bytes, size_t *mapped)
+{
+    size_t keep = (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+#if defined(__linux__)
+    size_t len = keep + HUGE_PAGE;
+    char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    char *start = (char *)(((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
+    if (start > p)
+        munmap(p, (size_t)(start - p));
+    if (start + keep < p + len)
+        munmap(start + keep, (size_t)(p + len - (start + keep)));
+    madvise(start, keep, MADV_HUGEPAGE); /* advice only: small pages still work */
+    *mapped = keep;
+    return start;
+#else
+    *mapped = keep;
+    return aligned_alloc(64, keep);
+#endif
+}
+
+static void free_huge(void *p, size_t mapped)
+{
+    if (!p)
+        return;
+#if defined(__linux__)
+    munmap(p, mapped);
+#else
+    (void)mapped;
+    free(p);
+#endif
+}
+
+/* One weight being repacked: groups split over the pool's workers. */
+typedef struct repack_task {
+    const acc_cpu_kernels *kernels;
+    const acc_backend_weight *w;
+    int64_t rows, in;
+    void *out;
+} repack_task;
+
+static void task_repack(void *context, int worker, int n_workers)
+{
+    repack_task *t = context;
+    int64_t g0, g1;
+    split_range((t->rows + ACC_CPU_PACK_ROWS - 1) / ACC_CPU_PACK_ROWS, worker, n_workers, &g0,
+                &g1);
+    t->kernels->repack(t->w->type, t->w->data, t->w->row_bytes, t->rows, t->in, t->out, g0, g1);
+}
+
+/* Bytes of the table's copy of weight `index` if it is a matmul weight the
+ * table repacks, else 0.  ACCINF_CPU_REPACK=0 keeps every weight as stored
+ * (for comparisons). */
+static size_t packed_weight_bytes(const cpu_backend *cpu, const acc_graph *graph, int index,
+                                  int64_t *rows, int64_t *in)
+{
+    const char *env = getenv("ACCINF_CPU_REPACK");
+    if (!cpu->kernels->packed_bytes || (env && strcmp(env, "0") == 0))
+        return 0;
+    for (int i = 0; i < graph->n_nodes; i++) {
+        const acc_node *node = &graph->nodes[i];
+        if (node->op != ACC_OP_MATMUL || graph->nodes[node->src[1]].weight != index)
+            continue;
+        *rows = graph->nodes[node->src[1]].fixed_rows;
+        *in = graph->nodes[node->src[1]].cols;
+        return cpu->kernels->packed_bytes(cpu->weights[index].type, *rows, *in);
+    }
+    return 0;
+}
+
+/* Copies the matmul weights the kernel table wants in its own layout into
+ * one huge-page arena; the stored weights stay for embedding rows and the
+ * AMX GEMM.  Once decode reads only the copies, the kernel may drop the
+ * file's pages, so resident memory returns to about one copy. */
+static acc_status pack_weights(cpu_backend *cpu, const acc_graph *graph, acc_error *err)
+{
+    size_t total = 0;
+    size_t *offset = acc_calloc((size_t)graph->n_weights, sizeof *offset, err);
+    cpu->packed = acc_calloc((size_t)graph->n_weights, sizeof *cpu->packed, err);
+    if (!offset || !cpu->packed) {
+        free(offset);
+        return ACC_ERR_RUNTIME;
+    }
+    for (int i = 0; i < graph->n_weights; i++) {
+        int64_t rows, in;
+        size_t bytes = packed_weight_bytes(cpu, graph, i, &rows, &in);
+        offset[i] = bytes ? total : SIZE_MAX;
+        total += (bytes + 63) / 64 * 64;
+    }
+    if (total) {
+        cpu->packed_arena = alloc_huge(total, &cpu->packed_arena_bytes);
+        if (!cpu->packed_arena) {
+            free(offset);
+            return acc_error_set(err, ACC_ERR_RUNTIME,
+                                 "cpu backend: out of memory for repacked weights (%zu bytes)",
+                                 total);
+        }
+    }
+    for (int i = 0; i < graph->n_weights; i++) {
+        if (offset[i] == SIZE_MAX)
+            continue;
+        repack_task t = {.kernels = cpu->kernels, .w = &cpu->weights[i],
+                         .out = (char *)cpu->packed_arena + offset[i]};
+        packed_weight_bytes(cpu, graph, i, &t.rows, &t.in);
+        acc_thread_pool_run(cpu->pool, task_repack, &t, 0);
+        cpu->packed[i] = t.out;
+    }
+    free(offset);
+    return ACC_OK;
+}
+
 static void cpu_destroy(acc_backend *backend)
 {
     cpu_backend *cpu = (cpu_backend *)backend;
@@ -409,6 +537,8 @@ static void cpu_destroy(acc_backend *backend)
     free(cpu->amx_act);
     free(cpu->amx_scratch);
     free(cpu->data);
+    free(cpu->packed);
+    free_huge(cpu->packed_arena, cpu->packed_arena_bytes);
     free(cpu);
 }
 
@@ -538,6 +668,8 @@ static acc_status cpu_load(acc_backend *backend, const acc_graph *graph, const a
         cpu->weights[i] = weights[i];
     }
     acc_status status = check_weight_uses(cpu, graph, weights, err);
+    if (status == ACC_OK)
+        status = pack_weights(cpu, graph, err);
     if (status != ACC_OK)
         return status;
     cpu->max_tokens = plan->max_tokens;
