@@ -443,12 +443,14 @@ static void free_huge(void *p, size_t mapped)
 #endif
 }
 
-/* One weight being repacked: groups split over the pool's workers. */
+/* One weight being repacked (the table's layout) or copied (rows as
+ * stored, made contiguous): groups of rows split over the pool's workers. */
 typedef struct repack_task {
     const acc_cpu_kernels *kernels;
     const acc_backend_weight *w;
     int64_t rows, in;
     void *out;
+    size_t copy_row_bytes; /* 0: repack */
 } repack_task;
 
 static void task_repack(void *context, int worker, int n_workers)
@@ -457,33 +459,52 @@ static void task_repack(void *context, int worker, int n_workers)
     int64_t g0, g1;
     split_range((t->rows + ACC_CPU_PACK_ROWS - 1) / ACC_CPU_PACK_ROWS, worker, n_workers, &g0,
                 &g1);
-    t->kernels->repack(t->w->type, t->w->data, t->w->row_bytes, t->rows, t->in, t->out, g0, g1);
+    if (!t->copy_row_bytes) {
+        t->kernels->repack(t->w->type, t->w->data, t->w->row_bytes, t->rows, t->in, t->out, g0,
+                           g1);
+        return;
+    }
+    int64_t r1 = g1 * ACC_CPU_PACK_ROWS < t->rows ? g1 * ACC_CPU_PACK_ROWS : t->rows;
+    for (int64_t r = g0 * ACC_CPU_PACK_ROWS; r < r1; r++)
+        memcpy((char *)t->out + (size_t)r * t->copy_row_bytes,
+               (const char *)t->w->data + (size_t)r * t->w->row_bytes, t->copy_row_bytes);
 }
 
-/* Bytes of the table's copy of weight `index` if it is a matmul weight the
- * table repacks, else 0.  ACCINF_CPU_REPACK=0 keeps every weight as stored
- * (for comparisons). */
-static size_t packed_weight_bytes(const cpu_backend *cpu, const acc_graph *graph, int index,
-                                  int64_t *rows, int64_t *in)
+/* How weight `index` gets its own copy: the table's repacked layout
+ * (returns its bytes, *copy_row_bytes 0), a plain copy of a block-format
+ * matmul weight into huge pages (bytes, *copy_row_bytes the row size), or
+ * none (0).  ACCINF_CPU_REPACK=0 keeps every weight where it was bound. */
+static size_t weight_copy_bytes(const cpu_backend *cpu, const acc_graph *graph, int index,
+                                int64_t *rows, int64_t *in, size_t *copy_row_bytes)
 {
     const char *env = getenv("ACCINF_CPU_REPACK");
-    if (!cpu->kernels->packed_bytes || (env && strcmp(env, "0") == 0))
+    *copy_row_bytes = 0;
+    if (env && strcmp(env, "0") == 0)
         return 0;
+    acc_weight_type type = cpu->weights[index].type;
     for (int i = 0; i < graph->n_nodes; i++) {
         const acc_node *node = &graph->nodes[i];
         if (node->op != ACC_OP_MATMUL || graph->nodes[node->src[1]].weight != index)
             continue;
         *rows = graph->nodes[node->src[1]].fixed_rows;
         *in = graph->nodes[node->src[1]].cols;
-        return cpu->kernels->packed_bytes(cpu->weights[index].type, *rows, *in);
+        size_t bytes = cpu->kernels->packed_bytes ? cpu->kernels->packed_bytes(type, *rows, *in)
+                                                  : 0;
+        if (bytes || !acc_weight_type_is_quantized(type) || *rows < 1)
+            return bytes;
+        *copy_row_bytes = acc_weight_row_bytes(type, *in);
+        return (size_t)*rows * *copy_row_bytes;
     }
     return 0;
 }
 
-/* Copies the matmul weights the kernel table wants in its own layout into
- * one huge-page arena; the stored weights stay for embedding rows and the
- * AMX GEMM.  Once decode reads only the copies, the kernel may drop the
- * file's pages, so resident memory returns to about one copy. */
+/* Gives the block-format matmul weights their own copies in one huge-page
+ * arena (alloc_huge: decode streams them with fewer TLB misses than the
+ * file's 4 KiB pages): in the kernel table's layout where it has one
+ * (matmuls then read it through w_packed; embedding rows and the AMX GEMM
+ * keep reading the bound weight), else as stored (the copy replaces the
+ * bound weight everywhere).  The file's pages then go cold, so resident
+ * memory returns to about one copy once the kernel reclaims them. */
 static acc_status pack_weights(cpu_backend *cpu, const acc_graph *graph, acc_error *err)
 {
     size_t total = 0;
@@ -495,7 +516,8 @@ static acc_status pack_weights(cpu_backend *cpu, const acc_graph *graph, acc_err
     }
     for (int i = 0; i < graph->n_weights; i++) {
         int64_t rows, in;
-        size_t bytes = packed_weight_bytes(cpu, graph, i, &rows, &in);
+        size_t copy_row;
+        size_t bytes = weight_copy_bytes(cpu, graph, i, &rows, &in, &copy_row);
         offset[i] = bytes ? total : SIZE_MAX;
         total += (bytes + 63) / 64 * 64;
     }
@@ -504,7 +526,7 @@ static acc_status pack_weights(cpu_backend *cpu, const acc_graph *graph, acc_err
         if (!cpu->packed_arena) {
             free(offset);
             return acc_error_set(err, ACC_ERR_RUNTIME,
-                                 "cpu backend: out of memory for repacked weights (%zu bytes)",
+                                 "cpu backend: out of memory for weight copies (%zu bytes)",
                                  total);
         }
     }
@@ -513,9 +535,14 @@ static acc_status pack_weights(cpu_backend *cpu, const acc_graph *graph, acc_err
             continue;
         repack_task t = {.kernels = cpu->kernels, .w = &cpu->weights[i],
                          .out = (char *)cpu->packed_arena + offset[i]};
-        packed_weight_bytes(cpu, graph, i, &t.rows, &t.in);
+        weight_copy_bytes(cpu, graph, i, &t.rows, &t.in, &t.copy_row_bytes);
         acc_thread_pool_run(cpu->pool, task_repack, &t, 0);
-        cpu->packed[i] = t.out;
+        if (t.copy_row_bytes) {
+            cpu->weights[i].data = t.out;
+            cpu->weights[i].row_bytes = t.copy_row_bytes;
+        } else {
+            cpu->packed[i] = t.out;
+        }
     }
     free(offset);
     return ACC_OK;

@@ -41,6 +41,11 @@
 /* Blocks whose activation sums and scales are prepared at once (stack). */
 #define PACKED_SEG 256
 
+/* An unaligned 4-byte activation quad, read where it lies so the compiler
+ * folds it into vpdpbusd's broadcast operand (no trip through a general
+ * register and the shuffle port). */
+typedef int32_t packed_quad __attribute__((may_alias, aligned(1)));
+
 /* 64-byte vectors per block and group: 4 (q4_0 nibbles) or 8 (q8_0). */
 static QUANT_INLINE int packed_vecs(acc_weight_type t)
 {
@@ -122,8 +127,7 @@ static QUANT_INLINE void packed_group_blocks(const uint8_t *qs, const uint16_t *
         __m512 dw = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(ds + b * ACC_CPU_PACK_ROWS)));
 #pragma GCC unroll 4
         for (int a = 0; a < nt; a++) {
-            int32_t quad[8];
-            memcpy(quad, xq[a][b].qs, sizeof quad);
+            const packed_quad *quad = (const packed_quad *)xq[a][b].qs;
             /* two chains: the block's eight dpbusd are not one long latency chain */
             __m512i s0 = _mm512_set1_epi32(corr[a][b - b0]), s1 = _mm512_setzero_si512();
 #pragma GCC unroll 4
