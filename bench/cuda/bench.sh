@@ -6,7 +6,8 @@
 # bandwidth) and the dense bf16 peak, and Hugging Face transformers on the
 # same GPU (eager, and static cache + torch.compile for batch 1).
 # usage: bench/cuda/bench.sh ACCINF OUTDIR [PART...]   (run on the GPU machine)
-#   PART: demo 1b 8b profile1b profile8b hf1b hf8b (default: all); nopdl8b (batch-1
+#   PART: demo 1b 8b profile1b profile8b hf1b hf8b (default: all); dec8b (8B decode,
+#   batch 1 and 128, without prefill); nopdl8b (batch-1
 #   decode with ACCINF_CUDA_NO_PDL); profile8b128 (batch-128 decode profile); hf1bc and
 #   hf8bc: transformers' prefill 2048, batch-1 eager and compiled decode only
 #   (profileNB: per-operation GPU times, ACCINF_CUDA_PROFILE, on stderr)
@@ -51,11 +52,13 @@ for p in $parts; do
     1b)
         bench "$(model llama-3.2-1b)" cuda --pp 512,2048 --ubatch 2048 --tg 128 \
             --batch 1,8,32,128 --reps 3 --sample ;;
-    8b) # two engines: 128 sequences of 2048 tokens of f32 KV cache (64 GiB) and
-        # the weights do not fit in an H100's 80 GB; the batches need 132 tokens
+    8b) # two engines: 128 sequences of 2048 tokens of KV cache (32 GiB in f16, 64 GiB
+        # in f32 before) beside the weights; the batches need only 132 tokens
         bench "$(model llama-3.1-8b)" cuda --pp 512,2048 --ubatch 2048 --tg 128 --batch 1 \
             --reps 3 --sample
         bench "$(model llama-3.1-8b)" cuda --pp 0 --tg 128 --batch 8,32,128 --reps 3 --sample ;;
+    dec8b) # decode only: batch 1 and 128, 128 steps after a 4-token prompt
+        bench "$(model llama-3.1-8b)" cuda --pp 0 --tg 128 --batch 1,128 --reps 2 --sample ;;
     nopdl8b) # batch-1 decode with the GEMVs' programmatic dependent launch off, beside 8b's
         ACCINF_CUDA_NO_PDL=1 "$ACCINF" bench "$(model llama-3.1-8b)" --device cuda --pp 0 --tg 128 \
             --batch 1 --reps 3 --sample --json | grep -o '"tg_tok_s":[0-9.]*' |

@@ -6,6 +6,7 @@
 #   memcheck  compute-sanitizer memcheck over the GPU model test
 #   gemv      bench/cuda/gemv_bench.cu: decode GEMV check + bandwidth per shape
 #   flash     bench/cuda/flash_bench.cu: tiled prefill attention check + TFLOP/s
+#   gemm      bench/cuda/gemm_bench.cu: TFLOP/s of the 8B prefill GEMM shapes
 #   bench     bench/cuda/bench.sh (demo model, 1B and 8B random models,
 #             transformers); BENCH_PARTS picks parts (see bench.sh)
 # usage, from the repository root: bash bench/cuda/device_run.sh [STAGE...]
@@ -75,6 +76,15 @@ stage_flash() {
         timeout 120 build-cuda/flash_bench >>"$OUT/flash.log" 2>&1
     local rc=$?
     grep -vE "^\s*$" "$OUT/flash.log" | tail -20
+    return $rc
+}
+
+stage_gemm() {
+    nvcc -std=c++17 -O3 -arch=sm_90 bench/cuda/gemm_bench.cu -lcublasLt -lcublas \
+        -o build-cuda/gemm_bench >"$OUT/gemm.log" 2>&1 &&
+        timeout 120 build-cuda/gemm_bench >>"$OUT/gemm.log" 2>&1
+    local rc=$?
+    tail -20 "$OUT/gemm.log"
     return $rc
 }
 

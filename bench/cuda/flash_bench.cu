@@ -1,17 +1,22 @@
 /*
  * flash_bench.cu — check and microbenchmark of the tiled prefill attention
- * (src/backend/cuda/cuda_flash.cu).  Each case builds a paged f32 KV cache
- * (shuffled block tables, sequences with earlier context, as chunked
- * prefill leaves them), runs the tiled kernel and the exact per-token
- * kernel (cuda_kernels.cu) on the same inputs, and compares every output
- * (NaN-poisoned first) by ||tiled - exact|| / ||exact||; then times the
- * Llama-3.1-8B shape (32 heads, 8 KV heads, head_dim 128) at 512 and 2048
- * tokens, in causal TFLOP/s (QK^T and PV, 2 FLOP per multiply-add).
+ * (src/backend/cuda/cuda_flash.cu) and of the f16-cache per-token (decode)
+ * attention (cuda_kernels.cu).  Each case builds a paged KV cache of
+ * f16-representable values (shuffled block tables, sequences with earlier
+ * context, as chunked prefill leaves them), in f16 and in f32, runs the
+ * tiled kernel and the grouped per-token kernel on the f16 copy and the
+ * exact per-token kernel on the f32 one, and compares every output
+ * (NaN-poisoned first) by ||x - exact|| / ||exact||; then times the
+ * Llama-3.1-8B shape (32 heads, 8 KV heads, head_dim 128) at 512 to 4096
+ * tokens, in causal TFLOP/s (QK^T and PV, 2 FLOP per multiply-add), per
+ * tiled-kernel variant (acc_cuda_attention_tiled_variant, cuda_kernels.h), and
+ * decode steps (one new token per sequence, batch 1 and 128).
  * Build: nvcc -O3 -arch=sm_90 -I src -I include bench/cuda/flash_bench.cu
  *   src/backend/cuda/cuda_flash.cu src/backend/cuda/cuda_kernels.cu -o flash_bench
  */
 #include "backend/cuda/cuda_kernels.h"
 
+#include <cuda_fp16.h>
 #include <cuda_runtime.h>
 #include <math.h>
 #include <stdio.h>
@@ -49,10 +54,32 @@ struct Case {
     int n_heads, n_kv_heads, head_dim, n_seqs, prev, n_new;
 };
 
-/* Returns the relative error; *ms_tiled / *ms_exact: median times. */
-static double run_case(const Case &c, int keys, int reps, float *ms_tiled, float *ms_exact,
-                       double *flops)
+static double rel_error(const float *x, const float *ref, size_t n)
 {
+    std::vector<float> hx(n), hr(n);
+    CHECK(cudaMemcpy(hx.data(), x, n * 4, cudaMemcpyDeviceToHost));
+    CHECK(cudaMemcpy(hr.data(), ref, n * 4, cudaMemcpyDeviceToHost));
+    double num = 0.0, den = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double d = (double)hx[i] - hr[i];
+        num += d * d;
+        den += (double)hr[i] * hr[i];
+    }
+    return sqrt(num / den); /* NaN (unwritten) propagates: fails the check */
+}
+
+struct Result {
+    double rel_tiled, rel_group, flops;
+    float ms[3]; /* median: tiled, exact per-token, grouped per-token */
+};
+
+/* splits: of the per-token kernels (decode with split-K).  The tiled
+ * kernel runs where it takes the head_dim. */
+static Result run_case(const Case &c, int variant, int reps, int splits)
+{
+    Result res = {};
+    double *flops = &res.flops;
+    int tiled = acc_cuda_attention_tiled_supported(c.head_dim);
     const int bs = 16;
     int ctx = c.prev + c.n_new;
     int blocks_per_seq = (ctx + bs - 1) / bs;
@@ -65,10 +92,13 @@ static double run_case(const Case &c, int keys, int reps, float *ms_tiled, float
     for (int i = n_blocks - 1; i > 0; i--)
         std::swap(perm[i], perm[(int)((frand() * 0.5f + 0.5f) * i) % (i + 1)]);
     std::vector<float> kc((size_t)n_blocks * bs * kv_dim), vc(kc.size()), q((size_t)rows * q_cols);
-    for (auto &x : kc)
-        x = frand();
-    for (auto &x : vc)
-        x = frand();
+    std::vector<__half> kh(kc.size()), vh(kc.size());
+    for (size_t i = 0; i < kc.size(); i++) {
+        kh[i] = __float2half_rn(frand());
+        vh[i] = __float2half_rn(frand());
+        kc[i] = __half2float(kh[i]);
+        vc[i] = __half2float(vh[i]);
+    }
     for (auto &x : q)
         x = 3.0f * frand();
     std::vector<int32_t> pos(rows), seq(rows), tiles;
@@ -86,16 +116,25 @@ static double run_case(const Case &c, int keys, int reps, float *ms_tiled, float
         }
     int n_tiles = (int)tiles.size() / 2;
     float *dk = upload(kc), *dv = upload(vc), *dq = upload(q);
+    __half *dkh = upload(kh), *dvh = upload(vh);
+    float *partial;
+    CHECK(cudaMalloc(&partial, (size_t)rows * c.n_heads * splits * (c.head_dim + 2) * 4));
+    int *counters; /* the grouped kernel merges its splits itself */
+    CHECK(cudaMalloc(&counters, (size_t)rows * c.n_heads * sizeof(int)));
+    CHECK(cudaMemset(counters, 0, (size_t)rows * c.n_heads * sizeof(int)));
     int32_t *dpos = upload(pos), *dseq = upload(seq), *dtab = upload(perm), *dtiles = upload(tiles);
-    float *out_t, *out_e;
+    float *out_t, *out_e, *out_g;
     CHECK(cudaMalloc(&out_t, q.size() * 4));
     CHECK(cudaMalloc(&out_e, q.size() * 4));
+    CHECK(cudaMalloc(&out_g, q.size() * 4));
     CHECK(cudaMemset(out_t, 0xff, q.size() * 4)); /* NaN */
     CHECK(cudaMemset(out_e, 0xff, q.size() * 4));
+    CHECK(cudaMemset(out_g, 0xff, q.size() * 4));
     acc_cuda_attention_args a = {};
     a.q = dq;
-    a.k_cache = dk;
-    a.v_cache = dv;
+    a.k_cache = dkh;
+    a.v_cache = dvh;
+    a.kv16 = 1;
     a.rows = rows;
     a.n_heads = c.n_heads;
     a.n_kv_heads = c.n_kv_heads;
@@ -109,33 +148,41 @@ static double run_case(const Case &c, int keys, int reps, float *ms_tiled, float
     a.n_splits = 1;
     a.tiles = dtiles;
     a.n_tiles = n_tiles;
-    acc_cuda_attention_args e = a;
+    acc_cuda_attention_args e = a, g = a;
+    e.k_cache = dk;
+    e.v_cache = dv;
+    e.kv16 = 0;
     e.out = out_e;
+    e.n_splits = splits;
+    e.partial = partial;
+    g.out = out_g;
+    g.n_splits = splits;
+    g.partial = partial;
+    g.counters = counters;
     a.out = out_t;
     CHECK((cudaError_t)acc_cuda_attention(&e, 0));
-    CHECK((cudaError_t)acc_cuda_attention_tiled_keys(&a, keys, 0));
+    CHECK((cudaError_t)acc_cuda_attention(&g, 0));
+    if (tiled)
+        CHECK((cudaError_t)acc_cuda_attention_tiled_variant(&a, variant, 0));
     CHECK(cudaDeviceSynchronize());
-    std::vector<float> ht(q.size()), he(q.size());
-    CHECK(cudaMemcpy(ht.data(), out_t, q.size() * 4, cudaMemcpyDeviceToHost));
-    CHECK(cudaMemcpy(he.data(), out_e, q.size() * 4, cudaMemcpyDeviceToHost));
-    double num = 0.0, den = 0.0;
-    for (size_t i = 0; i < q.size(); i++) {
-        double d = (double)ht[i] - he[i];
-        num += d * d;
-        den += (double)he[i] * he[i];
-    }
-    double rel = sqrt(num / den); /* NaN (unwritten) propagates: fails the check */
+    res.rel_tiled = tiled ? rel_error(out_t, out_e, q.size()) : 0.0;
+    res.rel_group = rel_error(out_g, out_e, q.size());
+    std::vector<int> left((size_t)rows * c.n_heads);
+    CHECK(cudaMemcpy(left.data(), counters, left.size() * sizeof(int), cudaMemcpyDeviceToHost));
+    for (int x : left)
+        if (x != 0)
+            res.rel_group = 1.0; /* a counter not reset: fails the check */
     cudaEvent_t ev0, ev1;
     CHECK(cudaEventCreate(&ev0));
     CHECK(cudaEventCreate(&ev1));
-    for (int which = 0; which < 2; which++) {
+    for (int which = tiled ? 0 : 1; which < 3; which++) {
         std::vector<float> times;
         for (int i = 0; i < reps; i++) {
             CHECK(cudaEventRecord(ev0));
             if (which == 0)
-                CHECK((cudaError_t)acc_cuda_attention_tiled_keys(&a, keys, 0));
+                CHECK((cudaError_t)acc_cuda_attention_tiled_variant(&a, variant, 0));
             else
-                CHECK((cudaError_t)acc_cuda_attention(&e, 0));
+                CHECK((cudaError_t)acc_cuda_attention(which == 1 ? &e : &g, 0));
             CHECK(cudaEventRecord(ev1));
             CHECK(cudaEventSynchronize(ev1));
             float ms;
@@ -143,47 +190,75 @@ static double run_case(const Case &c, int keys, int reps, float *ms_tiled, float
             times.push_back(ms);
         }
         std::sort(times.begin(), times.end());
-        *(which == 0 ? ms_tiled : ms_exact) = times.empty() ? 0.0f : times[times.size() / 2];
+        res.ms[which] = times.empty() ? 0.0f : times[times.size() / 2];
     }
     cudaEventDestroy(ev0);
     cudaEventDestroy(ev1);
     cudaFree(dk), cudaFree(dv), cudaFree(dq), cudaFree(dpos), cudaFree(dseq), cudaFree(dtab),
-        cudaFree(dtiles), cudaFree(out_t), cudaFree(out_e);
-    return rel;
+        cudaFree(dtiles), cudaFree(out_t), cudaFree(out_e), cudaFree(out_g), cudaFree(dkh),
+        cudaFree(dvh), cudaFree(partial), cudaFree(counters);
+    return res;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc == 3) { /* flash_bench TOKENS VARIANT: time one 8B shape only (for a profiler) */
+        Case c = {32, 8, 128, 1, 0, atoi(argv[1])};
+        Result r = run_case(c, atoi(argv[2]), 3, 1);
+        printf("%d tokens, variant %s: %.3f ms, %.1f TFLOP/s\n", c.n_new, argv[2], r.ms[0],
+               r.flops / (r.ms[0] * 1e-3) / 1e12);
+        return 0;
+    }
     const Case checks[] = {
         {4, 4, 16, 1, 0, 37},   {4, 2, 16, 2, 5, 37},  {4, 1, 16, 1, 0, 100},
         {8, 4, 32, 1, 0, 700},  {8, 4, 32, 3, 64, 70}, {16, 2, 64, 2, 13, 130},
         {32, 8, 128, 1, 0, 200}, {32, 4, 128, 2, 100, 65}, {8, 8, 128, 1, 3, 129},
     };
     int bad = 0;
-    for (int keys = 32; keys <= 64; keys += 32)
+    for (int keys = 1; keys <= 10; keys++) /* tiled kernel variants (cuda_kernels.h) */
         for (const Case &c : checks) {
-            float mt = 0.0f, me = 0.0f;
-            double fl = 0.0;
-            double rel = run_case(c, keys, 0, &mt, &me, &fl);
-            int ok = rel < 5e-3;
+            int splits = keys % 2 ? 1 : 3;
+            Result r = run_case(c, keys, 0, splits);
+            /* the grouped kernel differs from the exact one by sum order only */
+            int ok = r.rel_tiled < 5e-3 && r.rel_group < 1e-5;
             bad += !ok;
-            printf("check keys %d heads %d/%d hd %d seqs %d prev %d new %d: rel err %.2e %s\n",
-                   keys, c.n_heads, c.n_kv_heads, c.head_dim, c.n_seqs, c.prev, c.n_new, rel,
-                   ok ? "ok" : "FAIL");
+            printf("check variant %d heads %d/%d hd %d seqs %d prev %d new %d: rel err tiled %.2e, "
+                   "grouped per-token (%d splits) %.2e %s\n",
+                   keys, c.n_heads, c.n_kv_heads, c.head_dim, c.n_seqs, c.prev, c.n_new,
+                   r.rel_tiled, splits, r.rel_group, ok ? "ok" : "FAIL");
         }
-    printf("\n| shape (8B) | tokens | keys/tile | tiled ms | TFLOP/s | exact per-token ms | rel err "
+    /* head dims the tiled kernel does not take: the grouped kernel's other paths */
+    const Case odd[] = {{6, 2, 80, 2, 40, 3}, {4, 4, 36, 1, 100, 2}, {8, 1, 256, 1, 50, 4},
+                        {6, 3, 70, 1, 20, 2}};
+    for (const Case &c : odd) {
+        Result r = run_case(c, 0, 0, 2);
+        int ok = r.rel_group < 1e-5;
+        bad += !ok;
+        printf("check heads %d/%d hd %d seqs %d prev %d new %d: grouped per-token %.2e %s\n",
+               c.n_heads, c.n_kv_heads, c.head_dim, c.n_seqs, c.prev, c.n_new, r.rel_group,
+               ok ? "ok" : "FAIL");
+    }
+    printf("\n| decode (8B shape) | context | splits | exact f32 per-token ms | grouped f16 ms |\n");
+    printf("|---|---|---|---|---|\n");
+    const int dec[][3] = {{1, 132, 3}, {1, 132, 1}, {1, 1024, 16}, {1, 4096, 32}, {128, 132, 1},
+                          {128, 1024, 1}};
+    for (const auto &d : dec) {
+        Case c = {32, 8, 128, d[0], d[1] - 1, 1};
+        Result r = run_case(c, 4, 50, d[2]);
+        bad += !(r.rel_group < 1e-5);
+        printf("| %d seqs | %d | %d | %.4f | %.4f |\n", d[0], d[1], d[2], r.ms[1], r.ms[2]);
+    }
+    printf("\n| shape (8B) | tokens | variant | tiled ms | TFLOP/s | exact per-token ms | rel err "
            "|\n");
     printf("|---|---|---|---|---|---|---|\n");
     const int lens[] = {512, 2048, 4096};
     for (int n : lens)
-        for (int keys = 32; keys <= 64; keys += 32) {
+        for (int keys = 2; keys <= 10; keys++) {
             Case c = {32, 8, 128, 1, 0, n};
-            float mt = 0.0f, me = 0.0f;
-            double fl = 0.0;
-            double rel = run_case(c, keys, n > 2048 ? 5 : 20, &mt, &me, &fl);
-            bad += !(rel < 5e-3);
-            printf("| 32/8 heads, hd 128 | %d | %d | %.3f | %.1f | %.3f | %.2e |\n", n, keys, mt,
-                   fl / (mt * 1e-3) / 1e12, me, rel);
+            Result r = run_case(c, keys, n > 2048 ? 5 : 20, 1);
+            bad += !(r.rel_tiled < 5e-3);
+            printf("| 32/8 heads, hd 128 | %d | %d | %.3f | %.1f | %.3f | %.2e |\n", n, keys,
+                   r.ms[0], r.flops / (r.ms[0] * 1e-3) / 1e12, r.ms[1], r.rel_tiled);
         }
     printf("%s\n", bad ? "CHECK FAILED" : "all checks ok");
     return bad ? 1 : 0;

@@ -1,14 +1,16 @@
 /*
- * test_cpu_amx.c — the AMX-BF16 prefill GEMM (kernels_amx.c): for every
- * weight type it takes, odd shapes (rows and columns not multiples of 16,
- * k tails, several panel groups) against a double-precision emulation of
- * its own numerics (bf16 activations x bf16 weights, tight) and against the
- * unrounded reference (the stated bound); any column split gives the same
- * bits; and whole models through the engine with long prefill steps agree
- * with the AVX-512 path within tolerance and across thread counts bit for
- * bit; ACCINF_CPU_AMX=0 gives the AVX-512 path's bits, unset (the default)
- * the same as ACCINF_CPU_AMX=1, and 16-bit weights take AMX only with
- * ACCINF_CPU_AMX=all.  Skipped where the CPU or OS offers no AMX.
+ * test_cpu_amx.c — the AMX-BF16 prefill GEMM (kernels_amx.c).  BF16 mode:
+ * for every weight type it takes, odd shapes (rows and columns not
+ * multiples of 16, k tails, several panel groups) against a double
+ * emulation of its numerics (tight) and the unrounded reference (the
+ * stated bound); any column split gives the same bits.  SPLIT mode (hi/lo
+ * bf16 parts): against a double emulation of its three products and within
+ * SPLIT_BOUND of the f64 reference, a bound BF16 mode and f16-rounded
+ * activations (llama.cpp's f16 path) both exceed.  Whole models through
+ * the engine with long prefill steps under every ACCINF_CPU_AMX setting:
+ * 0 gives the AVX-512 path's bits, unset equals 1, thread counts change no
+ * bits, 16-bit weights stay within 2^-14 of max |logit| of the exact path
+ * by default.  Skipped where the CPU or OS offers no AMX.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -92,24 +94,33 @@ static void *make_weights(acc_weight_type type, int64_t out, int64_t in, float *
     return data;
 }
 
-/* Runs the GEMM over columns [0, out) cut into pieces of `piece` columns. */
+/* Runs the GEMM in `mode` over columns [0, out) cut into pieces of
+ * `piece` columns. */
 static void amx_run(const float *x, int64_t rows, int64_t in, const void *w,
                     acc_weight_type type, const float *bias, float *y, int64_t out,
-                    int64_t piece)
+                    int64_t piece, acc_cpu_amx_mode mode)
 {
-    size_t stride = acc_cpu_amx_act_stride(in);
+    size_t stride = acc_cpu_amx_act_stride(in, mode);
     void *xb = aligned_alloc(64, (size_t)acc_cpu_amx_rows_pad(rows) * stride);
-    void *scratch = aligned_alloc(64, (acc_cpu_amx_scratch_bytes(in) + 63) / 64 * 64);
+    void *scratch = aligned_alloc(64, (acc_cpu_amx_scratch_bytes(in, mode) + 63) / 64 * 64);
     assert_true(xb && scratch);
-    acc_cpu_amx_convert_rows(x, rows, in, xb, 0, acc_cpu_amx_rows_pad(rows));
+    acc_cpu_amx_convert_rows(x, rows, in, mode, xb, 0, acc_cpu_amx_rows_pad(rows));
     acc_cpu_matmul_args a = {.x = x, .rows = rows, .in = in, .w = w, .w_type = type,
                              .w_row_bytes = acc_weight_row_bytes(type, in), .bias = bias,
                              .y = y, .out = out, .xq = xb, .xq_row_bytes = stride};
     for (int64_t j = 0; j < out; j += piece)
-        acc_cpu_amx_matmul(&a, scratch, j, j + piece < out ? j + piece : out);
+        acc_cpu_amx_matmul(&a, mode, scratch, j, j + piece < out ? j + piece : out);
     free(xb);
     free(scratch);
 }
+
+/* The bound of SPLIT mode relative to sum |x w|: per term the activation
+ * keeps about 16 significant bits (2^-17), the dropped xl * wl is below
+ * 2^-18, plus f32 accumulation.  BF16 mode (2^-9 per operand) and f16
+ * activations (llama.cpp's f16 path, 2^-12) both exceed it on these
+ * shapes (measured: split <= 8.6e-6, f16 activations >= 3.4e-5, BF16 >=
+ * 4e-4); check_split asserts that too, so the bound is not vacuous. */
+#define SPLIT_BOUND 0x1p-16
 
 static void check_shape(acc_weight_type type, int64_t rows, int64_t in, int64_t out)
 {
@@ -124,9 +135,9 @@ static void check_shape(acc_weight_type type, int64_t rows, int64_t in, int64_t 
     for (int64_t j = 0; j < out; j++)
         bias[j] = rand_float();
     void *w = make_weights(type, out, in, deq);
-    amx_run(x, rows, in, w, type, bias, y, out, out);
+    amx_run(x, rows, in, w, type, bias, y, out, out, ACC_CPU_AMX_BF16);
     /* ragged column pieces (threads) give the same bits */
-    amx_run(x, rows, in, w, type, bias, y2, out, 48);
+    amx_run(x, rows, in, w, type, bias, y2, out, 48, ACC_CPU_AMX_BF16);
     assert_memory_equal(y, y2, (size_t)(rows * out) * sizeof *y);
     for (int64_t r = 0; r < rows; r++) {
         for (int64_t j = 0; j < out; j++) {
@@ -157,6 +168,66 @@ static void check_shape(acc_weight_type type, int64_t rows, int64_t in, int64_t 
     free(bias);
     free(y);
     free(y2);
+}
+
+/* SPLIT mode (hi/lo bf16 parts) on one shape: tight against a double
+ * emulation of its three products, within SPLIT_BOUND of the unrounded
+ * reference where BF16 mode and f16-rounded activations are not. */
+static void check_split(acc_weight_type type, int64_t rows, int64_t in, int64_t out)
+{
+    float *x = malloc((size_t)(rows * in) * sizeof *x);
+    float *deq = malloc((size_t)(out * in) * sizeof *deq);
+    float *y = malloc((size_t)(rows * out) * sizeof *y);
+    float *y2 = malloc((size_t)(rows * out) * sizeof *y2);
+    float *yb = malloc((size_t)(rows * out) * sizeof *yb);
+    assert_true(x && deq && y && y2 && yb);
+    for (int64_t i = 0; i < rows * in; i++)
+        x[i] = rand_float() * (i % 5 == 0 ? 40.0f : 3.0f); /* outliers, as in real activations */
+    void *w = make_weights(type, out, in, deq);
+    amx_run(x, rows, in, w, type, NULL, y, out, out, ACC_CPU_AMX_SPLIT);
+    amx_run(x, rows, in, w, type, NULL, y2, out, 64, ACC_CPU_AMX_SPLIT);
+    assert_memory_equal(y, y2, (size_t)(rows * out) * sizeof *y);
+    amx_run(x, rows, in, w, type, NULL, yb, out, out, ACC_CPU_AMX_BF16);
+    double err_split = 0, err_bf16 = 0, err_f16act = 0;
+    for (int64_t r = 0; r < rows; r++) {
+        for (int64_t j = 0; j < out; j++) {
+            double exact = 0, emul = 0, f16act = 0, mag = 0;
+            for (int64_t k = 0; k < in; k++) {
+                float xv = x[r * in + k], wv = deq[j * in + k];
+                float xh = round_bf16(xv), xl = round_bf16(xv - xh);
+                float wh = round_bf16(wv), wl = round_bf16(wv - wh);
+                exact += (double)xv * wv;
+                emul += (double)xl * wh + (double)xh * wh + (double)xh * wl;
+                f16act += (double)acc_f16_to_f32(acc_f32_to_f16(xv)) * wv;
+                mag += fabs((double)xv * wv);
+            }
+            double got = y[r * out + j];
+            if (fabs(got - emul) > 1e-5 * mag + 1e-6)
+                fail_msg("%s split rows %lld in %lld out %lld: y[%lld, %lld] = %.9g, emulation "
+                         "%.9g",
+                         acc_weight_type_name(type), (long long)rows, (long long)in,
+                         (long long)out, (long long)r, (long long)j, got, emul);
+            err_split = fmax(err_split, fabs(got - exact) / mag);
+            err_bf16 = fmax(err_bf16, fabs(yb[r * out + j] - exact) / mag);
+            err_f16act = fmax(err_f16act, fabs(f16act - exact) / mag);
+        }
+    }
+    fprintf(stderr,
+            "%s rows %lld in %lld out %lld: max |err| / sum |x w|: split %.3g, bf16 %.3g, "
+            "f16 activations %.3g\n",
+            acc_weight_type_name(type), (long long)rows, (long long)in, (long long)out,
+            err_split, err_bf16, err_f16act);
+    if (err_split > SPLIT_BOUND)
+        fail_msg("%s: split GEMM off by %g of sum |x w| (bound %g)", acc_weight_type_name(type),
+                 err_split, SPLIT_BOUND);
+    assert_true(err_bf16 > SPLIT_BOUND);
+    assert_true(err_f16act > SPLIT_BOUND);
+    free(w);
+    free(x);
+    free(deq);
+    free(y);
+    free(y2);
+    free(yb);
 }
 
 static int amx_ready(void)
@@ -190,6 +261,27 @@ static void test_gemm_matches_reference(void **state)
     }
     /* several panel groups of the L2 budget (in = 3072: 96 columns each) */
     check_shape(ACC_WEIGHT_Q8_0, 47, 3072, 130);
+    /* k chunks of ACC_CPU_AMX_K_CHUNK: block offsets, a ragged last chunk */
+    check_shape(ACC_WEIGHT_Q4_K, 33, 2560, 40);
+    check_shape(ACC_WEIGHT_F16, 18, 4133, 40);
+}
+
+static void test_gemm_split(void **state)
+{
+    (void)state;
+    if (!amx_ready())
+        skip();
+    /* f16: three products; bf16: two (lo of the weight is 0); odd tails,
+     * 16-row remainders, several panel groups (in = 3072) */
+    check_split(ACC_WEIGHT_F16, 32, 64, 16);
+    check_split(ACC_WEIGHT_F16, 45, 128, 33);
+    check_split(ACC_WEIGHT_F16, 77, 37, 50);
+    check_split(ACC_WEIGHT_F16, 20, 3072, 200);
+    check_split(ACC_WEIGHT_F16, 35, 4133, 40);
+    check_split(ACC_WEIGHT_BF16, 45, 128, 33);
+    check_split(ACC_WEIGHT_BF16, 33, 200, 96);
+    /* the mode works for any weight type (block formats use BF16 mode) */
+    check_split(ACC_WEIGHT_Q8_0, 50, 96, 70);
 }
 
 /* ---- whole models -------------------------------------------------------------- */
@@ -212,10 +304,25 @@ static float *prefill_logits(const acc_model *model, int threads, acc_weights_pr
     return logits;
 }
 
-static void check_model(const char *name, acc_weights_precision precision, int amx_16bit)
+/* Largest |a - ref| over the vocabulary. */
+static float max_diff(const float *a, const float *ref, int vocab)
+{
+    float d = 0;
+    for (int i = 0; i < vocab; i++)
+        d = fmaxf(d, fabsf(a[i] - ref[i]));
+    return d;
+}
+
+/* One model (STORED: 16-bit weights; or quantized at load) under every
+ * ACCINF_CPU_AMX setting against
+ * the AVX-512 path and the f32-weight model.  Block formats: the default
+ * equals "1" and "all" (BF16 mode).  16-bit weights: the default (SPLIT
+ * mode) stays within 2^-14 of max |logit| of the f32-weight model, "all"
+ * (BF16 mode) is further off. */
+static void check_model(const char *name, acc_weights_precision precision)
 {
     char dir[512];
-    snprintf(dir, sizeof dir, "%s/models/%s", ACCINF_FIXTURES, name);
+    snprintf(dir, sizeof dir, "%s/%s", ACCINF_FIXTURES, name);
     acc_model *model;
     acc_error err;
     assert_int_equal(acc_model_open(dir, &model, &err), ACC_OK);
@@ -226,46 +333,58 @@ static void check_model(const char *name, acc_weights_precision precision, int a
     char *saved = test_env_save("ACCINF_CPU_ISA");
     setenv("ACCINF_CPU_ISA", "amx", 1);
     char *saved_amx = test_env_save("ACCINF_CPU_AMX");
-    setenv("ACCINF_CPU_AMX", amx_16bit ? "all" : "1", 1);
-    float *amx1 = prefill_logits(model, 1, precision, ids, 45, vocab);
-    float *amx3 = prefill_logits(model, 3, precision, ids, 45, vocab);
-    /* 16-bit weights stay exact unless "all"; nothing changes unless asked */
+    setenv("ACCINF_CPU_AMX", "all", 1);
+    float *all1 = prefill_logits(model, 1, precision, ids, 45, vocab);
+    float *all3 = prefill_logits(model, 3, precision, ids, 45, vocab);
     setenv("ACCINF_CPU_AMX", "1", 1);
-    float *amx_blocks = prefill_logits(model, 1, precision, ids, 45, vocab);
+    float *one = prefill_logits(model, 1, precision, ids, 45, vocab);
     unsetenv("ACCINF_CPU_AMX");
-    float *amx_default = prefill_logits(model, 1, precision, ids, 45, vocab);
+    float *def1 = prefill_logits(model, 1, precision, ids, 45, vocab);
+    float *def3 = prefill_logits(model, 3, precision, ids, 45, vocab);
     setenv("ACCINF_CPU_AMX", "0", 1);
-    float *amx_off = prefill_logits(model, 1, precision, ids, 45, vocab);
+    float *off = prefill_logits(model, 1, precision, ids, 45, vocab);
     test_env_restore("ACCINF_CPU_AMX", saved_amx);
     setenv("ACCINF_CPU_ISA", "avx512", 1);
     float *base = prefill_logits(model, 2, precision, ids, 45, vocab);
     float *ref = prefill_logits(model, 2, ACC_WEIGHTS_F32, ids, 45, vocab);
     test_env_restore("ACCINF_CPU_ISA", saved);
-    assert_memory_equal(amx_off, base, (size_t)vocab * sizeof *base);
-    assert_memory_equal(amx_default, amx_blocks, (size_t)vocab * sizeof *base);
-    if (amx_16bit)
-        assert_memory_equal(amx_blocks, base, (size_t)vocab * sizeof *base);
-    free(amx_off);
-    free(amx_default);
-    free(amx_blocks);
-    assert_memory_equal(amx1, amx3, (size_t)vocab * sizeof *amx1);
-    /* against the f32-weight model (exact path): AMX's bf16 roundings cost
-     * no more than the AVX-512 path's int8 activations, give or take */
-    float spread = 0, diff = 0, diff_base = 0;
-    for (int i = 0; i < vocab; i++) {
+    size_t bytes = (size_t)vocab * sizeof *base;
+    assert_memory_equal(off, base, bytes);
+    assert_memory_equal(def1, one, bytes);
+    /* thread counts (column splits) change no bits */
+    assert_memory_equal(all1, all3, bytes);
+    assert_memory_equal(def1, def3, bytes);
+    assert_true(memcmp(all1, base, bytes) != 0); /* AMX really ran */
+    assert_true(memcmp(def1, base, bytes) != 0);
+    float spread = 0;
+    for (int i = 0; i < vocab; i++)
         spread = fmaxf(spread, fabsf(ref[i]));
-        diff = fmaxf(diff, fabsf(ref[i] - amx1[i]));
-        diff_base = fmaxf(diff_base, fabsf(ref[i] - base[i]));
+    float d_all = max_diff(all1, ref, vocab), d_def = max_diff(def1, ref, vocab),
+          d_base = max_diff(base, ref, vocab);
+    fprintf(stderr, "%s: max |logit| %g; off from f32 weights: AMX all %g, default %g, AVX-512 %g\n",
+            name, spread, d_all, d_def, d_base);
+    /* BF16 mode: its roundings cost no more than the AVX-512 path's int8
+     * activations, give or take */
+    if (d_all > 0.02f * spread && d_all > 2 * d_base)
+        fail_msg("%s: AMX prefill logits off by %g (AVX-512 %g, max |logit| %g)", name, d_all,
+                 d_base, spread);
+    if (precision != ACC_WEIGHTS_STORED) { /* quantized at load */
+        assert_memory_equal(def1, all1, bytes);
+    } else {
+        /* SPLIT mode: measured 1e-6 .. 4e-6 of max |logit| on the fixtures
+         * (BF16 mode 1e-3 .. 1e-2) */
+        if (d_def > 0x1p-14f * spread)
+            fail_msg("%s: split AMX prefill logits off by %g (max |logit| %g)", name, d_def,
+                     spread);
+        assert_true(d_def < d_all);
     }
-    assert_true(memcmp(amx1, base, (size_t)vocab * sizeof *amx1) != 0); /* AMX really ran */
-    fprintf(stderr, "%s: max |logit| %g, AMX off by %g, AVX-512 off by %g\n", name, spread,
-            diff, diff_base);
-    if (diff > 0.02f * spread && diff > 2 * diff_base)
-        fail_msg("%s: AMX prefill logits off by %g (AVX-512 %g, max |logit| %g)", name, diff,
-                 diff_base, spread);
+    free(all1);
+    free(all3);
+    free(one);
+    free(def1);
+    free(def3);
+    free(off);
     free(ref);
-    free(amx1);
-    free(amx3);
     free(base);
     acc_model_close(model);
 }
@@ -275,9 +394,11 @@ static void test_models_prefill(void **state)
     (void)state;
     if (!amx_ready())
         skip();
-    check_model("llama3-tiny", ACC_WEIGHTS_STORED, 1); /* bf16 weights: "all" */
-    check_model("gpt2-tiny", ACC_WEIGHTS_Q8_0, 0);
-    check_model("llama-tiny", ACC_WEIGHTS_Q4_0, 0);
+    check_model("models/llama3-tiny", ACC_WEIGHTS_STORED); /* bf16 weights */
+    check_model("llamacpp-gguf/qwen2-tiny.f16.gguf", ACC_WEIGHTS_STORED);
+    check_model("llamacpp-gguf/granite-tiny.f16.gguf", ACC_WEIGHTS_STORED);
+    check_model("models/gpt2-tiny", ACC_WEIGHTS_Q8_0);
+    check_model("models/llama-tiny", ACC_WEIGHTS_Q4_0);
     /* (k-quants need in % 256 == 0, which no fixture has: the GEMM test
      * above covers them) */
 }
@@ -300,6 +421,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_isa_cap),
         cmocka_unit_test(test_gemm_matches_reference),
+        cmocka_unit_test(test_gemm_split),
         cmocka_unit_test(test_models_prefill),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,12 +9,14 @@
  * loops of attention run through the kernel table chosen at create time
  * (kernels_dispatch.c); matmul weights and embedding tables may be f16 or
  * bf16, every other weight is f32.  With AMX (kernels_amx.h), matmuls of
- * many tokens and block-format weights take the AMX GEMM on bf16
- * activations instead of the table's (ACCINF_CPU_AMX=0: never; =all: 16-bit
- * weights too).  Its results then depend on the step size (prefill vs
- * decode differ by bf16 roundings, about as far from the f32 computation as
- * the int8 activations of the table's path); the table's path alone keeps
- * prefill and decode bit-identical.  KV cache layout per layer:
+ * many tokens take the AMX GEMM instead of the table's: block formats on
+ * bf16 activations (about as far from the f32 computation as the int8
+ * activations of the table's path), f16/bf16 weights with hi/lo bf16
+ * splits of both operands (within about 2^-16 of the f32 computation;
+ * ACCINF_CPU_AMX=all: single bf16 roundings like block formats, =0: no AMX,
+ * so 16-bit weights give the bits of f32 weights).  Results then depend on
+ * the step size (prefill vs decode); the table's path alone keeps prefill
+ * and decode bit-identical.  KV cache layout per layer:
  * K and V each [n_blocks * block_size, kv_dim].
  */
 #include "backend/backend.h"
@@ -46,7 +48,7 @@ typedef struct cpu_backend {
     void *act;                /* int8 activations for block-format matmuls */
     size_t act_bytes;
     int amx;                  /* AMX prefill GEMM asked for and usable */
-    int amx_16bit;            /* ... for f16/bf16 weights too */
+    int amx_16bit_bf16;       /* ... in BF16 mode for f16/bf16 weights too */
     void *amx_act;            /* bf16 activations for it */
     void *amx_scratch;        /* per worker, amx_scratch_stride bytes */
     size_t amx_scratch_stride;
@@ -184,12 +186,20 @@ static void task_matmul(void *context, int worker, int n_workers)
 }
 
 /* 1 if matmuls with weights of `type` take the AMX GEMM (for steps of
- * enough rows).  16-bit weights only with ACCINF_CPU_AMX=all: their other
- * path gives the bits of f32 weights, which the bf16 GEMM does not. */
+ * enough rows). */
 static int amx_takes(const cpu_backend *cpu, acc_weight_type type)
 {
-    return cpu->amx && acc_cpu_amx_supports(type) &&
-           (acc_weight_type_is_quantized(type) || cpu->amx_16bit);
+    return cpu->amx && acc_cpu_amx_supports(type);
+}
+
+/* The GEMM's mode for `type`: 16-bit weights keep near-f32 accuracy with
+ * hi/lo splits (3 tile products per k step for f16, 2 for bf16) unless
+ * ACCINF_CPU_AMX=all; block formats, whose dequantized values are already
+ * coarse, take single bf16 roundings. */
+static acc_cpu_amx_mode amx_mode(const cpu_backend *cpu, acc_weight_type type)
+{
+    return acc_weight_type_is_quantized(type) || cpu->amx_16bit_bf16 ? ACC_CPU_AMX_BF16
+                                                                      : ACC_CPU_AMX_SPLIT;
 }
 
 /* The matmul's arguments for the AMX GEMM: bf16 activations in xq. */
@@ -201,7 +211,8 @@ static acc_cpu_matmul_args amx_args(const node_task *t)
     acc_cpu_matmul_args args = {
         .x = t->in[0], .rows = t->rows, .in = in, .w = w->data, .w_type = w->type,
         .w_row_bytes = w->row_bytes, .bias = t->in[2], .y = t->out, .out = t->node->cols,
-        .xq = t->cpu->amx_act, .xq_row_bytes = acc_cpu_amx_act_stride(in)};
+        .xq = t->cpu->amx_act,
+        .xq_row_bytes = acc_cpu_amx_act_stride(in, amx_mode(t->cpu, w->type))};
     return args;
 }
 
@@ -211,7 +222,8 @@ static void task_amx_convert(void *context, int worker, int n_workers)
     acc_cpu_matmul_args args = amx_args(t);
     int64_t r0, r1;
     split_range(acc_cpu_amx_rows_pad(t->rows), worker, n_workers, &r0, &r1);
-    acc_cpu_amx_convert_rows(args.x, args.rows, args.in, t->cpu->amx_act, r0, r1);
+    acc_cpu_amx_convert_rows(args.x, args.rows, args.in, amx_mode(t->cpu, args.w_type),
+                             t->cpu->amx_act, r0, r1);
 }
 
 static void task_amx_matmul(void *context, int worker, int n_workers)
@@ -226,7 +238,7 @@ static void task_amx_matmul(void *context, int worker, int n_workers)
     int64_t n_chunks = (args.out + per - 1) / per;
     for (int64_t c; (c = claim_chunk(t, n_chunks)) >= 0;) {
         int64_t j0 = c * per, j1 = j0 + per < args.out ? j0 + per : args.out;
-        acc_cpu_amx_matmul(&args, scratch, j0, j1);
+        acc_cpu_amx_matmul(&args, amx_mode(t->cpu, args.w_type), scratch, j0, j1);
     }
 }
 
@@ -379,7 +391,7 @@ static acc_status cpu_run(acc_backend *backend, const acc_step *step, float *out
         case ACC_OP_MATMUL: {
             int64_t in = g->nodes[node->src[0]].cols;
             acc_weight_type type = cpu->weights[g->nodes[node->src[1]].weight].type;
-            if (amx_takes(cpu, type) && t.rows >= ACC_CPU_AMX_MIN_ROWS) {
+            if (amx_takes(cpu, type) && t.rows >= acc_cpu_amx_min_rows(amx_mode(cpu, type))) {
                 acc_thread_pool_run(cpu->pool, task_amx_convert, &t, 0);
                 acc_thread_pool_run(cpu->pool, task_amx_matmul, &t, 0);
                 break;
@@ -581,12 +593,11 @@ static acc_status cpu_create(const acc_backend_config *config, acc_backend **out
     cpu->base.ops = &acc_backend_cpu_ops;
     cpu->config = *config;
     cpu->kernels = acc_cpu_kernels_select(acc_cpu_isa_cap_from_env());
-    /* AMX for block formats unless ACCINF_CPU_AMX=0; =all: 16-bit weights
-     * too; the ACCINF_CPU_ISA cap still applies */
+    /* AMX unless ACCINF_CPU_AMX=0; =all: single bf16 roundings for 16-bit
+     * weights too (amx_mode); the ACCINF_CPU_ISA cap still applies */
     const char *amx = getenv("ACCINF_CPU_AMX");
-    int amx_all = amx && strcmp(amx, "all") == 0;
     cpu->amx = !(amx && strcmp(amx, "0") == 0) && acc_cpu_amx_enabled(acc_cpu_isa_cap_from_env());
-    cpu->amx_16bit = amx_all;
+    cpu->amx_16bit_bf16 = amx && strcmp(amx, "all") == 0;
     acc_status status = acc_thread_pool_create(config->threads, &cpu->pool, err);
     if (status != ACC_OK) {
         cpu_destroy(&cpu->base);
@@ -643,19 +654,23 @@ static acc_status check_weight_uses(const cpu_backend *cpu, const acc_graph *gra
 }
 
 /* Buffers of the AMX GEMM for the largest matmul it may run: bf16
- * activation rows and a 64-byte aligned scratch per worker. */
+ * activation rows (hi/lo pairs in SPLIT mode) and a 64-byte aligned
+ * scratch per worker. */
 static acc_status amx_alloc(cpu_backend *cpu, const acc_graph *graph,
                             const acc_backend_weight *weights, int64_t max_tokens, acc_error *err)
 {
     size_t act = 0, scratch = 0;
     for (int i = 0; i < graph->n_nodes; i++) {
         const acc_node *node = &graph->nodes[i];
-        if (node->op != ACC_OP_MATMUL ||
-            !amx_takes(cpu, weights[graph->nodes[node->src[1]].weight].type))
+        if (node->op != ACC_OP_MATMUL)
+            continue;
+        acc_weight_type type = weights[graph->nodes[node->src[1]].weight].type;
+        if (!amx_takes(cpu, type))
             continue;
         int64_t in = graph->nodes[node->src[0]].cols;
-        size_t a = (size_t)acc_cpu_amx_rows_pad(max_tokens) * acc_cpu_amx_act_stride(in);
-        size_t s = (acc_cpu_amx_scratch_bytes(in) + 63) / 64 * 64;
+        acc_cpu_amx_mode mode = amx_mode(cpu, type);
+        size_t a = (size_t)acc_cpu_amx_rows_pad(max_tokens) * acc_cpu_amx_act_stride(in, mode);
+        size_t s = (acc_cpu_amx_scratch_bytes(in, mode) + 63) / 64 * 64;
         act = a > act ? a : act;
         scratch = s > scratch ? s : scratch;
     }

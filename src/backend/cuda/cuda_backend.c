@@ -2,8 +2,8 @@
  * cuda_backend.c — the CUDA implementation of acc_backend_ops: weights
  * uploaded once (matmul weights and embedding tables in bf16/f16, or f32
  * for "cuda-f32"), an activation arena laid out by the schedule's plan, the
- * paged KV cache in f32, and an executor that walks the fused operations of
- * cuda_schedule.c on one stream: for 16-bit weights the GEMV kernels of
+ * paged KV cache (f16, or f32 for "cuda-f32"), and an executor that walks
+ * the fused operations of cuda_schedule.c on one stream: for 16-bit weights the GEMV kernels of
  * cuda_gemv.cu when a step has at most 8 rows (decode), cuBLAS otherwise;
  * tiled tensor-core attention for prefill steps, per-token (split-K for
  * long contexts) attention for decode; the kernels of cuda_kernels.cu for
@@ -28,6 +28,7 @@
 #include "accinf/quant.h"
 #include "accinf/tensor.h"
 
+#include <cublasLt.h>
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 #include <pthread.h>
@@ -37,6 +38,7 @@
 
 typedef struct cuda_weight {
     void *data;
+    int view; /* data points inside a fused buffer another weight owns (not freed) */
     acc_cuda_dtype dtype;
     acc_cuda_qtype qtype; /* ggml blocks as stored (then dtype is the 16-bit type the
                              prefill dequantizes to); ACC_CUDA_QNONE: plain dtype */
@@ -61,6 +63,27 @@ typedef struct step_layout {
 #define SPLIT_MAX 32
 #define FLASH_TILE 64 /* query rows per tile of the tiled attention */
 
+/* cuBLASLt GEMMs: one descriptor set and heuristic algorithm per shape,
+ * found on first use; every GEMM gets the same workspace. */
+#define LT_PLANS 48
+#define LT_WORKSPACE ((size_t)32 << 20)
+
+typedef struct lt_plan {
+    int64_t m, n, k, ldc;
+    int in_type, out_type;
+    cublasLtMatmulDesc_t desc;
+    cublasLtMatrixLayout_t a, b, c;
+    cublasLtMatmulAlgo_t algo;
+} lt_plan;
+
+/* Matmuls of one schedule operation whose weights were uploaded into one
+ * buffer, row blocks adjacent: prefill steps run them as one GEMM. */
+typedef struct fused_mm {
+    void *base;    /* NULL: not fused */
+    int64_t n_out; /* rows of the fused matrix */
+    int to16;      /* outputs only read by SwiGLU, or by one attention's rope_kv */
+} fused_mm;
+
 typedef struct step_graph {
     int n_tokens, n_outputs, n_seqs, split_key;
     cudaGraphExec_t exec;
@@ -78,15 +101,21 @@ enum {
     PROF_KINDS = PROF_NODE + ACC_OP_COUNT,
 };
 
+/* Totals are kept per step shape — (tiled prefill or not, rows) — so a
+ * run's prompt steps and its decode steps of 128 rows read apart; shapes
+ * beyond PROF_SHAPES - 1 share the last entry. */
+#define PROF_SHAPES 12
 typedef struct cuda_profile {
     int on;
     cudaEvent_t *events; /* n_ops + 1 */
     int *kind;           /* per op, this step */
-    int phase;           /* this step: 0 prefill (tiled attention), 1 other */
-    double ms[2][PROF_KINDS];
-    long calls[2][PROF_KINDS];
-    double step_ms[2];
-    long steps[2];
+    int shape;           /* this step's entry */
+    int n_shapes;
+    int flash[PROF_SHAPES], rows[PROF_SHAPES]; /* rows -1: the other shapes */
+    double ms[PROF_SHAPES][PROF_KINDS];
+    long calls[PROF_SHAPES][PROF_KINDS];
+    double step_ms[PROF_SHAPES];
+    long steps[PROF_SHAPES];
 } cuda_profile;
 
 typedef struct cuda_backend {
@@ -95,6 +124,18 @@ typedef struct cuda_backend {
     int exact; /* "cuda-f32": f32 weights, pedantic cuBLAS */
     cudaStream_t stream;
     cublasHandle_t cublas;
+    cublasLtHandle_t lt;
+    void *lt_workspace;
+    lt_plan lt_plans[LT_PLANS];
+    int n_lt_plans;
+    fused_mm *fused;     /* per schedule op */
+    void *mm16;          /* fused matmuls' outputs: max_tokens x widest fused n_out */
+    int64_t mm16_widest;
+    acc_cuda_dtype mm16_dtype; /* f16 for f16 weights; f32 for bf16 (8-bit mantissas would
+                                  round q, k, v, gate and up once more than the f32 path) */
+    int mm16_node;       /* first matmul whose outputs mm16 holds this step (-1: none) */
+    int64_t mm16_stride; /* values per row there */
+    unsigned char *f32_needed; /* per node: something reads its f32 output */
     const acc_graph *graph;
     size_t *offsets;
     int64_t max_tokens, max_outputs;
@@ -108,11 +149,16 @@ typedef struct cuda_backend {
     int x16_next;
     float *partial; /* split-K attention partial results */
     size_t partial_floats;
+    int *attn_counters; /* split-K: blocks done per (token, head block); 4 x SMs */
     int sm_count;
-    int min_heads; /* fewest query heads of an attention node (graph keys) */
+    int min_heads; /* fewest attention blocks per token of an attention node (graph keys) */
     int pdl;       /* decode GEMVs launch as programmatic dependents (sm_90) */
-    float *k_cache, *v_cache; /* n_layers x slots x kv_dim */
-    size_t layer_stride;      /* floats per layer */
+    int flash_variant; /* ACCINF_CUDA_FLASH_VARIANT: tiled attention kernel (0: default) */
+    /* n_layers x slots x kv_dim: f16 on "cuda" (half the attention bytes;
+     * the tiled prefill reads f16 tiles), f32 on "cuda-f32" (exact) */
+    void *k_cache, *v_cache;
+    size_t kv_elem;      /* bytes per cache value: 2 or 4 */
+    size_t layer_stride; /* values per layer */
     float *inv_freq;
     int table_stride;                 /* block-table entries per sequence */
     int32_t *step_device, *step_host; /* host side is pinned */
@@ -183,17 +229,23 @@ static const char *profile_name(int kind)
 static void profile_report(cuda_backend *cb)
 {
     cuda_profile *p = &cb->prof;
-    for (int ph = 0; ph < 2 && p->on; ph++) {
+    for (int ph = 0; ph < p->n_shapes && p->on; ph++) {
         if (!p->steps[ph])
             continue;
         double total = 0.0;
         for (int k = 0; k < PROF_KINDS; k++)
             total += p->ms[ph][k];
+        char rows[32];
+        if (p->rows[ph] < 0)
+            snprintf(rows, sizeof rows, "other");
+        else
+            snprintf(rows, sizeof rows, "%d-row", p->rows[ph]);
         fprintf(stderr,
-                "cuda profile (%s, %s steps): %ld steps, %.3f ms in operations, %.3f ms from "
-                "the first event to the last\n",
-                cb->exact ? "cuda-f32" : "cuda", ph == 0 ? "prefill" : "decode", p->steps[ph],
-                total, p->step_ms[ph]);
+                "cuda profile (%s, %s %s steps): %ld steps, %.3f ms in operations, %.3f ms from "
+                "the first event to the last (%.3f ms per step)\n",
+                cb->exact ? "cuda-f32" : "cuda", rows,
+                p->flash[ph] ? "prefill (tiled attention)" : "decode / per-token attention",
+                p->steps[ph], total, p->step_ms[ph], p->step_ms[ph] / (double)p->steps[ph]);
         for (int k = 0; k < PROF_KINDS; k++)
             if (p->calls[ph][k])
                 fprintf(stderr, "  %-22s %7ld calls %10.3f ms %5.1f%%\n", profile_name(k),
@@ -222,14 +274,29 @@ static void cuda_destroy(acc_backend *backend)
     profile_report(cb);
     if (cb->weights && cb->graph) {
         for (int i = 0; i < cb->graph->n_weights; i++)
-            cudaFree(cb->weights[i].data);
+            if (!cb->weights[i].view)
+                cudaFree(cb->weights[i].data);
     }
+    for (int i = 0; i < cb->n_lt_plans; i++) {
+        lt_plan *lp = &cb->lt_plans[i];
+        cublasLtMatrixLayoutDestroy(lp->a);
+        cublasLtMatrixLayoutDestroy(lp->b);
+        cublasLtMatrixLayoutDestroy(lp->c);
+        cublasLtMatmulDescDestroy(lp->desc);
+    }
+    if (cb->lt)
+        cublasLtDestroy(cb->lt);
+    cudaFree(cb->lt_workspace);
+    cudaFree(cb->mm16);
+    free(cb->fused);
+    free(cb->f32_needed);
     free(cb->weights);
     cudaFree(cb->arena);
     cudaFree(cb->output);
     cudaFree(cb->x16[0]);
     cudaFree(cb->x16[1]);
     cudaFree(cb->partial);
+    cudaFree(cb->attn_counters);
     cuda_schedule_free(&cb->schedule);
     cudaFree(cb->k_cache);
     cudaFree(cb->v_cache);
@@ -280,6 +347,8 @@ static acc_status cuda_create_common(const acc_backend_config *config, int exact
     cb->pdl = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, 0) == cudaSuccess &&
               major >= 9 && getenv("ACCINF_CUDA_NO_PDL") == NULL;
     (void)cudaGetLastError();
+    const char *variant = getenv("ACCINF_CUDA_FLASH_VARIANT");
+    cb->flash_variant = variant ? atoi(variant) : 0;
     acc_status status = ACC_OK;
     if ((code = cudaStreamCreateWithFlags(&cb->stream, cudaStreamNonBlocking)) != cudaSuccess)
         status = cuda_fail(err, "creating a stream", code);
@@ -289,6 +358,13 @@ static acc_status cuda_create_common(const acc_backend_config *config, int exact
              cublasSetMathMode(cb->cublas, exact ? CUBLAS_PEDANTIC_MATH : CUBLAS_DEFAULT_MATH) !=
                  CUBLAS_STATUS_SUCCESS)
         status = acc_error_set(err, ACC_ERR_RUNTIME, "cuda backend: cuBLAS setup failed");
+    else if (!exact && cublasLtCreate(&cb->lt) != CUBLAS_STATUS_SUCCESS)
+        status = acc_error_set(err, ACC_ERR_RUNTIME, "cuda backend: cuBLASLt initialisation failed");
+    else if (!exact && !(cb->lt_workspace = cuda_alloc(cb, LT_WORKSPACE, "cuBLAS workspace", err)))
+        status = ACC_ERR_RUNTIME;
+    else if (!exact && cublasSetWorkspace(cb->cublas, cb->lt_workspace, LT_WORKSPACE) !=
+                           CUBLAS_STATUS_SUCCESS)
+        status = acc_error_set(err, ACC_ERR_RUNTIME, "cuda backend: cuBLAS workspace failed");
     if (status == ACC_OK && (code = cudaDeviceGetAttribute(
                                  &cb->sm_count, cudaDevAttrMultiProcessorCount, 0)) != cudaSuccess)
         status = cuda_fail(err, "reading the device's multiprocessor count", code);
@@ -448,6 +524,175 @@ static acc_status upload_quant_weight(cuda_backend *cb, const acc_weight_source 
                                       const acc_backend_weight *src, cuda_weight *dst,
                                       void *staging, acc_error *err);
 
+/* The weight index behind a matmul node. */
+static int mm_weight(const acc_graph *g, int mm)
+{
+    return g->nodes[g->nodes[mm].src[1]].weight;
+}
+
+/* Whether matmul node mm has a plain (not block-typed) 16-bit weight that
+ * nothing else uses. */
+static int mm_plain_private(const cuda_backend *cb, const acc_graph *g, const int *uses, int mm)
+{
+    const acc_node *node = &g->nodes[mm];
+    int w = mm_weight(g, mm);
+    return node->src[2] < 0 && uses[w] == 1 && !(cb->quant_src && cb->quant_src[w].data) &&
+           (g->weights[w].rows * g->weights[w].cols) % 64 == 0 && mm != g->output;
+}
+
+/* Decides which schedule operations run as one GEMM with 16-bit outputs
+ * on prefill steps: gate|up ending in SwiGLU, and q|k|v read only by one
+ * attention's RoPE + KV store (rope_kv reads them in 16 bits, strided).
+ * Their weights are uploaded into one buffer (upload_weights); the GEMV
+ * of decode steps reads the same matrices through per-matmul pointers. */
+static acc_status plan_fused(cuda_backend *cb, const acc_graph *g, acc_error *err)
+{
+    const cuda_schedule *sc = &cb->schedule;
+    int n = g->n_nodes;
+    int *readers = acc_calloc((size_t)n + 1, sizeof *readers, err);
+    int *uses = acc_calloc((size_t)g->n_weights + 1, sizeof *uses, err);
+    cb->fused = acc_calloc((size_t)sc->n_ops + 1, sizeof *cb->fused, err);
+    cb->f32_needed = acc_malloc((size_t)n + 1, err);
+    if (!readers || !uses || !cb->fused || !cb->f32_needed) {
+        free(readers);
+        free(uses);
+        return ACC_ERR_RUNTIME;
+    }
+    memset(cb->f32_needed, 1, (size_t)n + 1);
+    for (int i = 0; i < n; i++)
+        for (int s = 0; s < 3; s++) {
+            int src = g->nodes[i].src[s];
+            if (src < 0)
+                continue;
+            readers[src]++;
+            if (g->nodes[src].op == ACC_OP_WEIGHT)
+                uses[g->nodes[src].weight]++;
+        }
+    int64_t widest = 0;
+    for (int p = 0; p < sc->n_ops && !cb->exact; p++) {
+        const cuda_op *op = &sc->ops[p];
+        if (op->kind != CUDA_OP_MATMULS || op->n_mm < 2)
+            continue;
+        int ok = 1;
+        int64_t n_out = 0;
+        for (int i = 0; i < op->n_mm && ok; i++) {
+            ok = mm_plain_private(cb, g, uses, op->mm[i]);
+            n_out += g->nodes[op->mm[i]].cols;
+        }
+        if (!ok)
+            continue;
+        int to16 = 0;
+        if (op->swiglu >= 0 && op->n_mm == 2 &&
+            g->nodes[op->mm[0]].cols == g->nodes[op->mm[1]].cols) {
+            to16 = 1;
+            /* SwiGLU's f32 output is skipped when its one reader is the
+             * next operation's 16-bit matmul (which finds the 16-bit copy) */
+            int sw = op->swiglu;
+            const cuda_op *next = p + 1 < sc->n_ops ? &sc->ops[p + 1] : NULL;
+            if (readers[sw] == 1 && sw != g->output && next && next->kind == CUDA_OP_MATMULS &&
+                g->nodes[next->mm[0]].src[0] == sw) {
+                int plain = 1;
+                for (int i = 0; i < next->n_mm; i++)
+                    plain &= !(cb->quant_src && cb->quant_src[mm_weight(g, next->mm[i])].data);
+                if (plain)
+                    cb->f32_needed[sw] = 0;
+            }
+        } else if (op->swiglu < 0 && op->n_mm == 3) {
+            for (int a = 0; a < sc->n_ops && !to16; a++) {
+                const cuda_op *at = &sc->ops[a];
+                if (at->kind != CUDA_OP_ATTENTION || at->rope_q < 0)
+                    continue;
+                const acc_node *node = &g->nodes[at->node];
+                int k_src = at->rope_k >= 0 ? g->nodes[at->rope_k].src[0] : node->src[1];
+                int64_t q_cols = (int64_t)node->n_heads * node->head_dim;
+                int64_t kv_cols = (int64_t)node->n_kv_heads * node->head_dim;
+                to16 = g->nodes[at->rope_q].src[0] == op->mm[0] && k_src == op->mm[1] &&
+                       node->src[2] == op->mm[2] && readers[op->mm[0]] == 1 &&
+                       readers[op->mm[1]] == 1 && readers[op->mm[2]] == 1 &&
+                       g->nodes[op->mm[0]].cols == q_cols && g->nodes[op->mm[1]].cols == kv_cols &&
+                       g->nodes[op->mm[2]].cols == kv_cols;
+            }
+        }
+        if (!to16)
+            continue;
+        cb->fused[p].n_out = n_out;
+        cb->fused[p].to16 = 1;
+        if (n_out > widest)
+            widest = n_out;
+    }
+    /* a norm or an attention whose only readers are the next operation's
+     * 16-bit matmuls: they find its 16-bit copy, so its f32 output is not
+     * written (attention: by the tiled kernel only) */
+    for (int p = 0; p + 1 < sc->n_ops && !cb->exact; p++) {
+        const cuda_op *op = &sc->ops[p], *next = &sc->ops[p + 1];
+        int node = op->node;
+        if ((op->kind != CUDA_OP_ADD_NORM && op->kind != CUDA_OP_ATTENTION) ||
+            next->kind != CUDA_OP_MATMULS || node == g->output ||
+            g->nodes[next->mm[0]].src[0] != node || readers[node] != next->n_mm)
+            continue;
+        int plain = 1;
+        for (int i = 0; i < next->n_mm; i++)
+            plain &= !(cb->quant_src && cb->quant_src[mm_weight(g, next->mm[i])].data);
+        if (plain)
+            cb->f32_needed[node] = 0;
+    }
+    free(readers);
+    free(uses);
+    cb->mm16_widest = widest;
+    return ACC_OK;
+}
+
+/* The fused matmuls' output scratch, once the matrix type is known. */
+static acc_status alloc_mm16(cuda_backend *cb, acc_error *err)
+{
+    cb->mm16_dtype = cb->matrix_dtype == ACC_CUDA_F16 ? ACC_CUDA_F16 : ACC_CUDA_F32;
+    size_t bytes;
+    if (cb->mm16_widest <= 0)
+        return ACC_OK;
+    if (cuda_mul_size((uint64_t)cb->max_tokens, (uint64_t)cb->mm16_widest,
+                      cb->mm16_dtype == ACC_CUDA_F16 ? 2 : 4, &bytes))
+        return acc_error_set(err, ACC_ERR_RUNTIME, "fused matmul outputs: size overflows");
+    cb->mm16 = cuda_alloc(cb, bytes, "outputs of fused matmuls", err);
+    return cb->mm16 ? ACC_OK : ACC_ERR_RUNTIME;
+}
+
+/* Uploads the weights of each fused operation into one buffer, row blocks
+ * in matmul order; marks them in `done`. */
+static acc_status upload_fused(cuda_backend *cb, const acc_graph *g, const float *const *weights,
+                               void *staging, unsigned char *done, acc_error *err)
+{
+    for (int p = 0; cb->fused && p < cb->schedule.n_ops; p++) {
+        fused_mm *f = &cb->fused[p];
+        const cuda_op *op = &cb->schedule.ops[p];
+        if (!f->n_out)
+            continue;
+        int64_t in = g->weights[mm_weight(g, op->mm[0])].cols;
+        size_t bytes;
+        if (cuda_mul_size((uint64_t)f->n_out, (uint64_t)in, 2, &bytes))
+            return acc_error_set(err, ACC_ERR_RUNTIME, "fused weights: size overflows");
+        f->base = cuda_alloc(cb, bytes, g->weights[mm_weight(g, op->mm[0])].name, err);
+        if (!f->base)
+            return ACC_ERR_RUNTIME;
+        size_t offset = 0;
+        for (int i = 0; i < op->n_mm; i++) {
+            int w = mm_weight(g, op->mm[i]);
+            const acc_weight_source *ws = &g->weights[w];
+            size_t count = (size_t)ws->rows * (size_t)ws->cols;
+            cb->weights[w].dtype = cb->matrix_dtype;
+            cb->weights[w].data = (char *)f->base + offset * 2;
+            cb->weights[w].view = i > 0; /* the first owns the buffer */
+            done[w] = 1;
+            acc_status status =
+                upload_weight(cb, weights[w], count, cb->matrix_dtype, cb->weights[w].data,
+                              staging, err);
+            if (status != ACC_OK)
+                return status;
+            offset += count;
+        }
+    }
+    return ACC_OK;
+}
+
 static acc_status upload_weights(cuda_backend *cb, const acc_graph *g, const float *const *weights,
                                  acc_error *err)
 {
@@ -463,9 +708,13 @@ static acc_status upload_weights(cuda_backend *cb, const acc_graph *g, const flo
         free(is_matrix);
         return cuda_fail(err, "pinned staging buffer", code);
     }
-    acc_status status = ACC_OK;
+    unsigned char *done = acc_calloc((size_t)g->n_weights + 1, 1, err);
+    acc_status status =
+        done ? upload_fused(cb, g, weights, staging, done, err) : ACC_ERR_RUNTIME;
     for (int w = 0; w < g->n_weights && status == ACC_OK; w++) {
         const acc_weight_source *ws = &g->weights[w];
+        if (done[w])
+            continue;
         acc_cuda_dtype dtype = is_matrix[w] ? cb->matrix_dtype : ACC_CUDA_F32;
         size_t n, bytes;
         if (cuda_mul_size((uint64_t)ws->rows, (uint64_t)ws->cols, 1, &n) ||
@@ -486,6 +735,7 @@ static acc_status upload_weights(cuda_backend *cb, const acc_graph *g, const flo
     }
     cudaFreeHost(staging);
     free(is_matrix);
+    free(done);
     return status;
 }
 
@@ -538,10 +788,13 @@ static acc_status cuda_load_f32(acc_backend *backend, const acc_graph *g, const 
     cb->max_tokens = plan->max_tokens;
     cb->max_outputs = plan->max_outputs;
 
-    status = upload_weights(cb, g, weights, err);
-    if (status != ACC_OK)
-        return status;
     status = cuda_schedule_build(g, 1, plan->max_tokens, plan->max_outputs, &cb->schedule, err);
+    if (status == ACC_OK)
+        status = plan_fused(cb, g, err);
+    if (status == ACC_OK)
+        status = upload_weights(cb, g, weights, err);
+    if (status == ACC_OK)
+        status = alloc_mm16(cb, err);
     if (status != ACC_OK)
         return status;
     memcpy(cb->offsets, cb->schedule.offsets, n * sizeof *cb->offsets);
@@ -569,27 +822,40 @@ static acc_status cuda_load_f32(acc_backend *backend, const acc_graph *g, const 
                 return ACC_ERR_RUNTIME;
         }
     }
-    /* split-K partials: splits only while rows x heads < 2 x SMs, so at
-     * most 4 x SMs (head, token, split) results */
+    /* split-K partials: splits only while the (token, head block) units
+     * are < 2 x SMs, so at most 4 x SMs (head block, token, split) blocks,
+     * each with up to 8 heads' results ("cuda"; 1 for "cuda-f32"); one
+     * merge counter per unit */
     int max_hd = 1;
     cb->min_heads = 0;
     for (int i = 0; i < g->n_nodes; i++)
         if (g->nodes[i].op == ACC_OP_ATTENTION) {
             if (g->nodes[i].head_dim > max_hd)
                 max_hd = g->nodes[i].head_dim;
-            if (cb->min_heads == 0 || g->nodes[i].n_heads < cb->min_heads)
-                cb->min_heads = g->nodes[i].n_heads;
+            int blocks = g->nodes[i].n_heads /
+                         acc_cuda_attention_heads_per_block(g->nodes[i].n_heads,
+                                                            g->nodes[i].n_kv_heads, !cb->exact);
+            if (cb->min_heads == 0 || blocks < cb->min_heads)
+                cb->min_heads = blocks;
         }
-    cb->partial_floats = (size_t)(4 * (cb->sm_count > 0 ? cb->sm_count : 1)) * (size_t)(max_hd + 2);
+    int sms = cb->sm_count > 0 ? cb->sm_count : 1;
+    cb->partial_floats = (size_t)(4 * sms * (cb->exact ? 1 : 8)) * (size_t)(max_hd + 2);
     cb->partial = cuda_alloc(cb, cb->partial_floats * sizeof(float), "attention partials", err);
     if (!cb->partial)
         return ACC_ERR_RUNTIME;
+    cb->attn_counters = cuda_alloc(cb, (size_t)(4 * sms) * sizeof(int), "attention counters", err);
+    if (!cb->attn_counters)
+        return ACC_ERR_RUNTIME;
+    if (cudaMemset(cb->attn_counters, 0, (size_t)(4 * sms) * sizeof(int)) != cudaSuccess)
+        return acc_error_set(err, ACC_ERR_RUNTIME, "cuda backend: clearing attention counters");
 
     /* the paged KV cache: per layer K and V each [slots, kv_dim] */
     uint64_t slots = (uint64_t)cb->config.n_kv_blocks * (uint64_t)cb->config.kv_block_size;
     size_t per_layer;
+    cb->kv_elem = cb->exact ? sizeof(float) : 2;
     if (cuda_mul_size(slots, (uint64_t)g->kv_dim, 1, &per_layer) ||
-        cuda_mul_size(per_layer, (uint64_t)(g->n_layers > 0 ? g->n_layers : 1), 4, &bytes))
+        cuda_mul_size(per_layer, (uint64_t)(g->n_layers > 0 ? g->n_layers : 1), cb->kv_elem,
+                      &bytes))
         return acc_error_set(err, ACC_ERR_RUNTIME, "KV cache: size overflows");
     cb->layer_stride = per_layer;
     cb->k_cache = cuda_alloc(cb, bytes, "KV cache (keys)", err);
@@ -863,6 +1129,99 @@ static void *x16_for_output(cuda_backend *cb, int node, int avoid)
     return !cb->exact && cb->feeds_matmul[node] ? x16_claim(cb, node, avoid) : NULL;
 }
 
+static cudaDataType lt_type(acc_cuda_dtype t)
+{
+    return t == ACC_CUDA_BF16 ? CUDA_R_16BF : t == ACC_CUDA_F16 ? CUDA_R_16F : CUDA_R_32F;
+}
+
+/* The descriptors and heuristic algorithm of one GEMM shape (made on first
+ * use; NULL when cuBLASLt has none or the cache is full). */
+static const lt_plan *lt_find_plan(cuda_backend *cb, int64_t m, int64_t n, int64_t k, int64_t ldc,
+                                   acc_cuda_dtype in_type, acc_cuda_dtype out_type)
+{
+    for (int i = 0; i < cb->n_lt_plans; i++) {
+        const lt_plan *lp = &cb->lt_plans[i];
+        if (lp->m == m && lp->n == n && lp->k == k && lp->ldc == ldc && lp->in_type == (int)in_type &&
+            lp->out_type == (int)out_type)
+            return lp;
+    }
+    if (cb->n_lt_plans == LT_PLANS)
+        return NULL;
+    lt_plan *lp = &cb->lt_plans[cb->n_lt_plans];
+    *lp = (lt_plan){.m = m, .n = n, .k = k, .ldc = ldc, .in_type = in_type, .out_type = out_type};
+    cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
+    uint64_t ws = LT_WORKSPACE;
+    cublasLtMatmulPreference_t pref = NULL;
+    cublasLtMatmulHeuristicResult_t result;
+    int found = 0, made = 0;
+    if (cublasLtMatmulDescCreate(&lp->desc, CUBLAS_COMPUTE_32F, CUDA_R_32F) == CUBLAS_STATUS_SUCCESS)
+        made = 1;
+    if (made && (cublasLtMatmulDescSetAttribute(lp->desc, CUBLASLT_MATMUL_DESC_TRANSA, &ta,
+                                                sizeof ta) != CUBLAS_STATUS_SUCCESS ||
+                 cublasLtMatmulDescSetAttribute(lp->desc, CUBLASLT_MATMUL_DESC_TRANSB, &tb,
+                                                sizeof tb) != CUBLAS_STATUS_SUCCESS))
+        made = 0;
+    /* column-major: A = W as stored [k, m] (transposed), B = x [k, n], D [m, n] */
+    if (made && cublasLtMatrixLayoutCreate(&lp->a, lt_type(in_type), (uint64_t)k, (uint64_t)m, k) !=
+                    CUBLAS_STATUS_SUCCESS)
+        made = 0;
+    if (made && cublasLtMatrixLayoutCreate(&lp->b, lt_type(in_type), (uint64_t)k, (uint64_t)n, k) !=
+                    CUBLAS_STATUS_SUCCESS)
+        made = 0;
+    if (made && cublasLtMatrixLayoutCreate(&lp->c, lt_type(out_type), (uint64_t)m, (uint64_t)n,
+                                           ldc) != CUBLAS_STATUS_SUCCESS)
+        made = 0;
+    if (made && cublasLtMatmulPreferenceCreate(&pref) == CUBLAS_STATUS_SUCCESS) {
+        int returned = 0;
+        if (cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
+                                                 &ws, sizeof ws) == CUBLAS_STATUS_SUCCESS &&
+            cublasLtMatmulAlgoGetHeuristic(cb->lt, lp->desc, lp->a, lp->b, lp->c, lp->c, pref, 1,
+                                           &result, &returned) == CUBLAS_STATUS_SUCCESS &&
+            returned > 0) {
+            lp->algo = result.algo;
+            found = 1;
+        }
+        cublasLtMatmulPreferenceDestroy(pref);
+    }
+    if (!found) {
+        if (lp->a)
+            cublasLtMatrixLayoutDestroy(lp->a);
+        if (lp->b)
+            cublasLtMatrixLayoutDestroy(lp->b);
+        if (lp->c)
+            cublasLtMatrixLayoutDestroy(lp->c);
+        if (lp->desc)
+            cublasLtMatmulDescDestroy(lp->desc);
+        return NULL;
+    }
+    cb->n_lt_plans++;
+    return lp;
+}
+
+/* y[n, ldc] (first m columns, out_type) = x[n, k] . W[m, k]^T, 16-bit W and
+ * x (matrix_dtype), fp32 accumulation: cuBLASLt with the heuristic's
+ * algorithm and a 32 MiB workspace, else cublasGemmEx. */
+static acc_status gemm_lt(cuda_backend *cb, const void *w, int64_t m, int64_t n, int64_t k,
+                          const void *x, void *y, acc_cuda_dtype out_type, int64_t ldc,
+                          acc_error *err)
+{
+    const float one = 1.0f, zero = 0.0f;
+    const lt_plan *lp = lt_find_plan(cb, m, n, k, ldc, cb->matrix_dtype, out_type);
+    cublasStatus_t st;
+    if (lp)
+        st = cublasLtMatmul(cb->lt, lp->desc, &one, w, lp->a, x, lp->b, &zero, y, lp->c, y, lp->c,
+                            &lp->algo, cb->lt_workspace, LT_WORKSPACE, cb->stream);
+    else
+        st = cublasGemmEx(cb->cublas, CUBLAS_OP_T, CUBLAS_OP_N, (int)m, (int)n, (int)k, &one, w,
+                          lt_type(cb->matrix_dtype), (int)k, x, lt_type(cb->matrix_dtype), (int)k,
+                          &zero, y, lt_type(out_type), (int)ldc, CUBLAS_COMPUTE_32F,
+                          CUBLAS_GEMM_DEFAULT);
+    if (st != CUBLAS_STATUS_SUCCESS)
+        return acc_error_set(err, ACC_ERR_RUNTIME, "cuda backend: cuBLAS matmul: %s",
+                             cublasGetStatusString(st));
+    return ACC_OK;
+}
+
 static acc_status cublas_matmul(cuda_backend *cb, int mm, int64_t rows, const void *x16,
                                 acc_error *err)
 {
@@ -880,10 +1239,10 @@ static acc_status cublas_matmul(cuda_backend *cb, int mm, int64_t rows, const vo
         st = cublasSgemm(cb->cublas, CUBLAS_OP_T, CUBLAS_OP_N, (int)out, (int)rows, (int)in, &one,
                          w->data, (int)in, cb->data[in_node], (int)in, &zero, y, (int)out);
     } else {
-        cudaDataType type = w->dtype == ACC_CUDA_BF16 ? CUDA_R_16BF : CUDA_R_16F;
-        st = cublasGemmEx(cb->cublas, CUBLAS_OP_T, CUBLAS_OP_N, (int)out, (int)rows, (int)in, &one,
-                          w->data, type, (int)in, x16, type, (int)in, &zero, y, CUDA_R_32F,
-                          (int)out, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+        acc_status status = gemm_lt(cb, w->data, out, rows, in, x16, y, ACC_CUDA_F32, out, err);
+        if (status != ACC_OK)
+            return status;
+        st = CUBLAS_STATUS_SUCCESS;
     }
     if (st != CUBLAS_STATUS_SUCCESS)
         return acc_error_set(err, ACC_ERR_RUNTIME, "cuda backend: cuBLAS matmul: %s",
@@ -948,6 +1307,24 @@ static acc_status run_matmuls(cuda_backend *cb, const cuda_op *op, int64_t rows,
             code = acc_cuda_gemv(&a, 0, cb->stream);
             return code ? cuda_fail(err, "matrix-vector product", (cudaError_t)code) : ACC_OK;
         }
+        const fused_mm *f = &cb->fused[op - cb->schedule.ops];
+        if (f->base && f->to16) {
+            /* one GEMM, 16-bit outputs: SwiGLU or rope_kv reads them */
+            acc_status st = gemm_lt(cb, f->base, f->n_out, rows, in, cb->x16[xb], cb->mm16,
+                                    cb->mm16_dtype, f->n_out, err);
+            if (st != ACC_OK)
+                return st;
+            cb->mm16_node = op->mm[0];
+            cb->mm16_stride = f->n_out;
+            if (op->swiglu < 0)
+                return ACC_OK;
+            int sw = op->swiglu;
+            code = acc_cuda_swiglu16(cb->mm16, cb->mm16_dtype, rows, g->nodes[sw].cols,
+                                     cb->matrix_dtype,
+                                     cb->f32_needed[sw] ? cb->data[sw] : NULL,
+                                     x16_for_output(cb, sw, xb), cb->stream);
+            return code ? cuda_fail(err, "swiglu", (cudaError_t)code) : ACC_OK;
+        }
         for (int i = 0; i < op->n_mm; i++) {
             acc_status st = cublas_matmul(cb, op->mm[i], rows, cb->x16[xb], err);
             if (st != ACC_OK)
@@ -974,13 +1351,16 @@ static acc_status run_matmuls(cuda_backend *cb, const cuda_op *op, int64_t rows,
 static int attention_splits(const cuda_backend *cb, const acc_node *node, int64_t rows,
                             const step_layout *lay)
 {
-    int64_t units = rows * node->n_heads, target = 2 * (int64_t)cb->sm_count;
+    int64_t units = rows * node->n_heads /
+                    acc_cuda_attention_heads_per_block(node->n_heads, node->n_kv_heads, !cb->exact),
+            target = 2 * (int64_t)cb->sm_count;
     if (lay->split_key < 2 || units >= target)
         return 1;
     int64_t splits = (target + units - 1) / units;
     if (splits > lay->split_key)
         splits = lay->split_key;
-    if ((size_t)(units * splits) * (size_t)(node->head_dim + 2) > cb->partial_floats)
+    if ((size_t)(rows * node->n_heads * splits) * (size_t)(node->head_dim + 2) > cb->partial_floats ||
+        units > 4 * (int64_t)cb->sm_count)
         return 1;
     return (int)splits;
 }
@@ -990,8 +1370,9 @@ static int run_attention(cuda_backend *cb, const cuda_op *op, const step_layout 
 {
     const acc_graph *g = cb->graph;
     const acc_node *node = &g->nodes[op->node];
-    float *k_cache = cb->k_cache + (size_t)node->layer * cb->layer_stride;
-    float *v_cache = cb->v_cache + (size_t)node->layer * cb->layer_stride;
+    size_t layer_bytes = (size_t)node->layer * cb->layer_stride * cb->kv_elem;
+    void *k_cache = (char *)cb->k_cache + layer_bytes;
+    void *v_cache = (char *)cb->v_cache + layer_bytes;
     const int32_t *d = cb->step_device;
     /* all of the step's K,V first, so its tokens see each other causally */
     acc_cuda_rope_kv_args kv = {
@@ -1009,7 +1390,14 @@ static int run_attention(cuda_backend *cb, const cuda_op *op, const step_layout 
         .inv_freq = cb->inv_freq,
         .k_cache = k_cache,
         .v_cache = v_cache,
+        .kv16 = !cb->exact,
     };
+    int q_src = op->rope_q >= 0 ? g->nodes[op->rope_q].src[0] : node->src[0];
+    if (cb->mm16_node >= 0 && cb->mm16_node == q_src) { /* q|k|v ran fused, 16-bit */
+        kv.in16 = cb->mm16;
+        kv.in16_stride = cb->mm16_stride;
+        kv.dtype16 = cb->mm16_dtype;
+    }
     int code = acc_cuda_rope_kv(&kv, cb->stream);
     if (code)
         return code;
@@ -1017,6 +1405,7 @@ static int run_attention(cuda_backend *cb, const cuda_op *op, const step_layout 
         .q = cb->data[node->src[0]],
         .k_cache = k_cache,
         .v_cache = v_cache,
+        .kv16 = !cb->exact,
         .out = cb->data[op->node],
         .rows = rows,
         .n_heads = node->n_heads,
@@ -1032,11 +1421,15 @@ static int run_attention(cuda_backend *cb, const cuda_op *op, const step_layout 
         .dtype16 = cb->matrix_dtype,
         .n_splits = 1,
         .partial = cb->partial,
+        .counters = cb->exact ? NULL : cb->attn_counters,
         .tiles = d + lay->tiles,
         .n_tiles = lay->n_tiles,
     };
-    if (lay->flash && acc_cuda_attention_tiled_supported(node->head_dim))
-        return acc_cuda_attention_tiled(&args, cb->stream);
+    if (lay->flash && args.kv16 && acc_cuda_attention_tiled_supported(node->head_dim)) {
+        if (args.out16 && !cb->f32_needed[op->node])
+            args.out = NULL;
+        return acc_cuda_attention_tiled_variant(&args, cb->flash_variant, cb->stream);
+    }
     args.n_splits = attention_splits(cb, node, rows, lay);
     return acc_cuda_attention(&args, cb->stream);
 }
@@ -1128,10 +1521,11 @@ static acc_status run_op(cuda_backend *cb, const cuda_op *op, const acc_step *st
         return code ? cuda_fail(err, "attention", (cudaError_t)code) : ACC_OK;
     case CUDA_OP_ADD_NORM: {
         const acc_node *add = &g->nodes[op->add];
-        code = acc_cuda_add_rms_norm(
-            cb->data[add->src[0]], cb->data[add->src[1]], add->alpha, cb->data[op->add],
-            cb->data[node->src[1]], node->eps, cb->data[op->node], rows, node->cols,
-            x16_for_output(cb, op->node, -1), cb->matrix_dtype, cb->stream);
+        void *y16 = x16_for_output(cb, op->node, -1);
+        code = acc_cuda_add_rms_norm(cb->data[add->src[0]], cb->data[add->src[1]], add->alpha,
+                                     cb->data[op->add], cb->data[node->src[1]], node->eps,
+                                     y16 && !cb->f32_needed[op->node] ? NULL : cb->data[op->node],
+                                     rows, node->cols, y16, cb->matrix_dtype, cb->stream);
         return code ? cuda_fail(err, "add + rms_norm", (cudaError_t)code) : ACC_OK;
     }
     }
@@ -1163,6 +1557,7 @@ static acc_status run_nodes(cuda_backend *cb, const acc_step *step, const step_l
     int n_ops = cb->schedule.n_ops;
     cb->x16_node[0] = cb->x16_node[1] = -1;
     cb->x16_next = 0;
+    cb->mm16_node = -1;
     if (p->on && !p->events) {
         p->events = acc_calloc((size_t)n_ops + 1, sizeof *p->events, err);
         p->kind = acc_calloc((size_t)n_ops + 1, sizeof *p->kind, err);
@@ -1183,7 +1578,16 @@ static acc_status run_nodes(cuda_backend *cb, const acc_step *step, const step_l
         status = run_op(cb, op, step, lay, err);
     }
     if (p->on) {
-        p->phase = lay->flash ? 0 : 1;
+        int sh = 0;
+        while (sh < p->n_shapes && !(p->flash[sh] == lay->flash && p->rows[sh] == step->n_tokens) &&
+               p->rows[sh] >= 0)
+            sh++;
+        if (sh == p->n_shapes) { /* a new shape; the last entry takes the rest */
+            p->flash[sh] = lay->flash;
+            p->rows[sh] = sh == PROF_SHAPES - 1 ? -1 : step->n_tokens;
+            p->n_shapes++;
+        }
+        p->shape = sh;
         (void)cudaEventRecord(p->events[n_ops], cb->stream);
     }
     return status;
@@ -1195,7 +1599,7 @@ static void profile_collect(cuda_backend *cb)
     cuda_profile *p = &cb->prof;
     int n_ops = cb->schedule.n_ops;
     float ms = 0.0f;
-    int ph = p->phase;
+    int ph = p->shape;
     for (int i = 0; i < n_ops; i++)
         if (cudaEventElapsedTime(&ms, p->events[i], p->events[i + 1]) == cudaSuccess) {
             p->ms[ph][p->kind[i]] += ms;
@@ -1391,15 +1795,15 @@ static acc_status cuda_copy_kv_block(acc_backend *backend, int from_block, int t
         to_block >= cb->config.n_kv_blocks)
         return acc_error_set(err, ACC_ERR_RUNTIME, "cuda backend: bad KV block copy %d -> %d",
                              from_block, to_block);
-    size_t block_floats = (size_t)cb->config.kv_block_size * (size_t)cb->graph->kv_dim;
+    size_t block_bytes = (size_t)cb->config.kv_block_size * (size_t)cb->graph->kv_dim * cb->kv_elem;
     for (int layer = 0; layer < cb->graph->n_layers; layer++) {
-        size_t base = (size_t)layer * cb->layer_stride;
-        float *caches[2] = {cb->k_cache, cb->v_cache};
+        size_t base = (size_t)layer * cb->layer_stride * cb->kv_elem;
+        char *caches[2] = {cb->k_cache, cb->v_cache};
         for (int c = 0; c < 2; c++) {
             cudaError_t code =
-                cudaMemcpyAsync(caches[c] + base + (size_t)to_block * block_floats,
-                                caches[c] + base + (size_t)from_block * block_floats,
-                                block_floats * sizeof(float), cudaMemcpyDeviceToDevice, cb->stream);
+                cudaMemcpyAsync(caches[c] + base + (size_t)to_block * block_bytes,
+                                caches[c] + base + (size_t)from_block * block_bytes, block_bytes,
+                                cudaMemcpyDeviceToDevice, cb->stream);
             if (code != cudaSuccess)
                 return cuda_fail(err, "copying a KV block", code);
         }
@@ -1535,15 +1939,9 @@ static acc_status gemm16(cuda_backend *cb, int mm, int64_t rows, const void *w16
     const acc_graph *g = cb->graph;
     const acc_node *node = &g->nodes[mm];
     int64_t in = g->nodes[node->src[0]].cols, out = node->cols;
-    const float one = 1.0f, zero = 0.0f;
-    cudaDataType type = cb->matrix_dtype == ACC_CUDA_BF16 ? CUDA_R_16BF : CUDA_R_16F;
-    cublasStatus_t st = cublasGemmEx(cb->cublas, CUBLAS_OP_T, CUBLAS_OP_N, (int)out, (int)rows,
-                                     (int)in, &one, w16, type, (int)in, x16, type, (int)in, &zero,
-                                     cb->data[mm], CUDA_R_32F, (int)out, CUBLAS_COMPUTE_32F,
-                                     CUBLAS_GEMM_DEFAULT);
-    if (st != CUBLAS_STATUS_SUCCESS)
-        return acc_error_set(err, ACC_ERR_RUNTIME, "cuda backend: cuBLAS matmul: %s",
-                             cublasGetStatusString(st));
+    acc_status status = gemm_lt(cb, w16, out, rows, in, x16, cb->data[mm], ACC_CUDA_F32, out, err);
+    if (status != ACC_OK)
+        return status;
     if (node->src[2] >= 0) {
         int code = acc_cuda_add_bias(cb->data[mm], cb->data[node->src[2]], rows, out, cb->stream);
         if (code)

@@ -3,18 +3,28 @@
  * of FlashAttention-2: a block takes up to 128 (query row, head) pairs —
  * rows of one sequence for the heads of one KV group, so the group's heads
  * share every K/V tile — and streams that sequence's keys and values
- * through shared memory 32 at a time (cp.async from the f32 paged cache
+ * through shared memory 64 at a time (cp.async from the f16 paged cache
  * through its block table, two stages: the next tile is in flight while
  * one is computed).  Each warp keeps 16 pairs' online softmax and output
  * in registers, so the work is O(rows x context) with no context-sized
  * scratch and no shared-memory round trip for S or O.
  *
  * Q.K^T and P.V run on the tensor cores (mma.sync m16n8k16, f16 inputs,
- * fp32 accumulation); K and V are rounded to f16 as their fragments are
- * read.  f16 has TF32's 10-bit mantissa; the softmax (in base 2, log2(e)
+ * fp32 accumulation); K and V are f16 in the cache ("cuda"'s KV cache) and
+ * the fragments are read from the staged tiles with ldmatrix.  f16 has
+ * TF32's 10-bit mantissa; the softmax (in base 2, log2(e)
  * folded into the Q scale), its running max and denominator stay fp32.
  * Used by the "cuda" device only; "cuda-f32" keeps the exact per-token
  * kernel.
+ *
+ * A second kernel (flash2_kernel) gives each warp two m16 tiles (32
+ * pairs, every K/V fragment feeding two mma), stages Q in shared memory,
+ * syncs once per K/V tile, masks only diagonal tiles and uses the SFU
+ * exp2; its 256-pair form is the default where its blocks cover every SM
+ * (long prefill), the first kernel elsewhere.  Blocks are ordered longest
+ * tile first over the whole grid (y = tiles, x = head groups).  The other
+ * forms stay selectable (acc_cuda_attention_tiled_variant,
+ * ACCINF_CUDA_FLASH_VARIANT) for bench/cuda/flash_bench.cu.
  */
 #include "backend/cuda/cuda_kernels.h"
 
@@ -31,21 +41,17 @@ constexpr int kThreads = kWarps * 32;
 constexpr int kPairs = kWarps * 16; /* (row, head) pairs per block */
 constexpr int kTileRows = 64;       /* rows per host tile (FLASH_TILE) */
 
-/* f32 staging rows (cp.async lands whole 16-byte pieces) and the f16
- * tiles the fragments are read from, each row padded by 16 bytes so the
- * 8 rows of an ldmatrix phase fall on distinct banks. */
-template <int HD> __host__ __device__ constexpr int f32_stride()
-{
-    return HD + 4;
-}
+/* f16 tile rows (cp.async lands whole 16-byte pieces; the fragments are
+ * read from them), each row padded by 16 bytes so the 8 rows of an
+ * ldmatrix phase fall on distinct banks. */
 template <int HD> __host__ __device__ constexpr int f16_stride()
 {
     return HD + 8;
 }
-/* bytes: two f32 stages of K and V, then K and V in f16 */
+/* bytes: two stages of K and V in f16 */
 template <int HD, int kKeys> __host__ __device__ constexpr int smem_bytes()
 {
-    return 2 * 2 * kKeys * f32_stride<HD>() * 4 + 2 * kKeys * f16_stride<HD>() * 2;
+    return 2 * 2 * kKeys * f16_stride<HD>() * 2;
 }
 
 __device__ __forceinline__ void ldsm_x4(uint32_t (&r)[4], const __half *p)
@@ -89,7 +95,7 @@ __device__ __forceinline__ void mma_f16(float (&d)[4], const uint32_t (&a)[4], u
 }
 
 /* 16 bytes global -> shared; with bytes == 0 the destination is zeroed. */
-__device__ __forceinline__ void cp_async16(float *dst, const float *src, int bytes)
+__device__ __forceinline__ void cp_async16(void *dst, const void *src, int bytes)
 {
     unsigned d = (unsigned)__cvta_generic_to_shared(dst);
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(d), "l"(src), "r"(bytes));
@@ -108,7 +114,8 @@ __device__ __forceinline__ void cp_async_wait_one()
 __device__ __forceinline__ void store_out2(const acc_cuda_attention_args &a, int64_t i, float x,
                                            float y)
 {
-    *reinterpret_cast<float2 *>(a.out + i) = make_float2(x, y);
+    if (a.out) /* NULL: only the 16-bit copy is read */
+        *reinterpret_cast<float2 *>(a.out + i) = make_float2(x, y);
     if (a.out16 && a.dtype16 == ACC_CUDA_BF16)
         *reinterpret_cast<__nv_bfloat162 *>(static_cast<__nv_bfloat16 *>(a.out16) + i) =
             __floats2bfloat162_rn(x, y);
@@ -116,27 +123,25 @@ __device__ __forceinline__ void store_out2(const acc_cuda_attention_args &a, int
         *reinterpret_cast<__half2 *>(static_cast<__half *>(a.out16) + i) = __floats2half2_rn(x, y);
 }
 
-/* Block (x, y): host tile n_tiles - 1 - x / chunks (long tiles first),
- * rows [c * rows_per, (c + 1) * rows_per) of it (c = x % chunks), heads
- * [y * hb, (y + 1) * hb).  Pair v of the block is head v / rows_per, row
+/* Block (x, y): host tile n_tiles - 1 - y / chunks (long tiles first),
+ * rows [c * rows_per, (c + 1) * rows_per) of it (c = y % chunks), heads
+ * [x * hb, (x + 1) * hb).  Pair v of the block is head v / rows_per, row
  * v % rows_per; warp w owns pairs 16w..16w+15. */
 template <int HD, int kKeys>
 __global__ void __launch_bounds__(kThreads, 1)
-    flash_kernel(acc_cuda_attention_args a, int hb, int chunks)
+    flash_kernel(acc_cuda_attention_args a, int hb, int chunks, int y0)
 {
-    constexpr int SF = f32_stride<HD>(), SH = f16_stride<HD>();
+    constexpr int SH = f16_stride<HD>();
     constexpr int KS = HD / 16; /* k-steps of Q.K^T */
     constexpr int DN = HD / 8;  /* n-tiles of O */
-    extern __shared__ __align__(16) float smem[];
-    /* f32 stage s: K at smem + s * kKeys * SF, V at vsm + s * kKeys * SF */
-    float *vsm = smem + 2 * kKeys * SF;
-    __half *k16 = reinterpret_cast<__half *>(smem + 4 * kKeys * SF);
-    __half *v16 = k16 + kKeys * SH;
+    extern __shared__ __align__(16) __half smem[];
+    /* stage s: K at smem + s * kKeys * SH, V at vsm + s * kKeys * SH */
+    __half *vsm = smem + 2 * kKeys * SH;
     __shared__ int n_keys_sh;
 
     int rows_per = kPairs / hb;
-    int tile = a.n_tiles - 1 - (int)(blockIdx.x / chunks);
-    int chunk = (int)(blockIdx.x % chunks);
+    int tile = a.n_tiles - 1 - (int)((blockIdx.y + y0) / chunks);
+    int chunk = (int)((blockIdx.y + y0) % chunks);
     int row0 = a.tiles[2 * tile] + chunk * rows_per;
     int n_rows = a.tiles[2 * tile + 1] - chunk * rows_per;
     if (n_rows <= 0)
@@ -145,7 +150,7 @@ __global__ void __launch_bounds__(kThreads, 1)
         n_rows = rows_per;
     int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     int group = a.n_heads / a.n_kv_heads;
-    int head0 = (int)blockIdx.y * hb;
+    int head0 = (int)blockIdx.x * hb;
     int64_t kv_dim = (int64_t)a.n_kv_heads * HD;
     int64_t kv_off = (int64_t)(head0 / group) * HD;
     int64_t q_cols = (int64_t)a.n_heads * HD;
@@ -192,10 +197,11 @@ __global__ void __launch_bounds__(kThreads, 1)
     int n_keys = n_keys_sh;
 
     auto load_tile = [&](int k0, int stage) {
-        for (int idx = threadIdx.x; idx < kKeys * (HD / 4); idx += kThreads) {
-            int r = idx / (HD / 4), c = 4 * (idx % (HD / 4));
+        for (int idx = threadIdx.x; idx < kKeys * (HD / 8); idx += kThreads) {
+            int r = idx / (HD / 8), c = 8 * (idx % (HD / 8));
             int j = k0 + r;
-            const float *kp = a.k_cache, *vp = a.v_cache;
+            const __half *kp = static_cast<const __half *>(a.k_cache),
+                         *vp = static_cast<const __half *>(a.v_cache);
             int bytes = 0;
             if (j < n_keys) {
                 int64_t slot = (int64_t)table[j / bs] * bs + j % bs;
@@ -203,8 +209,8 @@ __global__ void __launch_bounds__(kThreads, 1)
                 vp += slot * kv_dim + kv_off + c;
                 bytes = 16;
             }
-            cp_async16(smem + (stage * kKeys + r) * SF + c, kp, bytes);
-            cp_async16(vsm + (stage * kKeys + r) * SF + c, vp, bytes);
+            cp_async16(smem + (stage * kKeys + r) * SH + c, kp, bytes);
+            cp_async16(vsm + (stage * kKeys + r) * SH + c, vp, bytes);
         }
     };
 
@@ -221,20 +227,8 @@ __global__ void __launch_bounds__(kThreads, 1)
             load_tile(k0 + kKeys, (t + 1) & 1);
         cp_async_commit();
         cp_async_wait_one();
-        __syncthreads(); /* tile t staged; every warp is done with the f16 tiles */
-        {
-            const float *kf = smem + (t & 1) * kKeys * SF, *vf = vsm + (t & 1) * kKeys * SF;
-            for (int idx = threadIdx.x; idx < kKeys * (HD / 4); idx += kThreads) {
-                int r = idx / (HD / 4), c = 4 * (idx % (HD / 4));
-                float4 x = *reinterpret_cast<const float4 *>(kf + r * SF + c);
-                float4 y = *reinterpret_cast<const float4 *>(vf + r * SF + c);
-                *reinterpret_cast<uint2 *>(k16 + r * SH + c) =
-                    make_uint2(pack_half2(x.x, x.y), pack_half2(x.z, x.w));
-                *reinterpret_cast<uint2 *>(v16 + r * SH + c) =
-                    make_uint2(pack_half2(y.x, y.y), pack_half2(y.z, y.w));
-            }
-        }
-        __syncthreads();
+        __syncthreads(); /* tile t staged */
+        const __half *k16 = smem + (t & 1) * kKeys * SH, *v16 = vsm + (t & 1) * kKeys * SH;
         if (k0 <= warp_max) { /* warp-uniform: some key of the tile is visible */
             float s[kKeys / 8][4];
             /* ldmatrix row addresses: lane l gives row l % 8 of matrix l / 8 */
@@ -318,7 +312,7 @@ __global__ void __launch_bounds__(kThreads, 1)
                 }
             }
         }
-
+        __syncthreads(); /* every warp is done with stage t & 1 before tile t + 2 lands there */
     }
 
 #pragma unroll
@@ -338,6 +332,346 @@ __global__ void __launch_bounds__(kThreads, 1)
     }
 }
 
+/* exp2 on the special-function unit (the arguments are <= 0 or -inf). */
+__device__ __forceinline__ float fast_exp2(float x)
+{
+    float y;
+    asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
+    return y;
+}
+
+__device__ __forceinline__ void cp_async_wait_all()
+{
+    asm volatile("cp.async.wait_group 0;\n" ::);
+}
+
+/* The second kernel: W warps of MT m16 tiles (16 MT pairs) each, so with
+ * MT = 2 every K/V fragment read from shared memory feeds two mma; MINB
+ * blocks per SM; Q staged once in shared memory in f16 (scaled for the
+ * base-2 softmax) and read as A fragments with ldmatrix (registers for
+ * more blocks per SM); one __syncthreads per K/V tile (the next tile's
+ * cp.async is issued after it, into the stage every warp has finished
+ * with); the causal mask only on tiles that reach past a warp's first
+ * row; exp2 on the SFU. */
+template <int HD, int kKeys, int MT, int W> __host__ __device__ constexpr int smem2_bytes()
+{
+    return (W * 16 * MT + 4 * kKeys) * f16_stride<HD>() * 2;
+}
+
+template <int HD, int kKeys, int MT, int W, int MINB, bool QR>
+__global__ void __launch_bounds__(W * 32, MINB)
+    flash2_kernel(acc_cuda_attention_args a, int hb, int chunks, int y0)
+{
+    constexpr int kPairs = W * 16 * MT, kThreads2 = W * 32;
+    constexpr int SH = f16_stride<HD>();
+    constexpr int KS = HD / 16; /* k-steps of Q.K^T */
+    constexpr int DN = HD / 8;  /* n-tiles of O */
+    constexpr int NT = kKeys / 8;
+    extern __shared__ __align__(16) __half smem2[];
+    __half *qsm = smem2;                /* kPairs rows */
+    __half *ksm = qsm + kPairs * SH;    /* stage s: ksm + s * kKeys * SH */
+    __half *vsm = ksm + 2 * kKeys * SH; /* stage s: vsm + s * kKeys * SH */
+    __shared__ int n_keys_sh;
+
+    int rows_per = kPairs / hb;
+    int tile = a.n_tiles - 1 - (int)((blockIdx.y + y0) / chunks);
+    int chunk = (int)((blockIdx.y + y0) % chunks);
+    int row0 = a.tiles[2 * tile] + chunk * rows_per;
+    int n_rows = a.tiles[2 * tile + 1] - chunk * rows_per;
+    if (n_rows <= 0)
+        return; /* block-uniform */
+    if (n_rows > rows_per)
+        n_rows = rows_per;
+    int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    int group = a.n_heads / a.n_kv_heads;
+    int head0 = (int)blockIdx.x * hb;
+    int64_t kv_dim = (int64_t)a.n_kv_heads * HD;
+    int64_t kv_off = (int64_t)(head0 / group) * HD;
+    int64_t q_cols = (int64_t)a.n_heads * HD;
+    const int32_t *table = a.tables + (int64_t)a.token_seq[row0] * a.table_stride;
+    int bs = a.block_size;
+
+    /* Q into shared memory, scaled, f16; padding pairs are zeros */
+    const float qscale = a.scale * 1.4426950408889634f;
+    for (int idx = threadIdx.x; idx < kPairs * (HD / 4); idx += kThreads2) {
+        int v = idx / (HD / 4), c = 4 * (idx % (HD / 4));
+        int r = v % rows_per, head = head0 + v / rows_per;
+        float4 x = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+        if (r < n_rows)
+            x = *reinterpret_cast<const float4 *>(a.q + (int64_t)(row0 + r) * q_cols +
+                                                  (int64_t)head * HD + c);
+        *reinterpret_cast<uint2 *>(qsm + v * SH + c) = make_uint2(
+            pack_half2(x.x * qscale, x.y * qscale), pack_half2(x.z * qscale, x.w * qscale));
+    }
+    /* this lane's pairs: rows lane / 4 and lane / 4 + 8 of each m-tile */
+    int pos[MT][2];
+    int warp_max = -1, warp_min = INT32_MAX;
+#pragma unroll
+    for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+        for (int h = 0; h < 2; h++) {
+            int v = warp * 16 * MT + mt * 16 + lane / 4 + 8 * h;
+            int r = v % rows_per;
+            pos[mt][h] = r < n_rows ? a.positions[row0 + r] : -1;
+            warp_max = max(warp_max, pos[mt][h]);
+            warp_min = min(warp_min, pos[mt][h]);
+        }
+    for (int off = 16; off > 0; off >>= 1) {
+        warp_max = max(warp_max, __shfl_xor_sync(0xffffffffu, warp_max, off));
+        warp_min = min(warp_min, __shfl_xor_sync(0xffffffffu, warp_min, off));
+    }
+    if (threadIdx.x == 0)
+        n_keys_sh = 0;
+    __syncthreads();
+    if (lane == 0)
+        atomicMax(&n_keys_sh, warp_max + 1);
+    __syncthreads();
+    int n_keys = n_keys_sh;
+
+    auto load_tile = [&](int k0, int stage) {
+        for (int idx = threadIdx.x; idx < kKeys * (HD / 8); idx += kThreads2) {
+            int r = idx / (HD / 8), c = 8 * (idx % (HD / 8));
+            int j = k0 + r;
+            const __half *kp = static_cast<const __half *>(a.k_cache),
+                         *vp = static_cast<const __half *>(a.v_cache);
+            int bytes = 0;
+            if (j < n_keys) {
+                int64_t slot = (int64_t)table[j / bs] * bs + j % bs;
+                kp += slot * kv_dim + kv_off + c;
+                vp += slot * kv_dim + kv_off + c;
+                bytes = 16;
+            }
+            cp_async16(ksm + (stage * kKeys + r) * SH + c, kp, bytes);
+            cp_async16(vsm + (stage * kKeys + r) * SH + c, vp, bytes);
+        }
+    };
+
+    float o[MT][DN][4];
+#pragma unroll
+    for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+        for (int n = 0; n < DN; n++)
+            o[mt][n][0] = o[mt][n][1] = o[mt][n][2] = o[mt][n][3] = 0.0f;
+    float m[MT][2], l[MT][2];
+#pragma unroll
+    for (int mt = 0; mt < MT; mt++)
+        m[mt][0] = m[mt][1] = -INFINITY, l[mt][0] = l[mt][1] = 0.0f;
+    /* ldmatrix row addresses: Q (A, x4): lane l gives row l % 16, columns
+     * + 8 * (l / 16); K (B, x4): row l % 8, columns + 8 * (l / 8) */
+    const __half *qrow = qsm + (warp * 16 * MT + lane % 16) * SH + (lane / 16) * 8;
+    /* QR: the A fragments read once into registers (as the first kernel) */
+    uint32_t qreg[QR ? MT : 1][QR ? KS : 1][4];
+    if constexpr (QR) {
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+            for (int k = 0; k < KS; k++)
+                ldsm_x4(qreg[mt][k], qrow + mt * 16 * SH + k * 16);
+    }
+
+    load_tile(0, 0);
+    cp_async_commit();
+    for (int t = 0, k0 = 0; k0 < n_keys; t++, k0 += kKeys) {
+        cp_async_wait_all();
+        __syncthreads(); /* tile t staged; every warp is done with tile t - 1's stage */
+        if (k0 + kKeys < n_keys)
+            load_tile(k0 + kKeys, (t + 1) & 1);
+        cp_async_commit();
+        if (k0 > warp_max) /* warp-uniform: no key of the tile is visible */
+            continue;
+        const __half *k16 = ksm + (t & 1) * kKeys * SH, *v16 = vsm + (t & 1) * kKeys * SH;
+        const __half *krow = k16 + (lane % 8) * SH + (lane / 8) * 8;
+        float s[MT][NT][4];
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+            for (int n = 0; n < NT; n++)
+                s[mt][n][0] = s[mt][n][1] = s[mt][n][2] = s[mt][n][3] = 0.0f;
+#pragma unroll
+        for (int k = 0; k + 1 < KS; k += 2) {
+            uint32_t qa[MT][2][4];
+#pragma unroll
+            for (int mt = 0; mt < MT; mt++) {
+                if constexpr (QR) {
+#pragma unroll
+                    for (int e = 0; e < 4; e++) {
+                        qa[mt][0][e] = qreg[mt][QR ? k : 0][e];
+                        qa[mt][1][e] = qreg[mt][QR ? k + 1 : 0][e];
+                    }
+                } else {
+                    ldsm_x4(qa[mt][0], qrow + mt * 16 * SH + k * 16);
+                    ldsm_x4(qa[mt][1], qrow + mt * 16 * SH + (k + 1) * 16);
+                }
+            }
+#pragma unroll
+            for (int n = 0; n < NT; n++) {
+                uint32_t b[4]; /* (b0, b1) of k-steps k and k + 1 */
+                ldsm_x4(b, krow + n * 8 * SH + k * 16);
+#pragma unroll
+                for (int mt = 0; mt < MT; mt++) {
+                    mma_f16(s[mt][n], qa[mt][0], b[0], b[1]);
+                    mma_f16(s[mt][n], qa[mt][1], b[2], b[3]);
+                }
+            }
+        }
+        if (KS % 2) {
+            uint32_t qa[MT][4];
+#pragma unroll
+            for (int mt = 0; mt < MT; mt++) {
+                if constexpr (QR) {
+#pragma unroll
+                    for (int e = 0; e < 4; e++)
+                        qa[mt][e] = qreg[mt][QR ? KS - 1 : 0][e];
+                } else {
+                    ldsm_x4(qa[mt], qrow + mt * 16 * SH + (KS - 1) * 16);
+                }
+            }
+#pragma unroll
+            for (int n = 0; n < NT; n++) {
+                uint32_t b[2];
+                ldsm_x2(b, krow + n * 8 * SH + (KS - 1) * 16);
+#pragma unroll
+                for (int mt = 0; mt < MT; mt++)
+                    mma_f16(s[mt][n], qa[mt], b[0], b[1]);
+            }
+        }
+        /* causal mask where the tile reaches past the warp's first row */
+        bool mask = k0 + kKeys - 1 > warp_min;
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++) {
+            float corr[2];
+#pragma unroll
+            for (int h = 0; h < 2; h++) {
+                float mx = -INFINITY;
+#pragma unroll
+                for (int n = 0; n < NT; n++)
+#pragma unroll
+                    for (int e = 0; e < 2; e++) {
+                        float v = s[mt][n][2 * h + e];
+                        if (mask) {
+                            int j = k0 + n * 8 + (lane % 4) * 2 + e;
+                            v = j <= pos[mt][h] ? v : -INFINITY;
+                            s[mt][n][2 * h + e] = v;
+                        }
+                        mx = fmaxf(mx, v);
+                    }
+                mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+                mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+                float m_new = fmaxf(m[mt][h], mx);
+                float sum = 0.0f;
+                if (m_new == -INFINITY) { /* no visible key yet (or a padding pair) */
+                    corr[h] = 1.0f;
+#pragma unroll
+                    for (int n = 0; n < NT; n++)
+                        s[mt][n][2 * h] = s[mt][n][2 * h + 1] = 0.0f;
+                } else {
+                    corr[h] = fast_exp2(m[mt][h] - m_new);
+#pragma unroll
+                    for (int n = 0; n < NT; n++)
+#pragma unroll
+                        for (int e = 0; e < 2; e++) {
+                            float p = fast_exp2(s[mt][n][2 * h + e] - m_new);
+                            s[mt][n][2 * h + e] = p;
+                            sum += p;
+                        }
+                }
+                l[mt][h] = l[mt][h] * corr[h] + sum; /* this lane's columns */
+                m[mt][h] = m_new;
+            }
+#pragma unroll
+            for (int n = 0; n < DN; n++) {
+                o[mt][n][0] *= corr[0];
+                o[mt][n][1] *= corr[0];
+                o[mt][n][2] *= corr[1];
+                o[mt][n][3] *= corr[1];
+            }
+        }
+        /* O += P.V: S's accumulator layout is P's A-fragment layout */
+#pragma unroll
+        for (int k = 0; k < kKeys / 16; k++) {
+            uint32_t pa[MT][4];
+#pragma unroll
+            for (int mt = 0; mt < MT; mt++) {
+                pa[mt][0] = pack_half2(s[mt][2 * k][0], s[mt][2 * k][1]);
+                pa[mt][1] = pack_half2(s[mt][2 * k][2], s[mt][2 * k][3]);
+                pa[mt][2] = pack_half2(s[mt][2 * k + 1][0], s[mt][2 * k + 1][1]);
+                pa[mt][3] = pack_half2(s[mt][2 * k + 1][2], s[mt][2 * k + 1][3]);
+            }
+            const __half *vrow =
+                v16 + (k * 16 + 8 * ((lane / 8) % 2) + lane % 8) * SH + 8 * (lane / 16);
+#pragma unroll
+            for (int n = 0; n < DN; n += 2) {
+                uint32_t b[4]; /* (b0, b1) of n-tiles n and n + 1 */
+                ldsm_x4_trans(b, vrow + n * 8);
+#pragma unroll
+                for (int mt = 0; mt < MT; mt++) {
+                    mma_f16(o[mt][n], pa[mt], b[0], b[1]);
+                    mma_f16(o[mt][n + 1], pa[mt], b[2], b[3]);
+                }
+            }
+        }
+    }
+
+#pragma unroll
+    for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+        for (int h = 0; h < 2; h++) {
+            float lt = l[mt][h];
+            lt += __shfl_xor_sync(0xffffffffu, lt, 1);
+            lt += __shfl_xor_sync(0xffffffffu, lt, 2);
+            if (pos[mt][h] < 0)
+                continue;
+            int v = warp * 16 * MT + mt * 16 + lane / 4 + 8 * h;
+            int64_t off = (int64_t)(row0 + v % rows_per) * q_cols +
+                          (int64_t)(head0 + v / rows_per) * HD + (lane % 4) * 2;
+            float inv = 1.0f / lt;
+#pragma unroll
+            for (int n = 0; n < DN; n++)
+                store_out2(a, off + n * 8, o[mt][n][2 * h] * inv, o[mt][n][2 * h + 1] * inv);
+        }
+}
+
+template <int HD, int kKeys, int MT, int W, int MINB, bool QR>
+int launch2(const acc_cuda_attention_args *a, cudaStream_t stream)
+{
+    constexpr int kPairs = W * 16 * MT;
+    int group = a->n_heads / a->n_kv_heads;
+    int hb = group % 8 == 0 ? 8 : group % 4 == 0 ? 4 : group % 2 == 0 ? 2 : 1;
+    int rows_per = kPairs / hb;
+    int chunks = rows_per >= kTileRows ? 1 : kTileRows / rows_per;
+    size_t bytes = (size_t)smem2_bytes<HD, kKeys, MT, W>();
+    cudaError_t code = cudaFuncSetAttribute(flash2_kernel<HD, kKeys, MT, W, MINB, QR>,
+                                            cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes);
+    if (code != cudaSuccess)
+        return (int)code;
+    /* x: head groups, y: tiles, longest first: blocks start in order of
+     * work over the whole grid (the last ones to start are the shortest) */
+    int64_t ys = (int64_t)a->n_tiles * chunks;
+    for (int64_t y0 = 0; y0 < ys; y0 += 65535) { /* gridDim.y <= 65535 */
+        dim3 grid((unsigned)(a->n_heads / hb), (unsigned)(ys - y0 < 65535 ? ys - y0 : 65535));
+        flash2_kernel<HD, kKeys, MT, W, MINB, QR>
+            <<<grid, W * 32, bytes, stream>>>(*a, hb, chunks, (int)y0);
+    }
+    return (int)cudaGetLastError();
+}
+
+template <int kKeys, int MT, int W, int MINB, bool QR = false>
+int launch2_hd(const acc_cuda_attention_args *args, cudaStream_t stream)
+{
+    switch (args->head_dim) {
+    case 16:
+        return launch2<16, kKeys, MT, W, MINB, QR>(args, stream);
+    case 32:
+        return launch2<32, kKeys, MT, W, MINB, QR>(args, stream);
+    case 64:
+        return launch2<64, kKeys, MT, W, MINB, QR>(args, stream);
+    case 128:
+        return launch2<128, kKeys, MT, W, MINB, QR>(args, stream);
+    default:
+        return (int)cudaErrorInvalidValue;
+    }
+}
+
 template <int HD, int kKeys> int launch(const acc_cuda_attention_args *a, cudaStream_t stream)
 {
     int group = a->n_heads / a->n_kv_heads;
@@ -350,8 +684,13 @@ template <int HD, int kKeys> int launch(const acc_cuda_attention_args *a, cudaSt
                              (int)bytes);
     if (code != cudaSuccess)
         return (int)code;
-    dim3 grid((unsigned)(a->n_tiles * chunks), (unsigned)(a->n_heads / hb));
-    flash_kernel<HD, kKeys><<<grid, kThreads, bytes, stream>>>(*a, hb, chunks);
+    /* x: head groups, y: tiles, longest first: blocks start in order of
+     * work over the whole grid (the last ones to start are the shortest) */
+    int64_t ys = (int64_t)a->n_tiles * chunks;
+    for (int64_t y0 = 0; y0 < ys; y0 += 65535) { /* gridDim.y <= 65535 */
+        dim3 grid((unsigned)(a->n_heads / hb), (unsigned)(ys - y0 < 65535 ? ys - y0 : 65535));
+        flash_kernel<HD, kKeys><<<grid, kThreads, bytes, stream>>>(*a, hb, chunks, (int)y0);
+    }
     return (int)cudaGetLastError();
 }
 
@@ -378,21 +717,62 @@ extern "C" int acc_cuda_attention_tiled_supported(int head_dim)
     return head_dim == 16 || head_dim == 32 || head_dim == 64 || head_dim == 128;
 }
 
+extern "C" int acc_cuda_attention_tiled_variant(const acc_cuda_attention_args *args,
+                                                int variant, acc_cuda_stream stream)
+{
+    if (args->n_tiles < 1 || args->n_kv_heads < 1 || args->n_heads % args->n_kv_heads ||
+        !args->tiles || !args->kv16)
+        return (int)cudaErrorInvalidValue;
+    if (variant == 0) {
+        /* 256 pairs per block (variant 8) where its blocks still cover every
+         * SM and its tiles are whole host tiles (GQA groups of >= 4 heads);
+         * H100, 8B shape: 0.199 ms against 0.226 at 2048 tokens, but 37.5
+         * against 59.3 TFLOP/s at 512 (64 blocks) */
+        int group = args->n_heads / args->n_kv_heads, sms = 0;
+        int hb = group % 8 == 0 ? 8 : group % 4 == 0 ? 4 : group % 2 == 0 ? 2 : 1;
+        int rows_per = 256 / hb;
+        int64_t blocks = (int64_t)args->n_tiles * (rows_per >= kTileRows ? 1 : kTileRows / rows_per) *
+                         (args->n_heads / hb);
+        int device = 0;
+        if (cudaGetDevice(&device) != cudaSuccess ||
+            cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess)
+            sms = 1 << 30;
+        variant = rows_per <= kTileRows && blocks >= sms ? 8 : 2;
+    }
+    switch (variant) {
+    case 1:
+        return launch_hd<32>(args, stream);
+    case 2:
+        return launch_hd<64>(args, stream);
+    case 3:
+        return launch2_hd<32, 2, 4, 2>(args, stream);
+    case 4:
+        return launch2_hd<64, 2, 4, 2>(args, stream);
+    case 5:
+        return launch2_hd<64, 1, 8, 1>(args, stream);
+    case 6:
+        return launch2_hd<64, 1, 8, 2>(args, stream);
+    case 7:
+        return launch2_hd<32, 1, 8, 2>(args, stream);
+    case 8:
+        return launch2_hd<64, 2, 8, 1>(args, stream);
+    case 9:
+        return launch2_hd<64, 1, 8, 1, true>(args, stream);
+    case 10:
+        return launch2_hd<32, 1, 8, 1, true>(args, stream);
+    default:
+        return (int)cudaErrorInvalidValue;
+    }
+}
+
 extern "C" int acc_cuda_attention_tiled_keys(const acc_cuda_attention_args *args, int keys,
                                              acc_cuda_stream stream)
 {
-    if (args->n_tiles < 1 || args->n_kv_heads < 1 || args->n_heads % args->n_kv_heads ||
-        args->n_heads > 65535 || !args->tiles)
-        return (int)cudaErrorInvalidValue;
-    if (keys == 32)
-        return launch_hd<32>(args, stream);
-    if (keys == 64 || keys == 0)
-        return launch_hd<64>(args, stream);
-    return (int)cudaErrorInvalidValue;
+    return acc_cuda_attention_tiled_variant(args, keys == 32 ? 1 : keys == 64 ? 2 : 0, stream);
 }
 
 extern "C" int acc_cuda_attention_tiled(const acc_cuda_attention_args *args,
                                         acc_cuda_stream stream)
 {
-    return acc_cuda_attention_tiled_keys(args, 0, stream);
+    return acc_cuda_attention_tiled_variant(args, 0, stream);
 }

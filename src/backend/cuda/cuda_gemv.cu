@@ -6,7 +6,12 @@
  * Such products are bound by reading W once.  Each warp owns G output rows
  * and streams them with 16-byte loads (8 values per lane per load, U loads
  * per row in flight, no L1 allocation), reusing each 16-byte piece of x it
- * loads for all G rows; the lanes' partial sums meet in warp shuffles.  Up
+ * loads for all G rows; the lanes' partial sums meet in warp shuffles.
+ * With KW = 4 the block's 4 warps share G rows, each reading every 4th
+ * group of 32 x U pieces, and their sums meet in shared memory: 4 times
+ * the warps per matrix, each with a quarter of the loop, so the small
+ * matrices (4096 x 4096) have their loads in flight in one or two rounds
+ * instead of four to eight.  Up
  * to three matrices that read the same x (q|k|v, gate|up) run as one
  * launch, and gate|up can end in SwiGLU, writing silu(gate) * up in f32 and
  * in 16 bits for the down projection.
@@ -92,7 +97,7 @@ __device__ __forceinline__ void store16(void *base, int64_t i, float v, acc_cuda
  * (rows <= R used).  Returns the full sums in every lane. */
 template <typename T, int R, int G, int U>
 __device__ __forceinline__ void warp_dot(const T *const (&wrow)[G], const T *x, int rows, int64_t in,
-                                         float (&acc)[G][R])
+                                         int kpart, int kparts, float (&acc)[G][R])
 {
     int lane = threadIdx.x % 32;
 #pragma unroll
@@ -104,7 +109,7 @@ __device__ __forceinline__ void warp_dot(const T *const (&wrow)[G], const T *x, 
         int64_t chunks = in / 8;
         const uint4 *x4 = reinterpret_cast<const uint4 *>(x);
         bool waited = false;
-        for (int64_t c0 = lane; c0 < chunks; c0 += 32 * U) {
+        for (int64_t c0 = lane + 32 * U * kpart; c0 < chunks; c0 += 32 * U * kparts) {
             uint4 wv[G][U];
 #pragma unroll
             for (int u = 0; u < U; u++) {
@@ -146,7 +151,7 @@ __device__ __forceinline__ void warp_dot(const T *const (&wrow)[G], const T *x, 
             wait_prerequisites();
     } else {
         wait_prerequisites();
-        for (int64_t i = lane; i < in; i += 32) {
+        for (int64_t i = lane + 32 * kpart; i < in; i += 32 * kparts) {
 #pragma unroll
             for (int r = 0; r < R; r++) {
                 if (r >= rows)
@@ -168,13 +173,46 @@ __device__ __forceinline__ void warp_dot(const T *const (&wrow)[G], const T *x, 
                 acc[g][r] += __shfl_xor_sync(0xffffffffu, acc[g][r], off);
 }
 
+/* KW > 1: the block's warps hold partial sums of the same rows; warp 0
+ * returns true with the totals. */
+template <int R, int G, int KW> __device__ __forceinline__ bool block_sum(float (&acc)[G][R])
+{
+    if constexpr (KW == 1) {
+        return true;
+    } else {
+        __shared__ float red[KW][G][R];
+        int warp = threadIdx.x / 32;
+        if (threadIdx.x % 32 == 0)
+#pragma unroll
+            for (int g = 0; g < G; g++)
+#pragma unroll
+                for (int r = 0; r < R; r++)
+                    red[warp][g][r] = acc[g][r];
+        __syncthreads();
+        if (warp != 0)
+            return false;
+#pragma unroll
+        for (int g = 0; g < G; g++)
+#pragma unroll
+            for (int r = 0; r < R; r++) {
+                float t = red[0][g][r];
+#pragma unroll
+                for (int w = 1; w < KW; w++)
+                    t += red[w][g][r];
+                acc[g][r] = t;
+            }
+        return true;
+    }
+}
+
 /* Plain products: warp w owns rows [w*G, w*G + G) of the segments laid
- * end to end. */
-template <typename T, int R, int G, int U>
+ * end to end (KW = 1), or block b rows [b*G, b*G + G) (KW = 4). */
+template <typename T, int R, int G, int U, int KW>
 __global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(acc_cuda_gemv_args a)
 {
     allow_dependents();
-    int64_t first = ((int64_t)blockIdx.x * kGemvWarps + threadIdx.x / 32) * G;
+    int64_t first = KW == 1 ? ((int64_t)blockIdx.x * kGemvWarps + threadIdx.x / 32) * G
+                            : (int64_t)blockIdx.x * G;
     const T *wrow[G];
     float *yrow[G];
     const float *brow[G];
@@ -198,10 +236,11 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(acc_cuda_gemv_arg
         }
     }
     if (!wrow[0])
-        return; /* warp-uniform: past the last row */
+        return; /* warp-uniform (block-uniform for KW > 1): past the last row */
     float acc[G][R];
-    warp_dot<T, R, G, U>(wrow, static_cast<const T *>(a.x), (int)a.rows, a.in, acc);
-    if (threadIdx.x % 32 != 0)
+    warp_dot<T, R, G, U>(wrow, static_cast<const T *>(a.x), (int)a.rows, a.in,
+                         KW == 1 ? 0 : (int)threadIdx.x / 32, KW, acc);
+    if (!block_sum<R, G, KW>(acc) || threadIdx.x % 32 != 0)
         return;
 #pragma unroll
     for (int g = 0; g < G; g++) {
@@ -217,12 +256,13 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemv_kernel(acc_cuda_gemv_arg
 
 /* gate|up ending in SwiGLU: warp w owns outputs [w*G/2, w*G/2 + G/2),
  * weight rows gate then up. */
-template <typename T, int R, int G, int U>
+template <typename T, int R, int G, int U, int KW>
 __global__ void __launch_bounds__(kGemvWarps * 32) gemv_swiglu_kernel(acc_cuda_gemv_args a)
 {
     allow_dependents();
     constexpr int H = G / 2;
-    int64_t first = ((int64_t)blockIdx.x * kGemvWarps + threadIdx.x / 32) * H;
+    int64_t first = KW == 1 ? ((int64_t)blockIdx.x * kGemvWarps + threadIdx.x / 32) * H
+                            : (int64_t)blockIdx.x * H;
     int64_t out = a.seg[0].out;
     if (first >= out)
         return;
@@ -234,8 +274,9 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemv_swiglu_kernel(acc_cuda_g
         wrow[H + h] = o < out ? static_cast<const T *>(a.seg[1].w) + o * a.in : nullptr;
     }
     float acc[G][R];
-    warp_dot<T, R, G, U>(wrow, static_cast<const T *>(a.x), (int)a.rows, a.in, acc);
-    if (threadIdx.x % 32 != 0)
+    warp_dot<T, R, G, U>(wrow, static_cast<const T *>(a.x), (int)a.rows, a.in,
+                         KW == 1 ? 0 : (int)threadIdx.x / 32, KW, acc);
+    if (!block_sum<R, G, KW>(acc) || threadIdx.x % 32 != 0)
         return;
 #pragma unroll
     for (int h = 0; h < H; h++) {
@@ -257,14 +298,16 @@ __global__ void __launch_bounds__(kGemvWarps * 32) gemv_swiglu_kernel(acc_cuda_g
     }
 }
 
-template <typename T, int R, int G, int U> int launch(const acc_cuda_gemv_args *a, cudaStream_t s)
+template <typename T, int R, int G, int U, int KW>
+int launch(const acc_cuda_gemv_args *a, cudaStream_t s)
 {
     int64_t total = 0;
     for (int i = 0; i < a->n_segs; i++)
         total += a->seg[i].out;
-    int64_t warps = a->swiglu ? (a->seg[0].out + G / 2 - 1) / (G / 2) : (total + G - 1) / G;
+    /* row groups: one per warp (KW = 1) or per block */
+    int64_t groups = a->swiglu ? (a->seg[0].out + G / 2 - 1) / (G / 2) : (total + G - 1) / G;
     cudaLaunchConfig_t cfg = {};
-    cfg.gridDim = dim3((unsigned)((warps + kGemvWarps - 1) / kGemvWarps));
+    cfg.gridDim = dim3((unsigned)(KW == 1 ? (groups + kGemvWarps - 1) / kGemvWarps : groups));
     cfg.blockDim = dim3(kGemvWarps * 32);
     cfg.stream = s;
     cudaLaunchAttribute attr[1];
@@ -272,20 +315,21 @@ template <typename T, int R, int G, int U> int launch(const acc_cuda_gemv_args *
     attr[0].val.programmaticStreamSerializationAllowed = 1;
     cfg.attrs = attr;
     cfg.numAttrs = a->pdl ? 1 : 0;
-    cudaError_t code = a->swiglu ? cudaLaunchKernelEx(&cfg, gemv_swiglu_kernel<T, R, G, U>, *a)
-                                 : cudaLaunchKernelEx(&cfg, gemv_kernel<T, R, G, U>, *a);
+    cudaError_t code = a->swiglu ? cudaLaunchKernelEx(&cfg, gemv_swiglu_kernel<T, R, G, U, KW>, *a)
+                                 : cudaLaunchKernelEx(&cfg, gemv_kernel<T, R, G, U, KW>, *a);
     return code != cudaSuccess ? (int)code : (int)cudaGetLastError();
 }
 
-template <typename T, int G, int U> int launch_rows(const acc_cuda_gemv_args *a, cudaStream_t s)
+template <typename T, int G, int U, int KW = 1>
+int launch_rows(const acc_cuda_gemv_args *a, cudaStream_t s)
 {
     if (a->rows <= 1)
-        return launch<T, 1, G, U>(a, s);
+        return launch<T, 1, G, U, KW>(a, s);
     if (a->rows <= 2)
-        return launch<T, 2, G, U>(a, s);
+        return launch<T, 2, G, U, KW>(a, s);
     if (a->rows <= 4)
-        return launch<T, 4, G, U>(a, s);
-    return launch<T, 8, G, U>(a, s);
+        return launch<T, 4, G, U, KW>(a, s);
+    return launch<T, 8, G, U, KW>(a, s);
 }
 
 template <typename T> int launch_variant(const acc_cuda_gemv_args *a, int variant, cudaStream_t s)
@@ -297,6 +341,12 @@ template <typename T> int launch_variant(const acc_cuda_gemv_args *a, int varian
         return launch_rows<T, 4, 2>(a, s);
     case 3:
         return launch_rows<T, 4, 4>(a, s);
+    case 5: /* the block's 4 warps split the input (KW = 4) */
+        return launch_rows<T, 2, 4, 4>(a, s);
+    case 6:
+        return launch_rows<T, 4, 2, 4>(a, s);
+    case 7:
+        return launch_rows<T, 2, 2, 4>(a, s);
     default: /* 4: the first tuning measured */
         return launch_rows<T, 2, 8>(a, s);
     }
@@ -304,12 +354,18 @@ template <typename T> int launch_variant(const acc_cuda_gemv_args *a, int varian
 
 } /* namespace */
 
-/* Variant 0 picks by shape from the H200 microbenchmark (docs/CUDA.md):
- * 2 rows per warp with 4 loads each in flight for 1-2 rows, 4 rows per warp
- * (x reused 4 times) for more rows or long inputs. */
+/* Variant 0 picks by shape from the H100 microbenchmark (docs/CUDA.md,
+ * bench/cuda/gemv_bench.cu): 2 rows per block, the 4 warps splitting the
+ * input, 2 loads per row in flight (variant 7) was fastest or within 2%
+ * on every 8B and 1B shape for 1-8 rows (1.1-1.75x at 4-8 rows), except
+ * the 128 256-row head at 8 rows, where 4 rows per warp (x reused 4 times,
+ * variant 2) stays ahead. */
 static int pick_variant(const acc_cuda_gemv_args *a)
 {
-    return a->rows >= 4 || a->in >= 8192 ? 2 : 1;
+    int64_t total = 0;
+    for (int i = 0; i < a->n_segs; i++)
+        total += a->seg[i].out;
+    return a->rows >= 8 && total >= 65536 ? 2 : 7;
 }
 
 extern "C" int acc_cuda_gemv(const acc_cuda_gemv_args *args, int variant, acc_cuda_stream stream)

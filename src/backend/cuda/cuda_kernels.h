@@ -38,12 +38,19 @@ int acc_cuda_gelu_tanh(const float *a, float *y, int64_t n, acc_cuda_stream stre
 /* y = silu(gate) * up; when y16 is not NULL also written there in dtype16. */
 int acc_cuda_swiglu(const float *gate, const float *up, float *y, int64_t n, void *y16,
                     acc_cuda_dtype dtype16, acc_cuda_stream stream);
+/* SwiGLU of a fused gate|up product: gu is rows x (2 * cols) in gu_dtype
+ * (dtype16 or F32; gate in the first cols of a row, up in the next);
+ * y = silu(gate) * up into y (f32, when set) and y16 (dtype16, when set),
+ * rows x cols. */
+int acc_cuda_swiglu16(const void *gu, acc_cuda_dtype gu_dtype, int64_t rows, int64_t cols,
+                      acc_cuda_dtype dtype16, float *y, void *y16, acc_cuda_stream stream);
 /* Norms of rows x cols; when y16 is not NULL the output is also written
  * there in dtype16 (BF16 or F16), the input the next matmuls need. */
 int acc_cuda_rms_norm(const float *x, const float *w, float eps, float *y, int64_t rows,
                       int64_t cols, void *y16, acc_cuda_dtype dtype16, acc_cuda_stream stream);
 /* sum = a + alpha * b (the residual add), then y = RMSNorm(sum) * w, as
- * acc_cuda_add followed by acc_cuda_rms_norm, in one pass over the rows. */
+ * acc_cuda_add followed by acc_cuda_rms_norm, in one pass over the rows;
+ * y may be NULL when y16 is set (only the 16-bit copy is read). */
 int acc_cuda_add_rms_norm(const float *a, const float *b, float alpha, float *sum, const float *w,
                           float eps, float *y, int64_t rows, int64_t cols, void *y16,
                           acc_cuda_dtype dtype16, acc_cuda_stream stream);
@@ -62,13 +69,10 @@ int acc_cuda_convert_f32(const float *x, int64_t n, acc_cuda_dtype dtype, void *
 /* y[r, c] += bias[c]. */
 int acc_cuda_add_bias(float *y, const float *bias, int64_t rows, int64_t cols,
                       acc_cuda_stream stream);
-/* Stores rows K and V rows (kv_dim wide) at their slots of one layer's cache. */
-int acc_cuda_kv_store(const float *k, const float *v, const int32_t *slots, int64_t rows,
-                      int64_t kv_dim, float *k_cache, float *v_cache, acc_cuda_stream stream);
-
 /* The attention inputs of a step in one pass: RoPE of q into q_out (when
  * q_out is set), RoPE of k (when rope_k) and v stored at the rows' slots
- * of one layer's cache.  Same math as acc_cuda_rope. */
+ * of one layer's cache, f32 or (kv16) f16 rounded to nearest.  Same math
+ * as acc_cuda_rope. */
 typedef struct acc_cuda_rope_kv_args {
     const float *q;
     float *q_out;
@@ -78,7 +82,14 @@ typedef struct acc_cuda_rope_kv_args {
     int n_heads, n_kv_heads, head_dim;
     const int32_t *positions, *slots;
     const float *inv_freq;
-    float *k_cache, *v_cache;
+    void *k_cache, *v_cache; /* float, or __half when kv16 */
+    int kv16;
+    /* when set, q, k and v are read from here instead: rows of in16_stride
+     * values in dtype16 (F16, BF16 or F32), q in the first n_heads *
+     * head_dim, then k, then v (the output of a fused q|k|v GEMM) */
+    const void *in16;
+    int64_t in16_stride;
+    acc_cuda_dtype dtype16;
 } acc_cuda_rope_kv_args;
 
 int acc_cuda_rope_kv(const acc_cuda_rope_kv_args *args, acc_cuda_stream stream);
@@ -86,10 +97,12 @@ int acc_cuda_rope_kv(const acc_cuda_rope_kv_args *args, acc_cuda_stream stream);
 /* Causal attention through block tables: token t (of sequence token_seq[t]
  * at positions[t]) attends to positions 0..positions[t] of its sequence,
  * whose blocks are tables[token_seq[t] * table_stride + i].  q and out are
- * rows x (n_heads * head_dim); the cache is [slots, n_kv_heads * head_dim]. */
+ * rows x (n_heads * head_dim); the cache is [slots, n_kv_heads * head_dim],
+ * f32, or f16 when kv16 (the "cuda" device). */
 typedef struct acc_cuda_attention_args {
     const float *q;
-    const float *k_cache, *v_cache;
+    const void *k_cache, *v_cache;
+    int kv16;
     float *out;
     int64_t rows;
     int n_heads, n_kv_heads, head_dim;
@@ -104,31 +117,50 @@ typedef struct acc_cuda_attention_args {
      * by a second kernel. */
     int n_splits;
     float *partial;
+    /* f16 cache with n_splits > 1: when set, the last block of each
+     * (token, head block) to finish merges the splits itself (no second
+     * kernel); rows x n_heads / heads_per_block counters, zero before the
+     * launch and left zero after it */
+    int *counters;
     /* Tiled prefill (tensor cores, f16): tiles of at most 64 rows of one
      * sequence, tile t = rows [tiles[2t], tiles[2t] + tiles[2t + 1]). */
     const int32_t *tiles;
     int n_tiles;
 } acc_cuda_attention_args;
 
-/* Per-(head, token) attention (n_splits >= 1), exact fp32 arithmetic. */
+/* Per-token attention (n_splits >= 1), fp32 arithmetic.  f32 cache: one
+ * block per (head, token, split), exact.  f16 cache (kv16): one block per
+ * (group of up to 8 query heads sharing a KV head, token, split), the
+ * heads sharing each K/V row load; acc_cuda_attention_heads_per_block
+ * gives that group size. */
 int acc_cuda_attention(const acc_cuda_attention_args *args, acc_cuda_stream stream);
+int acc_cuda_attention_heads_per_block(int n_heads, int n_kv_heads, int kv16);
 /* Whether acc_cuda_attention_tiled handles this head_dim. */
 int acc_cuda_attention_tiled_supported(int head_dim);
-/* Tiled prefill attention: Q.K^T and P.V on tensor cores (f16 inputs,
- * fp32 accumulation), online softmax in fp32 (args->tiles, args->n_tiles;
+/* Tiled prefill attention over an f16 cache (kv16 set): Q.K^T and P.V on
+ * tensor cores (f16 inputs, fp32 accumulation), online softmax in fp32 (args->tiles, args->n_tiles;
  * tiles of at most 64 rows). */
 int acc_cuda_attention_tiled(const acc_cuda_attention_args *args, acc_cuda_stream stream);
 /* The same with `keys` keys per shared-memory tile (32 or 64; 0: the
  * default), for the microbenchmark. */
 int acc_cuda_attention_tiled_keys(const acc_cuda_attention_args *args, int keys,
                                   acc_cuda_stream stream);
+/* Kernel variants, for the microbenchmark (0: the default, 8 where its
+ * blocks cover every SM, else 2): 1, 2: 8
+ * warps of 16 pairs, Q in registers, 32 or 64 keys per tile; the second
+ * kernel (Q in shared memory, one sync per tile) as (keys, m16 tiles per
+ * warp, warps, blocks per SM): 3 (32, 2, 4, 2), 4 (64, 2, 4, 2),
+ * 5 (64, 1, 8, 1), 6 (64, 1, 8, 2), 7 (32, 1, 8, 2), 8 (64, 2, 8, 1);
+ * with Q's fragments kept in registers: 9 (64, 1, 8, 1), 10 (32, 1, 8, 1). */
+int acc_cuda_attention_tiled_variant(const acc_cuda_attention_args *args, int variant,
+                                     acc_cuda_stream stream);
 
 /* Matrix-vector products for steps of at most ACC_CUDA_GEMV_MAX_ROWS rows
  * (decode): y_s[r, o] = x[r, :] . W_s[o, :] (+ bias_s[o]) for up to three
  * matrices W_s [out_s, in] (bf16 or f16, dtype) that read the same x
  * (rows x in, dtype).  With swiglu (two segments, gate then up, of equal
  * out) it writes swiglu_y = silu(gate) * up instead, and swiglu_y16 in
- * dtype when set.  variant picks a tuning (0: chosen by shape; 1-4 fixed,
+ * dtype when set.  variant picks a tuning (0: chosen by shape; 1-7 fixed,
  * for the microbenchmark). */
 #define ACC_CUDA_GEMV_MAX_ROWS 8
 typedef struct acc_cuda_gemv_seg {
