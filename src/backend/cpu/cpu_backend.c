@@ -25,8 +25,12 @@
 #include "backend/cpu/thread_pool.h"
 
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 typedef struct cpu_backend {
     acc_backend base;
@@ -49,6 +53,9 @@ typedef struct cpu_backend {
     void *amx_scratch;        /* per worker, amx_scratch_stride bytes */
     size_t amx_scratch_stride;
     float **data;             /* per node, for the current step */
+    const void **packed;      /* per graph weight: the table's repacked copy, or NULL */
+    void *packed_arena;       /* all repacked copies (alloc_huge) */
+    size_t packed_arena_bytes;
 } cpu_backend;
 
 /* One node being executed: what the task functions read. */
@@ -166,7 +173,8 @@ static void task_matmul(void *context, int worker, int n_workers)
         .x = t->in[0], .rows = t->rows, .in = g->nodes[t->node->src[0]].cols,
         .w = w->data, .w_type = w->type, .w_row_bytes = w->row_bytes,
         .bias = t->in[2], .y = t->out, .out = t->node->cols,
-        .xq = t->cpu->act, .xq_row_bytes = acc_cpu_act_row_bytes(w->type, args.in)};
+        .xq = t->cpu->act, .xq_row_bytes = acc_cpu_act_row_bytes(w->type, args.in),
+        .w_packed = t->cpu->packed[g->nodes[t->node->src[1]].weight]};
     (void)worker;
     acc_cpu_matmul_fn matmul = acc_cpu_matmul_for(t->cpu->kernels, w->type);
     int64_t per = chunk_items(args.out, n_workers, MATMUL_COL_UNIT);
@@ -405,6 +413,153 @@ static acc_status cpu_run(acc_backend *backend, const acc_step *step, float *out
     return ACC_OK;
 }
 
+/* ---- repacked weights ---------------------------------------------------- */
+
+#define HUGE_PAGE ((size_t)2 << 20)
+
+/* Anonymous memory for weight copies, 2 MiB aligned and advised for
+ * transparent huge pages (Linux often grants them only on madvise): decode
+ * streams every weight once per token, and 4 KiB pages would cost a TLB
+ * miss every 4 KiB.  *mapped: the length to give free_huge. */
+static void *alloc_huge(size_t bytes, size_t *mapped)
+{
+    size_t keep = (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+#if defined(__linux__)
+    size_t len = keep + HUGE_PAGE;
+    char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    char *start = (char *)(((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
+    if (start > p)
+        munmap(p, (size_t)(start - p));
+    if (start + keep < p + len)
+        munmap(start + keep, (size_t)(p + len - (start + keep)));
+    madvise(start, keep, MADV_HUGEPAGE); /* advice only: small pages still work */
+    *mapped = keep;
+    return start;
+#else
+    *mapped = keep;
+    return aligned_alloc(64, keep);
+#endif
+}
+
+static void free_huge(void *p, size_t mapped)
+{
+    if (!p)
+        return;
+#if defined(__linux__)
+    munmap(p, mapped);
+#else
+    (void)mapped;
+    free(p);
+#endif
+}
+
+/* One weight being repacked (the table's layout) or copied (rows as
+ * stored, made contiguous): groups of rows split over the pool's workers. */
+typedef struct repack_task {
+    const acc_cpu_kernels *kernels;
+    const acc_backend_weight *w;
+    int64_t rows, in;
+    void *out;
+    size_t copy_row_bytes; /* 0: repack */
+} repack_task;
+
+static void task_repack(void *context, int worker, int n_workers)
+{
+    repack_task *t = context;
+    int64_t g0, g1;
+    split_range((t->rows + ACC_CPU_PACK_ROWS - 1) / ACC_CPU_PACK_ROWS, worker, n_workers, &g0,
+                &g1);
+    if (!t->copy_row_bytes) {
+        t->kernels->repack(t->w->type, t->w->data, t->w->row_bytes, t->rows, t->in, t->out, g0,
+                           g1);
+        return;
+    }
+    int64_t r1 = g1 * ACC_CPU_PACK_ROWS < t->rows ? g1 * ACC_CPU_PACK_ROWS : t->rows;
+    for (int64_t r = g0 * ACC_CPU_PACK_ROWS; r < r1; r++)
+        memcpy((char *)t->out + (size_t)r * t->copy_row_bytes,
+               (const char *)t->w->data + (size_t)r * t->w->row_bytes, t->copy_row_bytes);
+}
+
+/* How weight `index` gets its own copy: the table's repacked layout
+ * (returns its bytes, *copy_row_bytes 0), a plain copy of a block-format
+ * matmul weight into huge pages (bytes, *copy_row_bytes the row size), or
+ * none (0).  ACCINF_CPU_REPACK=0 keeps every weight where it was bound. */
+static size_t weight_copy_bytes(const cpu_backend *cpu, const acc_graph *graph, int index,
+                                int64_t *rows, int64_t *in, size_t *copy_row_bytes)
+{
+    const char *env = getenv("ACCINF_CPU_REPACK");
+    *copy_row_bytes = 0;
+    if (env && strcmp(env, "0") == 0)
+        return 0;
+    acc_weight_type type = cpu->weights[index].type;
+    for (int i = 0; i < graph->n_nodes; i++) {
+        const acc_node *node = &graph->nodes[i];
+        if (node->op != ACC_OP_MATMUL || graph->nodes[node->src[1]].weight != index)
+            continue;
+        *rows = graph->nodes[node->src[1]].fixed_rows;
+        *in = graph->nodes[node->src[1]].cols;
+        size_t bytes = cpu->kernels->packed_bytes ? cpu->kernels->packed_bytes(type, *rows, *in)
+                                                  : 0;
+        if (bytes || !acc_weight_type_is_quantized(type) || *rows < 1)
+            return bytes;
+        *copy_row_bytes = acc_weight_row_bytes(type, *in);
+        return (size_t)*rows * *copy_row_bytes;
+    }
+    return 0;
+}
+
+/* Gives the block-format matmul weights their own copies in one huge-page
+ * arena (alloc_huge: decode streams them with fewer TLB misses than the
+ * file's 4 KiB pages): in the kernel table's layout where it has one
+ * (matmuls then read it through w_packed; embedding rows and the AMX GEMM
+ * keep reading the bound weight), else as stored (the copy replaces the
+ * bound weight everywhere).  The file's pages then go cold, so resident
+ * memory returns to about one copy once the kernel reclaims them. */
+static acc_status pack_weights(cpu_backend *cpu, const acc_graph *graph, acc_error *err)
+{
+    size_t total = 0;
+    size_t *offset = acc_calloc((size_t)graph->n_weights, sizeof *offset, err);
+    cpu->packed = acc_calloc((size_t)graph->n_weights, sizeof *cpu->packed, err);
+    if (!offset || !cpu->packed) {
+        free(offset);
+        return ACC_ERR_RUNTIME;
+    }
+    for (int i = 0; i < graph->n_weights; i++) {
+        int64_t rows, in;
+        size_t copy_row;
+        size_t bytes = weight_copy_bytes(cpu, graph, i, &rows, &in, &copy_row);
+        offset[i] = bytes ? total : SIZE_MAX;
+        total += (bytes + 63) / 64 * 64;
+    }
+    if (total) {
+        cpu->packed_arena = alloc_huge(total, &cpu->packed_arena_bytes);
+        if (!cpu->packed_arena) {
+            free(offset);
+            return acc_error_set(err, ACC_ERR_RUNTIME,
+                                 "cpu backend: out of memory for weight copies (%zu bytes)",
+                                 total);
+        }
+    }
+    for (int i = 0; i < graph->n_weights; i++) {
+        if (offset[i] == SIZE_MAX)
+            continue;
+        repack_task t = {.kernels = cpu->kernels, .w = &cpu->weights[i],
+                         .out = (char *)cpu->packed_arena + offset[i]};
+        weight_copy_bytes(cpu, graph, i, &t.rows, &t.in, &t.copy_row_bytes);
+        acc_thread_pool_run(cpu->pool, task_repack, &t, 0);
+        if (t.copy_row_bytes) {
+            cpu->weights[i].data = t.out;
+            cpu->weights[i].row_bytes = t.copy_row_bytes;
+        } else {
+            cpu->packed[i] = t.out;
+        }
+    }
+    free(offset);
+    return ACC_OK;
+}
+
 static void cpu_destroy(acc_backend *backend)
 {
     cpu_backend *cpu = (cpu_backend *)backend;
@@ -421,6 +576,8 @@ static void cpu_destroy(acc_backend *backend)
     free(cpu->amx_act);
     free(cpu->amx_scratch);
     free(cpu->data);
+    free(cpu->packed);
+    free_huge(cpu->packed_arena, cpu->packed_arena_bytes);
     free(cpu);
 }
 
@@ -553,6 +710,8 @@ static acc_status cpu_load(acc_backend *backend, const acc_graph *graph, const a
         cpu->weights[i] = weights[i];
     }
     acc_status status = check_weight_uses(cpu, graph, weights, err);
+    if (status == ACC_OK)
+        status = pack_weights(cpu, graph, err);
     if (status != ACC_OK)
         return status;
     cpu->max_tokens = plan->max_tokens;

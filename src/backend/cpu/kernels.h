@@ -59,6 +59,11 @@ typedef struct acc_cpu_matmul_args {
      * row r at (const char *)xq + r * xq_row_bytes. */
     const void *xq;
     size_t xq_row_bytes;
+    /* The table's repacked copy of w (its `repack`), or NULL.  When set the
+     * table's matmul reads it instead of w for every row count, so decode
+     * and prefill still agree bit for bit; w stays valid for other readers
+     * (embedding rows, the AMX GEMM). */
+    const void *w_packed;
 } acc_cpu_matmul_args;
 
 /* Computes rows [r0, r1) x columns [j0, j1) of y. */
@@ -103,7 +108,18 @@ typedef struct acc_cpu_kernels {
     /* acc_cpu_quantize_act_row with the same bits, vectorized; NULL: that
      * scalar function. */
     void (*quantize_act)(acc_weight_type type, const float *x, void *out, int64_t in);
+    /* Optional weight repacking at load: packed_bytes gives the size of the
+     * table's own layout of a [rows, in] matrix of `type` (0: that type is
+     * used as stored), repack writes groups [g0, g1) of ACC_CPU_PACK_ROWS
+     * rows of it (the last group padded; groups are independent, so
+     * threads may split them).  NULL: no type is repacked. */
+    size_t (*packed_bytes)(acc_weight_type type, int64_t rows, int64_t in);
+    void (*repack)(acc_weight_type type, const void *w, size_t w_row_bytes, int64_t rows,
+                   int64_t in, void *out, int64_t g0, int64_t g1);
 } acc_cpu_kernels;
+
+/* Output rows per group of a repacked weight. */
+#define ACC_CPU_PACK_ROWS 16
 
 /* Query rows per attend_rows call. */
 #define ACC_CPU_ATTEND_TILE 4

@@ -2,7 +2,8 @@
  * kernels_avx512.c — hot kernels for CPUs with AVX-512 F/BW/VL/VNNI
  * (compiled with those flags for this file only; kernels_dispatch.c calls
  * in only when the CPU has them).  Block-format weights use the shared
- * kernels_quant_x86.h with vpdpbusd.
+ * kernels_quant_x86.h with vpdpbusd; q4_0/q8_0 weights the executor
+ * repacked take kernels_packed_avx512.h instead.
  *
  * Matmul: a micro-kernel computes up to 4 token rows x 4 weight rows with
  * one 16-lane FMA accumulator per output element (16 in registers), then
@@ -33,6 +34,7 @@
 #define QUANT_GEMM_NT 4
 #define QUANT_GEMM_NW 4
 #include "backend/cpu/kernels_quant_x86.h"
+#include "backend/cpu/kernels_packed_avx512.h"
 
 /* x tile budget: TILE_BYTES of f32 token rows stay in L2 across a pass
  * over the thread's weight rows. */
@@ -485,8 +487,8 @@ const acc_cpu_kernels acc_cpu_kernels_avx512 = {
     .matmul = {[ACC_WEIGHT_F32] = matmul_f32,
                [ACC_WEIGHT_F16] = matmul_f16,
                [ACC_WEIGHT_BF16] = matmul_bf16,
-               [ACC_WEIGHT_Q8_0] = quant_matmul_q8_0,
-               [ACC_WEIGHT_Q4_0] = quant_matmul_q4_0,
+               [ACC_WEIGHT_Q8_0] = packed_matmul_q8_0,
+               [ACC_WEIGHT_Q4_0] = packed_matmul_q4_0,
                [ACC_WEIGHT_Q4_K] = quant_matmul_q4_K,
                [ACC_WEIGHT_Q6_K] = quant_matmul_q6_K,
                [ACC_WEIGHT_Q5_K] = quant_matmul_q5_K},
@@ -498,6 +500,8 @@ const acc_cpu_kernels acc_cpu_kernels_avx512 = {
     .swiglu = swiglu_avx512,
     .exp = exp_array_avx512,
     .quantize_act = quant_quantize_act,
+    .packed_bytes = packed_bytes,
+    .repack = packed_repack,
 };
 
 #endif
