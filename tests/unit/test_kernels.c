@@ -549,7 +549,9 @@ static void test_quantized_matmul(void **state)
     available_tables(tables);
     /* int8 activations at every row count (tiled GEMM from 2 rows on) */
     static const int64_t shapes[][3] = {{1, 256, 9}, {5, 512, 7}, {4, 768, 4}, {11, 256, 13},
-                                        {16, 256, 21}, {37, 512, 35}};
+                                        {16, 256, 21}, {37, 512, 35},
+                                        /* 11 blocks: a full 8-block decode chunk and a tail */
+                                        {1, 2816, 5}, {3, 2816, 6}};
     for (int t = ACC_WEIGHT_Q8_0; t < ACC_WEIGHT_TYPE_COUNT; t++) {
         acc_weight_type type = (acc_weight_type)t;
         for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {

@@ -372,6 +372,119 @@ static QUANT_INLINE void quant_tile_q6_K_512(const acc_cpu_matmul_args *A, int64
 }
 #endif
 
+#ifdef QUANT_HAVE_VNNI
+/* Decode (one token row) of a q6_K row: the same exact integer sum per
+ * 256-block and the same float steps, in the same order, as
+ * quant_tile_q6_K_512, with fewer instructions per block.  The levels are
+ * assembled with vpternlog; vpdpbusd gives int32 sums of four level x
+ * activation products (at most 4 * 63 * 128 = 32256, so narrowing them to
+ * int16 with vpackssdw is exact), which one vpmaddwd against the group
+ * scales folds; and the per-block horizontal sums of up to eight blocks
+ * are done together as one transpose-add, not one reduction each. */
+#define QUANT_Q6_CHUNK 8
+/* Software prefetch distance of the decode row walk: the weight rows are
+ * contiguous and read once; 512-1536 bytes measured best (tg +5% over none
+ * on the 1B output matrix, 2 threads, Sapphire Rapids). */
+#define QUANT_Q6_PREFETCH_BYTES 1024
+
+static QUANT_INLINE __m512i quant_q6_K_block_sum_1(const acc_block_q6_K *w,
+                                                   const acc_block_q8_K *x,
+                                                   const __m512i sc_idx[2])
+{
+    const __m512i low4 = _mm512_set1_epi8(0x0F), bits45 = _mm512_set1_epi8(0x30);
+    /* ql bytes 0-31 take qh bits 0-1 (low nibbles) and 4-5 (high ones),
+     * bytes 32-63 bits 2-3 and 6-7: shifted into bits 4-5 of each byte */
+    const __m512i sl_lo = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1);
+    const __m512i sr_hi = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
+    __m512i d[4];
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; h++) {
+        __m512i ql = _mm512_loadu_si512((const void *)(w->ql + 64 * h));
+        __m512i qh = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(w->qh + 32 * h)));
+        __m512i hl = _mm512_and_si512(_mm512_sllv_epi16(qh, sl_lo), bits45);
+        __m512i hh = _mm512_and_si512(_mm512_srlv_epi16(qh, sr_hi), bits45);
+        /* 0xEA: (a & b) | c with a = ql, b = 0x0F, c = high bits */
+        __m512i q0 = _mm512_ternarylogic_epi32(ql, low4, hl, 0xEA);
+        __m512i q1 = _mm512_ternarylogic_epi32(_mm512_srli_epi16(ql, 4), low4, hh, 0xEA);
+        d[2 * h] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q0,
+                                       _mm512_loadu_si512((const void *)(x->qs + 128 * h)));
+        d[2 * h + 1] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q1,
+                                           _mm512_loadu_si512((const void *)(x->qs + 128 * h + 64)));
+    }
+    __m512i scales16 = _mm512_castsi256_si512(
+        _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)w->scales)));
+    __m512i acc = _mm512_add_epi32(
+        _mm512_madd_epi16(_mm512_packs_epi32(d[0], d[1]),
+                          _mm512_permutexvar_epi16(sc_idx[0], scales16)),
+        _mm512_madd_epi16(_mm512_packs_epi32(d[2], d[3]),
+                          _mm512_permutexvar_epi16(sc_idx[1], scales16)));
+    /* the +32 offset of the levels: sum_g 32 * scale_g * bsum_g */
+    __m256i vc = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)x->bsums),
+                                   _mm512_castsi512_si256(scales16));
+    return _mm512_sub_epi32(acc, _mm512_zextsi256_si512(_mm256_slli_epi32(vc, 5)));
+}
+
+/* The eight int32 lane sums of a[0..7], in order. */
+static QUANT_INLINE __m256i quant_hsum8x16_i32(const __m512i a[QUANT_Q6_CHUNK])
+{
+    __m256i s[QUANT_Q6_CHUNK];
+#pragma GCC unroll 8
+    for (int i = 0; i < QUANT_Q6_CHUNK; i++)
+        s[i] = _mm256_add_epi32(_mm512_castsi512_si256(a[i]), _mm512_extracti64x4_epi64(a[i], 1));
+    __m256i h01 = _mm256_hadd_epi32(s[0], s[1]), h23 = _mm256_hadd_epi32(s[2], s[3]);
+    __m256i h45 = _mm256_hadd_epi32(s[4], s[5]), h67 = _mm256_hadd_epi32(s[6], s[7]);
+    /* per 128-bit half: partial sums of blocks 0-3 (resp. 4-7) */
+    __m256i h0123 = _mm256_hadd_epi32(h01, h23), h4567 = _mm256_hadd_epi32(h45, h67);
+    __m256i lo = _mm256_permute2x128_si256(h0123, h4567, 0x20);
+    __m256i hi = _mm256_permute2x128_si256(h0123, h4567, 0x31);
+    return _mm256_add_epi32(lo, hi);
+}
+
+static QUANT_INLINE float quant_row_q6_K_1(const acc_cpu_matmul_args *A, int64_t r, int64_t j)
+{
+    const acc_block_q6_K *w = (const acc_block_q6_K *)((const char *)A->w +
+                                                       (size_t)j * A->w_row_bytes);
+    const acc_block_q8_K *x = (const acc_block_q8_K *)((const char *)A->xq +
+                                                       (size_t)r * A->xq_row_bytes);
+    int64_t nb = A->in / ACC_QK_K;
+    /* word i of the packed pair (d[2m], d[2m+1]): 128-bit lane l = i / 8
+     * holds int32 lanes 4l..4l+3 of d[2m] (group 8m + l) then of d[2m+1]
+     * (group 8m + 4 + l) */
+    static const int16_t id[2][32] = {
+        {0, 0, 0, 0, 4, 4, 4, 4, 1, 1, 1, 1, 5, 5, 5, 5,
+         2, 2, 2, 2, 6, 6, 6, 6, 3, 3, 3, 3, 7, 7, 7, 7},
+        {8, 8, 8, 8, 12, 12, 12, 12, 9, 9, 9, 9, 13, 13, 13, 13,
+         10, 10, 10, 10, 14, 14, 14, 14, 11, 11, 11, 11, 15, 15, 15, 15}};
+    const __m512i sc_idx[2] = {_mm512_loadu_si512((const void *)id[0]),
+                               _mm512_loadu_si512((const void *)id[1])};
+    float sum = 0;
+    for (int64_t b0 = 0; b0 < nb; b0 += QUANT_Q6_CHUNK) {
+        int n = nb - b0 < QUANT_Q6_CHUNK ? (int)(nb - b0) : QUANT_Q6_CHUNK;
+        __m512i acc[QUANT_Q6_CHUNK];
+#pragma GCC unroll 8
+        for (int i = 0; i < QUANT_Q6_CHUNK; i++) {
+            if (i < n) {
+                const char *pp = (const char *)&w[b0 + i] + QUANT_Q6_PREFETCH_BYTES;
+                _mm_prefetch(pp, _MM_HINT_T0);
+                _mm_prefetch(pp + 64, _MM_HINT_T0);
+                _mm_prefetch(pp + 128, _MM_HINT_T0);
+                _mm_prefetch(pp + 192, _MM_HINT_T0);
+            }
+            acc[i] = i < n ? quant_q6_K_block_sum_1(&w[b0 + i], &x[b0 + i], sc_idx)
+                           : _mm512_setzero_si512();
+        }
+        int32_t sumi[QUANT_Q6_CHUNK];
+        _mm256_storeu_si256((__m256i *)sumi, quant_hsum8x16_i32(acc));
+        for (int i = 0; i < n; i++) {
+            float p = quant_half(w[b0 + i].d) * x[b0 + i].d;
+            float term = p * (float)sumi[i]; /* own statement: never fused into the sum */
+            sum += term;
+        }
+    }
+    return sum;
+}
+#endif
+
 /* ---- q8_0 / q4_0 GEMM (several token rows) ---------------------------------- */
 
 /* A tile of QUANT_GEMM_NT token rows x QUANT_GEMM_NW weight rows (the
@@ -759,6 +872,13 @@ static void quant_matmul_q5_K(const acc_cpu_matmul_args *A, int64_t r0, int64_t 
 static void quant_matmul_q6_K(const acc_cpu_matmul_args *A, int64_t r0, int64_t r1, int64_t j0,
                               int64_t j1)
 {
+#ifdef QUANT_HAVE_VNNI
+    if (r1 - r0 == 1) { /* decode: the same bits as the tiles' nt == 1 */
+        for (int64_t j = j0; j < j1; j++)
+            A->y[r0 * A->out + j] = quant_row_q6_K_1(A, r0, j) + (A->bias ? A->bias[j] : 0.0f);
+        return;
+    }
+#endif
     quant_matmul_generic(A, r0, r1, j0, j1, ACC_WEIGHT_Q6_K);
 }
 
