@@ -97,12 +97,15 @@ static void packed_repack(acc_weight_type t, const void *w, size_t w_row_bytes, 
     }
 }
 
+/* Decode prefetch distance in bytes of one group's blocks (2 KiB: 4 q8_0
+ * or 8 q4_0 blocks ahead). */
+#define PACKED_PREFETCH 2048
+
 /* Blocks [b0, b1) of one group for nt token rows: acc[a] (lane r: row r)
  * gains each block's term.  corr/dx[a][b - b0]: the token's integer offset
  * correction and float scale per block; xq[a]: its activation blocks. */
 static QUANT_INLINE void packed_group_blocks(const uint8_t *qs, const uint16_t *ds, int64_t b0,
-                                             int64_t b1, int nt,
-                                             int32_t corr[][PACKED_SEG],
+                                             int64_t b1, int nt, int32_t corr[][PACKED_SEG],
                                              float dx[][PACKED_SEG],
                                              const acc_block_q8_0 *const *xq, __m512 *acc,
                                              acc_weight_type t)
@@ -111,6 +114,11 @@ static QUANT_INLINE void packed_group_blocks(const uint8_t *qs, const uint16_t *
     const __m512i nibble = _mm512_set1_epi8(0x0F);
     for (int64_t b = b0; b < b1; b++) {
         const uint8_t *qb = qs + (size_t)b * (size_t)vecs * 64;
+        if (nt == 1) /* decode: ask for the weights PACKED_PREFETCH bytes ahead (may lie past
+                        the group: a prefetch never faults) */
+            for (int v = 0; v < vecs; v++)
+                _mm_prefetch((const char *)((uintptr_t)qb + PACKED_PREFETCH + 64 * (size_t)v),
+                             _MM_HINT_T0);
         __m512i w[8];
         if (t == ACC_WEIGHT_Q4_0) {
 #pragma GCC unroll 4
@@ -124,7 +132,8 @@ static QUANT_INLINE void packed_group_blocks(const uint8_t *qs, const uint16_t *
             for (int v = 0; v < 8; v++)
                 w[v] = _mm512_load_si512((const void *)(qb + 64 * v));
         }
-        __m512 dw = _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(ds + b * ACC_CPU_PACK_ROWS)));
+        __m512 dw =
+            _mm512_cvtph_ps(_mm256_load_si256((const __m256i *)(ds + b * ACC_CPU_PACK_ROWS)));
 #pragma GCC unroll 4
         for (int a = 0; a < nt; a++) {
             const packed_quad *quad = (const packed_quad *)xq[a][b].qs;
@@ -145,8 +154,8 @@ static QUANT_INLINE void packed_group_blocks(const uint8_t *qs, const uint16_t *
 static QUANT_INLINE int32_t packed_block_sum(const acc_block_q8_0 *x)
 {
     /* (x + 128) as unsigned bytes, summed in groups of 8 by psadbw */
-    __m256i u = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)x->qs),
-                                 _mm256_set1_epi8((char)0x80));
+    __m256i u =
+        _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)x->qs), _mm256_set1_epi8((char)0x80));
     __m256i s = _mm256_sad_epu8(u, _mm256_setzero_si256());
     __m128i h = _mm_add_epi64(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
     h = _mm_add_epi64(h, _mm_unpackhi_epi64(h, h));
@@ -184,8 +193,8 @@ static QUANT_INLINE void packed_tile(const acc_cpu_matmul_args *A, int64_t r, in
                 acc[a] = s0 == 0 ? _mm512_setzero_ps()
                                  : _mm512_maskz_loadu_ps(m, A->y + (r + a) * A->out + c0);
             packed_group_blocks(qs, ds, s0, s1, nt, corr, dx, xq, acc, t);
-            __m512 bias = s1 == nb && A->bias ? _mm512_maskz_loadu_ps(m, A->bias + c0)
-                                               : _mm512_setzero_ps();
+            __m512 bias =
+                s1 == nb && A->bias ? _mm512_maskz_loadu_ps(m, A->bias + c0) : _mm512_setzero_ps();
             for (int a = 0; a < nt; a++)
                 _mm512_mask_storeu_ps(A->y + (r + a) * A->out + c0, m,
                                       s1 == nb ? _mm512_add_ps(acc[a], bias) : acc[a]);
