@@ -29,6 +29,7 @@
 #include "accinf/tensor.h"
 #include "backend/cpu/kernels.h"
 #include "backend/cpu/kernels_amx.h"
+#include "test_engine_logits.h"
 #include "test_env.h"
 
 static uint32_t rng_state = 77;
@@ -286,24 +287,6 @@ static void test_gemm_split(void **state)
 
 /* ---- whole models -------------------------------------------------------------- */
 
-/* Logits of the last of n_ids tokens after one prefill step of all of them. */
-static float *prefill_logits(const acc_model *model, int threads, acc_weights_precision precision,
-                             const int32_t *ids, int n_ids, int vocab)
-{
-    acc_engine_options options = {.threads = threads, .max_context = 64,
-                                  .weights_precision = precision};
-    acc_engine *engine;
-    acc_error err;
-    assert_int_equal(acc_engine_create(model, &options, &engine, &err), ACC_OK);
-    int seq;
-    assert_int_equal(acc_engine_seq_create(engine, &seq, &err), ACC_OK);
-    float *logits = malloc((size_t)vocab * sizeof *logits);
-    assert_non_null(logits);
-    assert_int_equal(acc_engine_forward_one(engine, seq, ids, n_ids, logits, &err), ACC_OK);
-    acc_engine_destroy(engine);
-    return logits;
-}
-
 /* Largest |a - ref| over the vocabulary. */
 static float max_diff(const float *a, const float *ref, int vocab)
 {
@@ -334,19 +317,19 @@ static void check_model(const char *name, acc_weights_precision precision)
     setenv("ACCINF_CPU_ISA", "amx", 1);
     char *saved_amx = test_env_save("ACCINF_CPU_AMX");
     setenv("ACCINF_CPU_AMX", "all", 1);
-    float *all1 = prefill_logits(model, 1, precision, ids, 45, vocab);
-    float *all3 = prefill_logits(model, 3, precision, ids, 45, vocab);
+    float *all1 = test_engine_logits(model, 1, precision, ids, 45, 0, vocab);
+    float *all3 = test_engine_logits(model, 3, precision, ids, 45, 0, vocab);
     setenv("ACCINF_CPU_AMX", "1", 1);
-    float *one = prefill_logits(model, 1, precision, ids, 45, vocab);
+    float *one = test_engine_logits(model, 1, precision, ids, 45, 0, vocab);
     unsetenv("ACCINF_CPU_AMX");
-    float *def1 = prefill_logits(model, 1, precision, ids, 45, vocab);
-    float *def3 = prefill_logits(model, 3, precision, ids, 45, vocab);
+    float *def1 = test_engine_logits(model, 1, precision, ids, 45, 0, vocab);
+    float *def3 = test_engine_logits(model, 3, precision, ids, 45, 0, vocab);
     setenv("ACCINF_CPU_AMX", "0", 1);
-    float *off = prefill_logits(model, 1, precision, ids, 45, vocab);
+    float *off = test_engine_logits(model, 1, precision, ids, 45, 0, vocab);
     test_env_restore("ACCINF_CPU_AMX", saved_amx);
     setenv("ACCINF_CPU_ISA", "avx512", 1);
-    float *base = prefill_logits(model, 2, precision, ids, 45, vocab);
-    float *ref = prefill_logits(model, 2, ACC_WEIGHTS_F32, ids, 45, vocab);
+    float *base = test_engine_logits(model, 2, precision, ids, 45, 0, vocab);
+    float *ref = test_engine_logits(model, 2, ACC_WEIGHTS_F32, ids, 45, 0, vocab);
     test_env_restore("ACCINF_CPU_ISA", saved);
     size_t bytes = (size_t)vocab * sizeof *base;
     assert_memory_equal(off, base, bytes);

@@ -28,6 +28,7 @@
 #include "accinf/tensor.h"
 #include "backend/cpu/kernels.h"
 #include "backend/cpu/thread_pool.h"
+#include "test_engine_logits.h"
 #include "test_env.h"
 
 static uint32_t rng_state = 2024;
@@ -677,27 +678,6 @@ static void test_thread_pool_runs_every_worker(void **state)
 
 /* ---- whole models through the engine -------------------------------------- */
 
-static float *model_logits(const acc_model *model, int threads, acc_weights_precision precision,
-                           const int32_t *ids, int n_ids, int vocab)
-{
-    acc_engine_options options = {.threads = threads, .max_context = 64,
-                                  .weights_precision = precision};
-    acc_engine *engine;
-    acc_error err;
-    assert_int_equal(acc_engine_create(model, &options, &engine, &err), ACC_OK);
-    int seq;
-    assert_int_equal(acc_engine_seq_create(engine, &seq, &err), ACC_OK);
-    float *logits = malloc((size_t)(n_ids + 1) * (size_t)vocab * sizeof *logits);
-    assert_non_null(logits);
-    /* prefill of all but one token, then one decode step: both kernels run */
-    assert_int_equal(acc_engine_forward_one(engine, seq, ids, n_ids - 1, logits, &err), ACC_OK);
-    assert_int_equal(acc_engine_forward_one(engine, seq, ids + n_ids - 1, 1,
-                                            logits + vocab, &err),
-                     ACC_OK);
-    acc_engine_destroy(engine);
-    return logits;
-}
-
 static void check_model_paths(const char *name)
 {
     char dir[512];
@@ -718,14 +698,14 @@ static void check_model_paths(const char *name)
         if (!acc_cpu_isa_available((acc_cpu_isa)isa) || isa == ACC_CPU_ISA_AMX)
             continue;
         setenv("ACCINF_CPU_ISA", acc_cpu_isa_name((acc_cpu_isa)isa), 1);
-        float *one = model_logits(model, 1, ACC_WEIGHTS_F32, ids, 19, vocab);
+        float *one = test_engine_logits(model, 1, ACC_WEIGHTS_F32, ids, 19, 1, vocab);
         for (int threads = 2; threads <= 3; threads++) {
-            float *more = model_logits(model, threads, ACC_WEIGHTS_F32, ids, 19, vocab);
+            float *more = test_engine_logits(model, threads, ACC_WEIGHTS_F32, ids, 19, 1, vocab);
             assert_memory_equal(one, more, bytes);
             free(more);
         }
         /* stored precision widens exactly: the same bits as f32 weights */
-        float *stored = model_logits(model, 2, ACC_WEIGHTS_STORED, ids, 19, vocab);
+        float *stored = test_engine_logits(model, 2, ACC_WEIGHTS_STORED, ids, 19, 1, vocab);
         assert_memory_equal(one, stored, bytes);
         free(stored);
         if (best) {
@@ -761,9 +741,9 @@ static void check_model_quantized(const char *name, acc_weights_precision precis
     for (int i = 0; i < 19; i++)
         ids[i] = (int32_t)((i * 37 + 11) % vocab);
     size_t bytes = 2 * (size_t)vocab * sizeof(float);
-    float *f32 = model_logits(model, 1, ACC_WEIGHTS_F32, ids, 19, vocab);
-    float *one = model_logits(model, 1, precision, ids, 19, vocab);
-    float *three = model_logits(model, 3, precision, ids, 19, vocab);
+    float *f32 = test_engine_logits(model, 1, ACC_WEIGHTS_F32, ids, 19, 1, vocab);
+    float *one = test_engine_logits(model, 1, precision, ids, 19, 1, vocab);
+    float *three = test_engine_logits(model, 3, precision, ids, 19, 1, vocab);
     assert_memory_equal(one, three, bytes);
     float spread = 0, diff = 0;
     for (size_t i = 0; i < 2 * (size_t)vocab; i++) {

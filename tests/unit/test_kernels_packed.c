@@ -25,6 +25,7 @@
 #include "accinf/quant.h"
 #include "accinf/tensor.h"
 #include "backend/cpu/kernels.h"
+#include "test_engine_logits.h"
 #include "test_env.h"
 
 static uint32_t rng_state = 77;
@@ -184,25 +185,6 @@ static void test_packed_only_block_formats(void **state)
     assert_null(acc_cpu_kernels_scalar.packed_bytes);
 }
 
-static float *model_logits(const acc_model *model, acc_weights_precision precision,
-                           const int32_t *ids, int n_ids, int vocab)
-{
-    acc_engine_options options = {.threads = 2, .max_context = 64,
-                                  .weights_precision = precision};
-    acc_engine *engine;
-    acc_error err;
-    assert_int_equal(acc_engine_create(model, &options, &engine, &err), ACC_OK);
-    int seq;
-    assert_int_equal(acc_engine_seq_create(engine, &seq, &err), ACC_OK);
-    float *logits = malloc(2 * (size_t)vocab * sizeof *logits);
-    assert_non_null(logits);
-    assert_int_equal(acc_engine_forward_one(engine, seq, ids, n_ids - 1, logits, &err), ACC_OK);
-    assert_int_equal(
-        acc_engine_forward_one(engine, seq, ids + n_ids - 1, 1, logits + vocab, &err), ACC_OK);
-    acc_engine_destroy(engine);
-    return logits;
-}
-
 /* Repacked or not, a quantized model's logits agree: the kernels differ
  * by float reassociation, which the next layer's int8 activations may turn
  * into one rounding step of an activation (about 1/127 of its row's
@@ -228,9 +210,9 @@ static void test_packed_model_logits(void **state)
     acc_weights_precision precisions[] = {ACC_WEIGHTS_Q4_0, ACC_WEIGHTS_Q8_0};
     for (int p = 0; p < 2; p++) {
         setenv("ACCINF_CPU_REPACK", "0", 1);
-        float *plain = model_logits(model, precisions[p], ids, 9, vocab);
+        float *plain = test_engine_logits(model, 2, precisions[p], ids, 9, 1, vocab);
         unsetenv("ACCINF_CPU_REPACK");
-        float *packed = model_logits(model, precisions[p], ids, 9, vocab);
+        float *packed = test_engine_logits(model, 2, precisions[p], ids, 9, 1, vocab);
         float max = 1, diff = 0;
         for (int i = 0; i < 2 * vocab; i++) {
             max = fmaxf(max, fabsf(plain[i]));
