@@ -111,6 +111,36 @@ __device__ __forceinline__ void cp_async_wait_one()
     asm volatile("cp.async.wait_group 1;\n" ::);
 }
 
+/* Keys [k0, k0 + kKeys) of one KV head (f16 cache rows at kv_off within
+ * kv_dim, found through the sequence's block table) into shared-memory
+ * rows of f16_stride<HD>() halves at kdst / vdst by cp.async; all
+ * `threads` threads of the block take part; keys at or past n_keys become
+ * zeros.  Both tiled kernels stage their K/V tiles with it. */
+template <int HD, int kKeys>
+__device__ __forceinline__ void stage_kv_tile(const acc_cuda_attention_args &a,
+                                              const int32_t *table, int64_t kv_dim,
+                                              int64_t kv_off, int n_keys, int k0, __half *kdst,
+                                              __half *vdst, int threads)
+{
+    constexpr int SH = f16_stride<HD>();
+    const int bs = a.block_size;
+    for (int idx = threadIdx.x; idx < kKeys * (HD / 8); idx += threads) {
+        int r = idx / (HD / 8), c = 8 * (idx % (HD / 8));
+        int j = k0 + r;
+        const __half *kp = static_cast<const __half *>(a.k_cache),
+                     *vp = static_cast<const __half *>(a.v_cache);
+        int bytes = 0;
+        if (j < n_keys) {
+            int64_t slot = (int64_t)table[j / bs] * bs + j % bs;
+            kp += slot * kv_dim + kv_off + c;
+            vp += slot * kv_dim + kv_off + c;
+            bytes = 16;
+        }
+        cp_async16(kdst + r * SH + c, kp, bytes);
+        cp_async16(vdst + r * SH + c, vp, bytes);
+    }
+}
+
 __device__ __forceinline__ void store_out2(const acc_cuda_attention_args &a, int64_t i, float x,
                                            float y)
 {
@@ -155,7 +185,6 @@ __global__ void __launch_bounds__(kThreads, 1)
     int64_t kv_off = (int64_t)(head0 / group) * HD;
     int64_t q_cols = (int64_t)a.n_heads * HD;
     const int32_t *table = a.tables + (int64_t)a.token_seq[row0] * a.table_stride;
-    int bs = a.block_size;
 
     /* this lane's two pairs: rows lane / 4 and lane / 4 + 8 of the warp's 16 */
     int pos[2];
@@ -197,21 +226,8 @@ __global__ void __launch_bounds__(kThreads, 1)
     int n_keys = n_keys_sh;
 
     auto load_tile = [&](int k0, int stage) {
-        for (int idx = threadIdx.x; idx < kKeys * (HD / 8); idx += kThreads) {
-            int r = idx / (HD / 8), c = 8 * (idx % (HD / 8));
-            int j = k0 + r;
-            const __half *kp = static_cast<const __half *>(a.k_cache),
-                         *vp = static_cast<const __half *>(a.v_cache);
-            int bytes = 0;
-            if (j < n_keys) {
-                int64_t slot = (int64_t)table[j / bs] * bs + j % bs;
-                kp += slot * kv_dim + kv_off + c;
-                vp += slot * kv_dim + kv_off + c;
-                bytes = 16;
-            }
-            cp_async16(smem + (stage * kKeys + r) * SH + c, kp, bytes);
-            cp_async16(vsm + (stage * kKeys + r) * SH + c, vp, bytes);
-        }
+        stage_kv_tile<HD, kKeys>(a, table, kv_dim, kv_off, n_keys, k0,
+                                 smem + stage * kKeys * SH, vsm + stage * kKeys * SH, kThreads);
     };
 
     float o[DN][4];
@@ -389,7 +405,6 @@ __global__ void __launch_bounds__(W * 32, MINB)
     int64_t kv_off = (int64_t)(head0 / group) * HD;
     int64_t q_cols = (int64_t)a.n_heads * HD;
     const int32_t *table = a.tables + (int64_t)a.token_seq[row0] * a.table_stride;
-    int bs = a.block_size;
 
     /* Q into shared memory, scaled, f16; padding pairs are zeros */
     const float qscale = a.scale * 1.4426950408889634f;
@@ -429,21 +444,8 @@ __global__ void __launch_bounds__(W * 32, MINB)
     int n_keys = n_keys_sh;
 
     auto load_tile = [&](int k0, int stage) {
-        for (int idx = threadIdx.x; idx < kKeys * (HD / 8); idx += kThreads2) {
-            int r = idx / (HD / 8), c = 8 * (idx % (HD / 8));
-            int j = k0 + r;
-            const __half *kp = static_cast<const __half *>(a.k_cache),
-                         *vp = static_cast<const __half *>(a.v_cache);
-            int bytes = 0;
-            if (j < n_keys) {
-                int64_t slot = (int64_t)table[j / bs] * bs + j % bs;
-                kp += slot * kv_dim + kv_off + c;
-                vp += slot * kv_dim + kv_off + c;
-                bytes = 16;
-            }
-            cp_async16(ksm + (stage * kKeys + r) * SH + c, kp, bytes);
-            cp_async16(vsm + (stage * kKeys + r) * SH + c, vp, bytes);
-        }
+        stage_kv_tile<HD, kKeys>(a, table, kv_dim, kv_off, n_keys, k0,
+                                 ksm + stage * kKeys * SH, vsm + stage * kKeys * SH, kThreads2);
     };
 
     float o[MT][DN][4];
