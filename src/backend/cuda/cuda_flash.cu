@@ -20,8 +20,11 @@
  * A second kernel (flash2_kernel) gives each warp two m16 tiles (32
  * pairs, every K/V fragment feeding two mma), stages Q in shared memory,
  * syncs once per K/V tile, masks only diagonal tiles and uses the SFU
- * exp2; its 256-pair form is the default where its blocks cover every SM
- * (long prefill), the first kernel elsewhere.  Blocks are ordered longest
+ * exp2.  A third (flash3_kernel) software-pipelines the second: S of the
+ * next K tile is issued before this tile's softmax, over three K/V
+ * stages; its 8-warp, 16-pair, 2-blocks-per-SM form (variant 14) is the
+ * default where variant 8's 256-pair blocks would cover every SM (long
+ * prefill), the first kernel elsewhere.  Blocks are ordered longest
  * tile first over the whole grid (y = tiles, x = head groups).  The other
  * forms stay selectable (acc_cuda_attention_tiled_variant,
  * ACCINF_CUDA_FLASH_VARIANT) for bench/cuda/flash_bench.cu.
@@ -1059,10 +1062,10 @@ extern "C" int acc_cuda_attention_tiled_variant(const acc_cuda_attention_args *a
         !args->tiles || !args->kv16)
         return (int)cudaErrorInvalidValue;
     if (variant == 0) {
-        /* 256 pairs per block (variant 8) where its blocks still cover every
-         * SM and its tiles are whole host tiles (GQA groups of >= 4 heads);
-         * H100, 8B shape: 0.199 ms against 0.226 at 2048 tokens, but 37.5
-         * against 59.3 TFLOP/s at 512 (64 blocks) */
+        /* the pipelined kernel (variant 14) where variant 8's 256-pair blocks
+         * still cover every SM and are whole host tiles (GQA groups of >= 4
+         * heads); H100, 8B shape: 0.193 ms against 0.205 (variant 8) and
+         * 0.229 (2) at 2048 tokens; at 512 (64 such blocks) variant 2 */
         int group = args->n_heads / args->n_kv_heads, sms = 0;
         int hb = group % 8 == 0 ? 8 : group % 4 == 0 ? 4 : group % 2 == 0 ? 2 : 1;
         int rows_per = 256 / hb;
@@ -1072,7 +1075,7 @@ extern "C" int acc_cuda_attention_tiled_variant(const acc_cuda_attention_args *a
         if (cudaGetDevice(&device) != cudaSuccess ||
             cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess)
             sms = 1 << 30;
-        variant = rows_per <= kTileRows && blocks >= sms ? 8 : 2;
+        variant = rows_per <= kTileRows && blocks >= sms ? 14 : 2;
     }
     switch (variant) {
     case 1:
@@ -1103,6 +1106,10 @@ extern "C" int acc_cuda_attention_tiled_variant(const acc_cuda_attention_args *a
         return launch3_hd<64, 1, 8, 1>(args, stream);
     case 14:
         return launch3_hd<32, 1, 8, 2>(args, stream);
+    case 15:
+        return launch3_hd<32, 1, 16, 1>(args, stream);
+    case 16:
+        return launch3_hd<32, 1, 4, 3>(args, stream);
     default:
         return (int)cudaErrorInvalidValue;
     }
