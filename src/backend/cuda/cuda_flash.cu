@@ -20,8 +20,11 @@
  * A second kernel (flash2_kernel) gives each warp two m16 tiles (32
  * pairs, every K/V fragment feeding two mma), stages Q in shared memory,
  * syncs once per K/V tile, masks only diagonal tiles and uses the SFU
- * exp2; its 256-pair form is the default where its blocks cover every SM
- * (long prefill), the first kernel elsewhere.  Blocks are ordered longest
+ * exp2.  A third (flash3_kernel) software-pipelines the second: S of the
+ * next K tile is issued before this tile's softmax, over three K/V
+ * stages; its 8-warp, 16-pair, 2-blocks-per-SM form (variant 14) is the
+ * default where variant 8's 256-pair blocks would cover every SM (long
+ * prefill), the first kernel elsewhere.  Blocks are ordered longest
  * tile first over the whole grid (y = tiles, x = head groups).  The other
  * forms stay selectable (acc_cuda_attention_tiled_variant,
  * ACCINF_CUDA_FLASH_VARIANT) for bench/cuda/flash_bench.cu.
@@ -111,6 +114,36 @@ __device__ __forceinline__ void cp_async_wait_one()
     asm volatile("cp.async.wait_group 1;\n" ::);
 }
 
+/* Keys [k0, k0 + kKeys) of one KV head (f16 cache rows at kv_off within
+ * kv_dim, found through the sequence's block table) into shared-memory
+ * rows of f16_stride<HD>() halves at kdst / vdst by cp.async; all
+ * `threads` threads of the block take part; keys at or past n_keys become
+ * zeros.  Both tiled kernels stage their K/V tiles with it. */
+template <int HD, int kKeys>
+__device__ __forceinline__ void stage_kv_tile(const acc_cuda_attention_args &a,
+                                              const int32_t *table, int64_t kv_dim,
+                                              int64_t kv_off, int n_keys, int k0, __half *kdst,
+                                              __half *vdst, int threads)
+{
+    constexpr int SH = f16_stride<HD>();
+    const int bs = a.block_size;
+    for (int idx = threadIdx.x; idx < kKeys * (HD / 8); idx += threads) {
+        int r = idx / (HD / 8), c = 8 * (idx % (HD / 8));
+        int j = k0 + r;
+        const __half *kp = static_cast<const __half *>(a.k_cache),
+                     *vp = static_cast<const __half *>(a.v_cache);
+        int bytes = 0;
+        if (j < n_keys) {
+            int64_t slot = (int64_t)table[j / bs] * bs + j % bs;
+            kp += slot * kv_dim + kv_off + c;
+            vp += slot * kv_dim + kv_off + c;
+            bytes = 16;
+        }
+        cp_async16(kdst + r * SH + c, kp, bytes);
+        cp_async16(vdst + r * SH + c, vp, bytes);
+    }
+}
+
 __device__ __forceinline__ void store_out2(const acc_cuda_attention_args &a, int64_t i, float x,
                                            float y)
 {
@@ -155,7 +188,6 @@ __global__ void __launch_bounds__(kThreads, 1)
     int64_t kv_off = (int64_t)(head0 / group) * HD;
     int64_t q_cols = (int64_t)a.n_heads * HD;
     const int32_t *table = a.tables + (int64_t)a.token_seq[row0] * a.table_stride;
-    int bs = a.block_size;
 
     /* this lane's two pairs: rows lane / 4 and lane / 4 + 8 of the warp's 16 */
     int pos[2];
@@ -197,21 +229,8 @@ __global__ void __launch_bounds__(kThreads, 1)
     int n_keys = n_keys_sh;
 
     auto load_tile = [&](int k0, int stage) {
-        for (int idx = threadIdx.x; idx < kKeys * (HD / 8); idx += kThreads) {
-            int r = idx / (HD / 8), c = 8 * (idx % (HD / 8));
-            int j = k0 + r;
-            const __half *kp = static_cast<const __half *>(a.k_cache),
-                         *vp = static_cast<const __half *>(a.v_cache);
-            int bytes = 0;
-            if (j < n_keys) {
-                int64_t slot = (int64_t)table[j / bs] * bs + j % bs;
-                kp += slot * kv_dim + kv_off + c;
-                vp += slot * kv_dim + kv_off + c;
-                bytes = 16;
-            }
-            cp_async16(smem + (stage * kKeys + r) * SH + c, kp, bytes);
-            cp_async16(vsm + (stage * kKeys + r) * SH + c, vp, bytes);
-        }
+        stage_kv_tile<HD, kKeys>(a, table, kv_dim, kv_off, n_keys, k0,
+                                 smem + stage * kKeys * SH, vsm + stage * kKeys * SH, kThreads);
     };
 
     float o[DN][4];
@@ -389,7 +408,6 @@ __global__ void __launch_bounds__(W * 32, MINB)
     int64_t kv_off = (int64_t)(head0 / group) * HD;
     int64_t q_cols = (int64_t)a.n_heads * HD;
     const int32_t *table = a.tables + (int64_t)a.token_seq[row0] * a.table_stride;
-    int bs = a.block_size;
 
     /* Q into shared memory, scaled, f16; padding pairs are zeros */
     const float qscale = a.scale * 1.4426950408889634f;
@@ -429,21 +447,8 @@ __global__ void __launch_bounds__(W * 32, MINB)
     int n_keys = n_keys_sh;
 
     auto load_tile = [&](int k0, int stage) {
-        for (int idx = threadIdx.x; idx < kKeys * (HD / 8); idx += kThreads2) {
-            int r = idx / (HD / 8), c = 8 * (idx % (HD / 8));
-            int j = k0 + r;
-            const __half *kp = static_cast<const __half *>(a.k_cache),
-                         *vp = static_cast<const __half *>(a.v_cache);
-            int bytes = 0;
-            if (j < n_keys) {
-                int64_t slot = (int64_t)table[j / bs] * bs + j % bs;
-                kp += slot * kv_dim + kv_off + c;
-                vp += slot * kv_dim + kv_off + c;
-                bytes = 16;
-            }
-            cp_async16(ksm + (stage * kKeys + r) * SH + c, kp, bytes);
-            cp_async16(vsm + (stage * kKeys + r) * SH + c, vp, bytes);
-        }
+        stage_kv_tile<HD, kKeys>(a, table, kv_dim, kv_off, n_keys, k0,
+                                 ksm + stage * kKeys * SH, vsm + stage * kKeys * SH, kThreads2);
     };
 
     float o[MT][DN][4];
@@ -672,6 +677,339 @@ int launch2_hd(const acc_cuda_attention_args *args, cudaStream_t stream)
     }
 }
 
+/* The third kernel: as the second (W warps of MT m16 tiles, Q in shared
+ * memory), software-pipelined so that a warp's tensor-core work never
+ * waits on its own softmax: while tile t's probabilities are computed and
+ * multiplied into V, S for tile t + 1 is already being computed (its mma
+ * are issued first, in the same basic block, so ptxas interleaves them
+ * with the softmax's ALU and SFU work).  K/V tiles go through three
+ * shared-memory stages (tile t + 2 is in flight while t + 1's K and t's V
+ * are read), one __syncthreads per tile; the softmax is branchless (a
+ * row with no visible key yet subtracts 0 instead of -inf), the causal
+ * mask applied only on tiles reaching past a warp's first row. */
+template <int HD, int kKeys, int MT, int W> __host__ __device__ constexpr int smem3_bytes()
+{
+    return (W * 16 * MT + 6 * kKeys) * f16_stride<HD>() * 2;
+}
+
+/* s = Q.K^T for the warp's MT m16 tiles against one staged K tile;
+ * qrow / krow: this lane's ldmatrix row addresses (see flash2_kernel). */
+template <int HD, int kKeys, int MT>
+__device__ __forceinline__ void qk_tile3(float (&s)[MT][kKeys / 8][4], const __half *qrow,
+                                         const __half *krow)
+{
+    constexpr int SH = f16_stride<HD>();
+    constexpr int KS = HD / 16, NT = kKeys / 8;
+#pragma unroll
+    for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+        for (int n = 0; n < NT; n++)
+            s[mt][n][0] = s[mt][n][1] = s[mt][n][2] = s[mt][n][3] = 0.0f;
+#pragma unroll
+    for (int k = 0; k + 1 < KS; k += 2) {
+        uint32_t qa[MT][2][4];
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++) {
+            ldsm_x4(qa[mt][0], qrow + mt * 16 * SH + k * 16);
+            ldsm_x4(qa[mt][1], qrow + mt * 16 * SH + (k + 1) * 16);
+        }
+#pragma unroll
+        for (int n = 0; n < NT; n++) {
+            uint32_t b[4]; /* (b0, b1) of k-steps k and k + 1 */
+            ldsm_x4(b, krow + n * 8 * SH + k * 16);
+#pragma unroll
+            for (int mt = 0; mt < MT; mt++) {
+                mma_f16(s[mt][n], qa[mt][0], b[0], b[1]);
+                mma_f16(s[mt][n], qa[mt][1], b[2], b[3]);
+            }
+        }
+    }
+    if (KS % 2) {
+        uint32_t qa[MT][4];
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++)
+            ldsm_x4(qa[mt], qrow + mt * 16 * SH + (KS - 1) * 16);
+#pragma unroll
+        for (int n = 0; n < NT; n++) {
+            uint32_t b[2];
+            ldsm_x2(b, krow + n * 8 * SH + (KS - 1) * 16);
+#pragma unroll
+            for (int mt = 0; mt < MT; mt++)
+                mma_f16(s[mt][n], qa[mt], b[0], b[1]);
+        }
+    }
+}
+
+/* Causal mask of tile k0 (keys past a pair's position become -inf). */
+template <int kKeys, int MT>
+__device__ __forceinline__ void mask_tile3(float (&s)[MT][kKeys / 8][4], const int (&pos)[MT][2],
+                                           int k0, int lane)
+{
+#pragma unroll
+    for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+        for (int h = 0; h < 2; h++)
+#pragma unroll
+            for (int n = 0; n < kKeys / 8; n++)
+#pragma unroll
+                for (int e = 0; e < 2; e++) {
+                    int j = k0 + n * 8 + (lane % 4) * 2 + e;
+                    if (j > pos[mt][h])
+                        s[mt][n][2 * h + e] = -INFINITY;
+                }
+}
+
+/* Online softmax of one (masked) S tile, then O += P.V from the staged V
+ * tile; vrow: this lane's ldmatrix.trans row address. */
+template <int HD, int kKeys, int MT>
+__device__ __forceinline__ void softmax_pv3(float (&s)[MT][kKeys / 8][4], float (&o)[MT][HD / 8][4],
+                                            float (&m)[MT][2], float (&l)[MT][2],
+                                            const __half *vrow)
+{
+    constexpr int NT = kKeys / 8, DN = HD / 8;
+#pragma unroll
+    for (int mt = 0; mt < MT; mt++) {
+        float corr[2];
+#pragma unroll
+        for (int h = 0; h < 2; h++) {
+            float mx = -INFINITY;
+#pragma unroll
+            for (int n = 0; n < NT; n++)
+                mx = fmaxf(mx, fmaxf(s[mt][n][2 * h], s[mt][n][2 * h + 1]));
+            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+            mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+            float m_new = fmaxf(m[mt][h], mx);
+            /* no visible key yet (or a padding pair): every p is 0 */
+            float m_use = m_new == -INFINITY ? 0.0f : m_new;
+            corr[h] = fast_exp2(m[mt][h] - m_use);
+            float sum = 0.0f;
+#pragma unroll
+            for (int n = 0; n < NT; n++)
+#pragma unroll
+                for (int e = 0; e < 2; e++) {
+                    float p = fast_exp2(s[mt][n][2 * h + e] - m_use);
+                    s[mt][n][2 * h + e] = p;
+                    sum += p;
+                }
+            l[mt][h] = l[mt][h] * corr[h] + sum; /* this lane's columns */
+            m[mt][h] = m_new;
+        }
+#pragma unroll
+        for (int n = 0; n < DN; n++) {
+            o[mt][n][0] *= corr[0];
+            o[mt][n][1] *= corr[0];
+            o[mt][n][2] *= corr[1];
+            o[mt][n][3] *= corr[1];
+        }
+    }
+    constexpr int SH = f16_stride<HD>();
+#pragma unroll
+    for (int k = 0; k < kKeys / 16; k++) {
+        uint32_t pa[MT][4]; /* S's accumulator layout is P's A-fragment layout */
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++) {
+            pa[mt][0] = pack_half2(s[mt][2 * k][0], s[mt][2 * k][1]);
+            pa[mt][1] = pack_half2(s[mt][2 * k][2], s[mt][2 * k][3]);
+            pa[mt][2] = pack_half2(s[mt][2 * k + 1][0], s[mt][2 * k + 1][1]);
+            pa[mt][3] = pack_half2(s[mt][2 * k + 1][2], s[mt][2 * k + 1][3]);
+        }
+#pragma unroll
+        for (int n = 0; n < DN; n += 2) {
+            uint32_t b[4]; /* (b0, b1) of n-tiles n and n + 1 */
+            ldsm_x4_trans(b, vrow + k * 16 * SH + n * 8);
+#pragma unroll
+            for (int mt = 0; mt < MT; mt++) {
+                mma_f16(o[mt][n], pa[mt], b[0], b[1]);
+                mma_f16(o[mt][n + 1], pa[mt], b[2], b[3]);
+            }
+        }
+    }
+}
+
+template <int HD, int kKeys, int MT, int W, int MINB>
+__global__ void __launch_bounds__(W * 32, MINB)
+    flash3_kernel(acc_cuda_attention_args a, int hb, int chunks, int y0)
+{
+    constexpr int kPairs = W * 16 * MT, kThreads3 = W * 32;
+    constexpr int SH = f16_stride<HD>();
+    constexpr int DN = HD / 8, NT = kKeys / 8;
+    constexpr int ST = kKeys * SH; /* halves per stage of K or V */
+    extern __shared__ __align__(16) __half smem3[];
+    __half *qsm = smem3;             /* kPairs rows */
+    __half *ksm = qsm + kPairs * SH; /* stage s: ksm + s * ST */
+    __half *vsm = ksm + 3 * ST;      /* stage s: vsm + s * ST */
+    __shared__ int n_keys_sh;
+
+    int rows_per = kPairs / hb;
+    int tile = a.n_tiles - 1 - (int)((blockIdx.y + y0) / chunks);
+    int chunk = (int)((blockIdx.y + y0) % chunks);
+    int row0 = a.tiles[2 * tile] + chunk * rows_per;
+    int n_rows = a.tiles[2 * tile + 1] - chunk * rows_per;
+    if (n_rows <= 0)
+        return; /* block-uniform */
+    if (n_rows > rows_per)
+        n_rows = rows_per;
+    int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    int group = a.n_heads / a.n_kv_heads;
+    int head0 = (int)blockIdx.x * hb;
+    int64_t kv_dim = (int64_t)a.n_kv_heads * HD;
+    int64_t kv_off = (int64_t)(head0 / group) * HD;
+    int64_t q_cols = (int64_t)a.n_heads * HD;
+    const int32_t *table = a.tables + (int64_t)a.token_seq[row0] * a.table_stride;
+
+    /* Q into shared memory, scaled (base-2 softmax), f16; padding pairs are zeros */
+    const float qscale = a.scale * 1.4426950408889634f;
+    for (int idx = threadIdx.x; idx < kPairs * (HD / 4); idx += kThreads3) {
+        int v = idx / (HD / 4), c = 4 * (idx % (HD / 4));
+        int r = v % rows_per, head = head0 + v / rows_per;
+        float4 x = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+        if (r < n_rows)
+            x = *reinterpret_cast<const float4 *>(a.q + (int64_t)(row0 + r) * q_cols +
+                                                  (int64_t)head * HD + c);
+        *reinterpret_cast<uint2 *>(qsm + v * SH + c) = make_uint2(
+            pack_half2(x.x * qscale, x.y * qscale), pack_half2(x.z * qscale, x.w * qscale));
+    }
+    int pos[MT][2];
+    int warp_max = -1, warp_min = INT32_MAX;
+#pragma unroll
+    for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+        for (int h = 0; h < 2; h++) {
+            int v = warp * 16 * MT + mt * 16 + lane / 4 + 8 * h;
+            int r = v % rows_per;
+            pos[mt][h] = r < n_rows ? a.positions[row0 + r] : -1;
+            warp_max = max(warp_max, pos[mt][h]);
+            warp_min = min(warp_min, pos[mt][h]);
+        }
+    for (int off = 16; off > 0; off >>= 1) {
+        warp_max = max(warp_max, __shfl_xor_sync(0xffffffffu, warp_max, off));
+        warp_min = min(warp_min, __shfl_xor_sync(0xffffffffu, warp_min, off));
+    }
+    if (threadIdx.x == 0)
+        n_keys_sh = 0;
+    __syncthreads();
+    if (lane == 0)
+        atomicMax(&n_keys_sh, warp_max + 1);
+    __syncthreads();
+    int n_keys = n_keys_sh;
+    int nt = (n_keys + kKeys - 1) / kKeys; /* >= 1: every block has a real row */
+
+    auto load_tile = [&](int t) {
+        stage_kv_tile<HD, kKeys>(a, table, kv_dim, kv_off, n_keys, t * kKeys,
+                                 ksm + (t % 3) * ST, vsm + (t % 3) * ST, kThreads3);
+    };
+
+    float o[MT][DN][4];
+#pragma unroll
+    for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+        for (int n = 0; n < DN; n++)
+            o[mt][n][0] = o[mt][n][1] = o[mt][n][2] = o[mt][n][3] = 0.0f;
+    float m[MT][2], l[MT][2];
+#pragma unroll
+    for (int mt = 0; mt < MT; mt++)
+        m[mt][0] = m[mt][1] = -INFINITY, l[mt][0] = l[mt][1] = 0.0f;
+    /* ldmatrix row addresses: Q (A, x4): lane l gives row l % 16, columns
+     * + 8 * (l / 16); K (B, x4): row l % 8, columns + 8 * (l / 8); V (B,
+     * x4.trans): key row 8 * ((l / 8) % 2) + l % 8, dims + 8 * (l / 16) */
+    const __half *qrow = qsm + (warp * 16 * MT + lane % 16) * SH + (lane / 16) * 8;
+    const int koff = (lane % 8) * SH + (lane / 8) * 8;
+    const int voff = (8 * ((lane / 8) % 2) + lane % 8) * SH + 8 * (lane / 16);
+
+    load_tile(0);
+    cp_async_commit();
+    if (nt > 1)
+        load_tile(1);
+    cp_async_commit();
+    cp_async_wait_one();
+    __syncthreads(); /* tile 0 staged (Q too) */
+    float s[MT][NT][4];
+    qk_tile3<HD, kKeys, MT>(s, qrow, ksm + koff);
+    for (int t = 0; t + 1 < nt; t++) {
+        cp_async_wait_all();
+        __syncthreads(); /* tile t + 1 staged; every warp is done with stage (t + 2) % 3 */
+        if (t + 2 < nt)
+            load_tile(t + 2);
+        cp_async_commit();
+        int k0 = t * kKeys;
+        if (k0 + kKeys - 1 > warp_min) /* warp-uniform */
+            mask_tile3<kKeys, MT>(s, pos, k0, lane);
+        float sn[MT][NT][4]; /* tile t + 1's S, issued before tile t's softmax */
+        qk_tile3<HD, kKeys, MT>(sn, qrow, ksm + ((t + 1) % 3) * ST + koff);
+        softmax_pv3<HD, kKeys, MT>(s, o, m, l, vsm + (t % 3) * ST + voff);
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+            for (int n = 0; n < NT; n++)
+#pragma unroll
+                for (int e = 0; e < 4; e++)
+                    s[mt][n][e] = sn[mt][n][e];
+    }
+    {
+        int k0 = (nt - 1) * kKeys;
+        if (k0 + kKeys - 1 > warp_min)
+            mask_tile3<kKeys, MT>(s, pos, k0, lane);
+        softmax_pv3<HD, kKeys, MT>(s, o, m, l, vsm + ((nt - 1) % 3) * ST + voff);
+    }
+
+#pragma unroll
+    for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+        for (int h = 0; h < 2; h++) {
+            float lt = l[mt][h];
+            lt += __shfl_xor_sync(0xffffffffu, lt, 1);
+            lt += __shfl_xor_sync(0xffffffffu, lt, 2);
+            if (pos[mt][h] < 0)
+                continue;
+            int v = warp * 16 * MT + mt * 16 + lane / 4 + 8 * h;
+            int64_t off = (int64_t)(row0 + v % rows_per) * q_cols +
+                          (int64_t)(head0 + v / rows_per) * HD + (lane % 4) * 2;
+            float inv = 1.0f / lt;
+#pragma unroll
+            for (int n = 0; n < DN; n++)
+                store_out2(a, off + n * 8, o[mt][n][2 * h] * inv, o[mt][n][2 * h + 1] * inv);
+        }
+}
+
+template <int HD, int kKeys, int MT, int W, int MINB>
+int launch3(const acc_cuda_attention_args *a, cudaStream_t stream)
+{
+    constexpr int kPairs = W * 16 * MT;
+    int group = a->n_heads / a->n_kv_heads;
+    int hb = group % 8 == 0 ? 8 : group % 4 == 0 ? 4 : group % 2 == 0 ? 2 : 1;
+    int rows_per = kPairs / hb;
+    int chunks = rows_per >= kTileRows ? 1 : kTileRows / rows_per;
+    size_t bytes = (size_t)smem3_bytes<HD, kKeys, MT, W>();
+    cudaError_t code = cudaFuncSetAttribute(flash3_kernel<HD, kKeys, MT, W, MINB>,
+                                            cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes);
+    if (code != cudaSuccess)
+        return (int)code;
+    int64_t ys = (int64_t)a->n_tiles * chunks; /* longest tiles first, as launch2 */
+    for (int64_t y0 = 0; y0 < ys; y0 += 65535) {
+        dim3 grid((unsigned)(a->n_heads / hb), (unsigned)(ys - y0 < 65535 ? ys - y0 : 65535));
+        flash3_kernel<HD, kKeys, MT, W, MINB>
+            <<<grid, W * 32, bytes, stream>>>(*a, hb, chunks, (int)y0);
+    }
+    return (int)cudaGetLastError();
+}
+
+template <int kKeys, int MT, int W, int MINB>
+int launch3_hd(const acc_cuda_attention_args *args, cudaStream_t stream)
+{
+    switch (args->head_dim) {
+    case 16:
+        return launch3<16, kKeys, MT, W, MINB>(args, stream);
+    case 32:
+        return launch3<32, kKeys, MT, W, MINB>(args, stream);
+    case 64:
+        return launch3<64, kKeys, MT, W, MINB>(args, stream);
+    case 128:
+        return launch3<128, kKeys, MT, W, MINB>(args, stream);
+    default:
+        return (int)cudaErrorInvalidValue;
+    }
+}
+
 template <int HD, int kKeys> int launch(const acc_cuda_attention_args *a, cudaStream_t stream)
 {
     int group = a->n_heads / a->n_kv_heads;
@@ -724,10 +1062,10 @@ extern "C" int acc_cuda_attention_tiled_variant(const acc_cuda_attention_args *a
         !args->tiles || !args->kv16)
         return (int)cudaErrorInvalidValue;
     if (variant == 0) {
-        /* 256 pairs per block (variant 8) where its blocks still cover every
-         * SM and its tiles are whole host tiles (GQA groups of >= 4 heads);
-         * H100, 8B shape: 0.199 ms against 0.226 at 2048 tokens, but 37.5
-         * against 59.3 TFLOP/s at 512 (64 blocks) */
+        /* the pipelined kernel (variant 14) where variant 8's 256-pair blocks
+         * still cover every SM and are whole host tiles (GQA groups of >= 4
+         * heads); H100, 8B shape: 0.193 ms against 0.205 (variant 8) and
+         * 0.229 (2) at 2048 tokens; at 512 (64 such blocks) variant 2 */
         int group = args->n_heads / args->n_kv_heads, sms = 0;
         int hb = group % 8 == 0 ? 8 : group % 4 == 0 ? 4 : group % 2 == 0 ? 2 : 1;
         int rows_per = 256 / hb;
@@ -737,7 +1075,7 @@ extern "C" int acc_cuda_attention_tiled_variant(const acc_cuda_attention_args *a
         if (cudaGetDevice(&device) != cudaSuccess ||
             cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) != cudaSuccess)
             sms = 1 << 30;
-        variant = rows_per <= kTileRows && blocks >= sms ? 8 : 2;
+        variant = rows_per <= kTileRows && blocks >= sms ? 14 : 2;
     }
     switch (variant) {
     case 1:
@@ -760,6 +1098,18 @@ extern "C" int acc_cuda_attention_tiled_variant(const acc_cuda_attention_args *a
         return launch2_hd<64, 1, 8, 1, true>(args, stream);
     case 10:
         return launch2_hd<32, 1, 8, 1, true>(args, stream);
+    case 11:
+        return launch3_hd<32, 2, 8, 1>(args, stream);
+    case 12:
+        return launch3_hd<32, 2, 4, 2>(args, stream);
+    case 13:
+        return launch3_hd<64, 1, 8, 1>(args, stream);
+    case 14:
+        return launch3_hd<32, 1, 8, 2>(args, stream);
+    case 15:
+        return launch3_hd<32, 1, 16, 1>(args, stream);
+    case 16:
+        return launch3_hd<32, 1, 4, 3>(args, stream);
     default:
         return (int)cudaErrorInvalidValue;
     }

@@ -509,6 +509,22 @@ __global__ void add_bias_kernel(float *y, const float *bias, int64_t rows, int64
 constexpr int kAttnWarps = 4;
 constexpr int kPerLane = ACC_CUDA_MAX_HEAD_DIM / 32;
 
+/* Keys [*begin, *end) of split `split` of n_splits over n_ctx keys: equal
+ * chunks rounded up to whole warps of keys (the last may be short or
+ * empty). */
+__device__ __forceinline__ void split_keys(int n_ctx, int n_splits, int split, int *begin,
+                                           int *end)
+{
+    *begin = 0;
+    *end = n_ctx;
+    if (n_splits > 1) {
+        int chunk = (n_ctx + n_splits - 1) / n_splits;
+        chunk = (chunk + 31) / 32 * 32;
+        *begin = split * chunk;
+        *end = *begin + chunk < n_ctx ? *begin + chunk : n_ctx;
+    }
+}
+
 /* One block per (head, token, split).  Each warp takes 32 keys at a time,
  * one per lane: a lane computes its key's full dot product with q (from
  * shared memory), so 32 keys' loads are in flight at once.  An online
@@ -536,13 +552,8 @@ __global__ void __launch_bounds__(kAttnWarps * 32)
     const float *q = a.q + token * (int64_t)a.n_heads * hd + (int64_t)head * hd;
     const int32_t *table = a.tables + (int64_t)a.token_seq[token] * a.table_stride;
     int n_ctx = a.positions[token] + 1;
-    int begin = 0, end = n_ctx;
-    if (a.n_splits > 1) {
-        int chunk = (n_ctx + a.n_splits - 1) / a.n_splits;
-        chunk = (chunk + 31) / 32 * 32;
-        begin = split * chunk;
-        end = begin + chunk < n_ctx ? begin + chunk : n_ctx;
-    }
+    int begin, end;
+    split_keys(n_ctx, a.n_splits, split, &begin, &end);
     float *partial = a.n_splits > 1 ? a.partial + ((token * a.n_heads + head) * a.n_splits + split) *
                                                       (int64_t)(hd + 2)
                                     : nullptr;
@@ -761,13 +772,8 @@ __global__ void __launch_bounds__(kAttnWarps * 32, HG * PL >= 32 ? 2 : 4)
     const float *q = a.q + token * (int64_t)a.n_heads * hd + (int64_t)head0 * hd;
     const int32_t *table = a.tables + (int64_t)a.token_seq[token] * a.table_stride;
     int n_ctx = a.positions[token] + 1;
-    int begin = 0, end = n_ctx;
-    if (a.n_splits > 1) {
-        int chunk = (n_ctx + a.n_splits - 1) / a.n_splits;
-        chunk = (chunk + 31) / 32 * 32;
-        begin = split * chunk;
-        end = begin + chunk < n_ctx ? begin + chunk : n_ctx;
-    }
+    int begin, end;
+    split_keys(n_ctx, a.n_splits, split, &begin, &end);
     if (begin >= end) { /* block-uniform: an empty split */
         if (threadIdx.x < HG) {
             float *ph = a.partial + ((token * a.n_heads + head0 + threadIdx.x) * a.n_splits + split) *

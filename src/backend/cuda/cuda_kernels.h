@@ -145,13 +145,16 @@ int acc_cuda_attention_tiled(const acc_cuda_attention_args *args, acc_cuda_strea
  * default), for the microbenchmark. */
 int acc_cuda_attention_tiled_keys(const acc_cuda_attention_args *args, int keys,
                                   acc_cuda_stream stream);
-/* Kernel variants, for the microbenchmark (0: the default, 8 where its
- * blocks cover every SM, else 2): 1, 2: 8
+/* Kernel variants, for the microbenchmark (0: the default, 14 where the
+ * 256-pair blocks of variant 8 would cover every SM, else 2): 1, 2: 8
  * warps of 16 pairs, Q in registers, 32 or 64 keys per tile; the second
  * kernel (Q in shared memory, one sync per tile) as (keys, m16 tiles per
  * warp, warps, blocks per SM): 3 (32, 2, 4, 2), 4 (64, 2, 4, 2),
  * 5 (64, 1, 8, 1), 6 (64, 1, 8, 2), 7 (32, 1, 8, 2), 8 (64, 2, 8, 1);
- * with Q's fragments kept in registers: 9 (64, 1, 8, 1), 10 (32, 1, 8, 1). */
+ * with Q's fragments kept in registers: 9 (64, 1, 8, 1), 10 (32, 1, 8, 1);
+ * the third kernel (software-pipelined: S of tile t + 1 issued before
+ * tile t's softmax, three K/V stages): 11 (32, 2, 8, 1), 12 (32, 2, 4, 2),
+ * 13 (64, 1, 8, 1), 14 (32, 1, 8, 2), 15 (32, 1, 16, 1), 16 (32, 1, 4, 3). */
 int acc_cuda_attention_tiled_variant(const acc_cuda_attention_args *args, int variant,
                                      acc_cuda_stream stream);
 
