@@ -137,7 +137,7 @@ typedef struct cuda_backend {
     int *attn_counters; /* split-K: blocks done per (token, head block); 4 x SMs */
     int sm_count;
     int min_heads; /* fewest attention blocks per token of an attention node (graph keys) */
-    int pdl;       /* decode GEMVs launch as programmatic dependents (sm_90) */
+    int pdl;       /* decode GEMVs and add + RMSNorm launch as programmatic dependents (sm_90) */
     int flash_variant; /* ACCINF_CUDA_FLASH_VARIANT: tiled attention kernel (0: default) */
     /* n_layers x slots x kv_dim: f16 on "cuda" (half the attention bytes;
      * the tiled prefill reads f16 tiles), f32 on "cuda-f32" (exact) */
@@ -1424,7 +1424,8 @@ static acc_status run_op(cuda_backend *cb, const cuda_op *op, const acc_step *st
         code = acc_cuda_add_rms_norm(cb->data[add->src[0]], cb->data[add->src[1]], add->alpha,
                                      cb->data[op->add], cb->data[node->src[1]], node->eps,
                                      y16 && !cb->f32_needed[op->node] ? NULL : cb->data[op->node],
-                                     rows, node->cols, y16, cb->matrix_dtype, cb->stream);
+                                     rows, node->cols, y16, cb->matrix_dtype,
+                                     cb->pdl && rows <= ACC_CUDA_GEMV_MAX_ROWS, cb->stream);
         return code ? cuda_fail(err, "add + rms_norm", (cudaError_t)code) : ACC_OK;
     }
     }

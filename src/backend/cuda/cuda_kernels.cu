@@ -42,6 +42,17 @@ __device__ __forceinline__ void allow_dependents()
 #endif
 }
 
+/* A kernel launched as a programmatic dependent itself (the add + RMSNorm
+ * after a decode GEMV) is resident before its prerequisite ends; it waits
+ * here, before its first read, for that kernel's results.  A no-op when
+ * launched normally. */
+__device__ __forceinline__ void wait_prerequisites()
+{
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.wait;\n" ::: "memory");
+#endif
+}
+
 template <typename T> __device__ float load_as_float(const T *p, int64_t i);
 template <> __device__ float load_as_float<float>(const float *p, int64_t i)
 {
@@ -169,6 +180,7 @@ __global__ void add_rms_norm_kernel(const float *a, const float *b, float alpha,
                                     const float *w, float eps, float *y, int64_t cols, void *y16,
                                     acc_cuda_dtype dtype16)
 {
+    wait_prerequisites();
     allow_dependents();
     __shared__ double shared[kThreads / 32];
     int64_t off = blockIdx.x * cols;
@@ -218,6 +230,7 @@ __global__ void __launch_bounds__(kNormThreads)
                             const float *w, float eps, float *y, int64_t cols, void *y16,
                             acc_cuda_dtype dtype16)
 {
+    wait_prerequisites();
     allow_dependents();
     __shared__ double shared[kNormThreads / 32];
     int64_t off = blockIdx.x * cols;
@@ -1090,18 +1103,24 @@ int acc_cuda_swiglu(const float *gate, const float *up, float *y, int64_t n, voi
 
 int acc_cuda_add_rms_norm(const float *a, const float *b, float alpha, float *sum, const float *w,
                           float eps, float *y, int64_t rows, int64_t cols, void *y16,
-                          acc_cuda_dtype dtype16, acc_cuda_stream stream)
+                          acc_cuda_dtype dtype16, int pdl, acc_cuda_stream stream)
 {
     /* 16-byte path: every pointer 16-byte aligned, rows of whole vectors */
     uintptr_t align = (uintptr_t)a | (uintptr_t)b | (uintptr_t)sum | (uintptr_t)w | (uintptr_t)y |
                       (uintptr_t)y16;
-    if (cols % 4 == 0 && cols <= 4 * kNormVec * kNormThreads && align % 16 == 0)
-        add_rms_norm_vec_kernel<<<(unsigned)rows, kNormThreads, 0, stream>>>(
-            a, b, alpha, sum, w, eps, y, cols, y16, dtype16);
-    else
-        add_rms_norm_kernel<<<(unsigned)rows, kThreads, 0, stream>>>(a, b, alpha, sum, w, eps, y,
-                                                                     cols, y16, dtype16);
-    return launch_status();
+    int vec = cols % 4 == 0 && cols <= 4 * kNormVec * kNormThreads && align % 16 == 0;
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = dim3((unsigned)rows);
+    cfg.blockDim = dim3(vec ? kNormThreads : kThreads);
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    cfg.attrs = attr;
+    cfg.numAttrs = pdl ? 1 : 0;
+    cudaError_t code = cudaLaunchKernelEx(&cfg, vec ? add_rms_norm_vec_kernel : add_rms_norm_kernel,
+                                          a, b, alpha, sum, w, eps, y, cols, y16, dtype16);
+    return code != cudaSuccess ? (int)code : launch_status();
 }
 
 int acc_cuda_rope_kv(const acc_cuda_rope_kv_args *args, acc_cuda_stream stream)

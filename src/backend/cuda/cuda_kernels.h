@@ -50,10 +50,12 @@ int acc_cuda_rms_norm(const float *x, const float *w, float eps, float *y, int64
                       int64_t cols, void *y16, acc_cuda_dtype dtype16, acc_cuda_stream stream);
 /* sum = a + alpha * b (the residual add), then y = RMSNorm(sum) * w, as
  * acc_cuda_add followed by acc_cuda_rms_norm, in one pass over the rows;
- * y may be NULL when y16 is set (only the 16-bit copy is read). */
+ * y may be NULL when y16 is set (only the 16-bit copy is read).  pdl:
+ * launched as a programmatic dependent of the kernel before it (sm_90), so
+ * its launch overlaps that kernel's last blocks. */
 int acc_cuda_add_rms_norm(const float *a, const float *b, float alpha, float *sum, const float *w,
                           float eps, float *y, int64_t rows, int64_t cols, void *y16,
-                          acc_cuda_dtype dtype16, acc_cuda_stream stream);
+                          acc_cuda_dtype dtype16, int pdl, acc_cuda_stream stream);
 int acc_cuda_layer_norm(const float *x, const float *w, const float *b, float eps, float *y,
                         int64_t rows, int64_t cols, void *y16, acc_cuda_dtype dtype16,
                         acc_cuda_stream stream);
