@@ -325,6 +325,10 @@ static acc_status cuda_create_common(const acc_backend_config *config, int exact
     (void)cudaGetLastError();
     const char *variant = getenv("ACCINF_CUDA_FLASH_VARIANT");
     cb->flash_variant = variant ? atoi(variant) : 0;
+    /* cuBLASLt algorithms timed per GEMM shape (cuda_gemm_lt.c); "0" keeps
+     * the heuristic's first, as before */
+    const char *tune = getenv("ACCINF_CUDA_LT_TUNE");
+    cb->lt.tune = !(tune && strcmp(tune, "0") == 0);
     acc_status status = ACC_OK;
     if ((code = cudaStreamCreateWithFlags(&cb->stream, cudaStreamNonBlocking)) != cudaSuccess)
         status = cuda_fail(err, "creating a stream", code);
@@ -1533,9 +1537,19 @@ static acc_status find_or_capture_graph(cuda_backend *cb, const acc_step *step,
         cb->graphs_off = 1;
         return ACC_OK;
     }
+    cb->lt.untuned_captured = 0;
     acc_status status = run_nodes(cb, step, lay, err);
     cudaGraph_t graph = NULL;
     code = cudaStreamEndCapture(cb->stream, &graph);
+    if (status == ACC_OK && code == cudaSuccess && cb->lt.untuned_captured) {
+        /* a GEMM shape met first in this capture has no timed algorithm
+         * yet: drop the graph, the caller runs the step directly (which
+         * times it) and the next step of this shape captures */
+        cb->lt.untuned_captured = 0;
+        if (graph)
+            cudaGraphDestroy(graph);
+        return ACC_OK;
+    }
     if (status != ACC_OK || code != cudaSuccess || !graph) {
         if (graph)
             cudaGraphDestroy(graph);
