@@ -2,7 +2,7 @@
 # gemm_ab.sh — one-call A/B of the cuBLASLt GEMM path (docs/CUDA.md, "GEMM
 # algorithm timing and residual fold"): 8B prefill of 2048 tokens and
 # batch-128 decode with ACCINF_CUDA_LT_TUNE and ACCINF_CUDA_RESID_FOLD off and
-# on, interleaved; then, when nsys is installed, its kernel summary of both
+# on (TUNE 2: prefill shapes timed too), interleaved; then, when nsys is installed, its kernel summary of both
 # runs (else ACCINF_CUDA_PROFILE), with the SM clock, power and throttle
 # reasons sampled every 200 ms into OUTDIR/clocks.csv (summarised per phase).
 # usage: bench/cuda/gemm_ab.sh ACCINF OUTDIR [ROUNDS]  (GPU machine, after
@@ -21,7 +21,7 @@ tok() { grep -o '"tok_s":[0-9.]*' | cut -d: -f2 | tr '\n' ' '; }
 pp_args="--pp 2048 --ubatch 2048 --tg 0 --reps 3"
 tg_args="--pp 0 --tg 128 --batch 128 --reps 2 --sample"
 for r in $(seq "$rounds"); do
-    for v in "0 0" "1 0" "1 1"; do
+    for v in "0 0" "1 0" "1 1" "2 1"; do
         set -- $v
         mark "pp-tune$1-fold$2"
         pp=$(ACCINF_CUDA_LT_TUNE=$1 ACCINF_CUDA_RESID_FOLD=$2 $A bench $m --device cuda $pp_args --json | tok)

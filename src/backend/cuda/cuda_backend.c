@@ -331,10 +331,11 @@ static acc_status cuda_create_common(const acc_backend_config *config, int exact
     (void)cudaGetLastError();
     const char *variant = getenv("ACCINF_CUDA_FLASH_VARIANT");
     cb->flash_variant = variant ? atoi(variant) : 0;
-    /* cuBLASLt algorithms timed per GEMM shape (cuda_gemm_lt.c); "0" keeps
-     * the heuristic's first, as before */
+    /* cuBLASLt algorithms timed per GEMM shape of <= 256 rows
+     * (cuda_gemm_lt.c); ACCINF_CUDA_LT_TUNE "0" keeps the heuristic's first
+     * everywhere, as before, "2" times every shape */
     const char *tune = getenv("ACCINF_CUDA_LT_TUNE");
-    cb->lt.tune = !(tune && strcmp(tune, "0") == 0);
+    cb->lt.tune = !tune ? 1 : strcmp(tune, "0") == 0 ? 0 : strcmp(tune, "2") == 0 ? 2 : 1;
     const char *fold = getenv("ACCINF_CUDA_RESID_FOLD");
     cb->resid_fold = fold && strcmp(fold, "1") == 0;
     cb->folded_add = -1;

@@ -4,7 +4,8 @@
  * under the shared 32 MiB workspace and keeps the descriptors; with tuning
  * on, the first use outside stream capture times the heuristic's first
  * ACC_CUDA_LT_CANDIDATES on the real operands and keeps the fastest (the
- * heuristic's first is often not the fastest for 128- and 2048-row shapes).
+ * heuristic's first is often not the fastest for 128-row decode shapes;
+ * by default only shapes of at most ACC_CUDA_LT_TUNE_MAX_ROWS rows).
  * Later GEMMs reuse the plan, so captured CUDA graphs replay the same kernels.
  */
 #include "backend/cuda/cuda_gemm_lt.h"
@@ -170,7 +171,7 @@ cublasStatus_t acc_cuda_lt_matmul_add(acc_cuda_lt *lt, cublasHandle_t fallback,
         c = y;
     }
     acc_cuda_lt_plan *lp = lt->handle ? lt_find_plan(lt, m, n, k, ldc, in_type, out_type) : NULL;
-    if (lp && lt->tune && !lp->tuned) {
+    if (lp && !lp->tuned && (lt->tune == 2 || (lt->tune == 1 && n <= ACC_CUDA_LT_TUNE_MAX_ROWS))) {
         enum cudaStreamCaptureStatus cs = cudaStreamCaptureStatusNone;
         if (cudaStreamIsCapturing(stream, &cs) == cudaSuccess && cs == cudaStreamCaptureStatusNone)
             lt_tune(lt, lp, stream, w, x, y);

@@ -20,6 +20,10 @@
 #define ACC_CUDA_LT_WORKSPACE ((size_t)32 << 20)
 /* heuristic candidates timed per shape (first use outside capture) */
 #define ACC_CUDA_LT_CANDIDATES 8
+/* tune = 1 times shapes of at most this many rows (the batched decode
+ * steps: +2.5% at batch 128 on an H100); 2048-row prefill GEMMs were 5%
+ * slower in place with the timed picks (power-capped clocks, docs/CUDA.md) */
+#define ACC_CUDA_LT_TUNE_MAX_ROWS 256
 
 typedef struct acc_cuda_lt_plan {
     int64_t m, n, k, ldc;
@@ -38,7 +42,8 @@ typedef struct acc_cuda_lt {
     void *workspace;
     acc_cuda_lt_plan plans[ACC_CUDA_LT_PLANS];
     int n_plans;
-    int tune;             /* time the candidates of a new shape (owner sets) */
+    int tune;             /* time the candidates of a new shape (owner sets):
+                             0 never, 1 up to ACC_CUDA_LT_TUNE_MAX_ROWS rows, 2 always */
     int untuned_captured; /* a plan was made untuned during stream capture:
                              the owner drops that graph and reruns the step
                              uncaptured, which tunes it (then clears this) */
