@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # gemm_ab.sh — one-call A/B of the cuBLASLt GEMM path (docs/CUDA.md, "GEMM
-# algorithm timing and residual fold"): 8B prefill of 2048 tokens and
-# batch-128 decode with ACCINF_CUDA_LT_TUNE and ACCINF_CUDA_RESID_FOLD off and
-# on (TUNE 2: prefill shapes timed too), interleaved; then, when nsys is installed, its kernel summary of both
+# algorithm timing"): 8B prefill of 2048 tokens and batch-128 decode with
+# ACCINF_CUDA_LT_TUNE 0, 1 (the default) and 2 (prefill shapes timed too),
+# interleaved; then, when nsys is installed, its kernel summary of both
 # runs (else ACCINF_CUDA_PROFILE), with the SM clock, power and throttle
 # reasons sampled every 200 ms into OUTDIR/clocks.csv (summarised per phase).
 # usage: bench/cuda/gemm_ab.sh ACCINF OUTDIR [ROUNDS]  (GPU machine, after
@@ -21,30 +21,29 @@ tok() { grep -o '"tok_s":[0-9.]*' | cut -d: -f2 | tr '\n' ' '; }
 pp_args="--pp 2048 --ubatch 2048 --tg 0 --reps 3"
 tg_args="--pp 0 --tg 128 --batch 128 --reps 2 --sample"
 for r in $(seq "$rounds"); do
-    for v in "0 0" "1 0" "1 1" "2 1"; do
-        set -- $v
-        mark "pp-tune$1-fold$2"
-        pp=$(ACCINF_CUDA_LT_TUNE=$1 ACCINF_CUDA_RESID_FOLD=$2 $A bench $m --device cuda $pp_args --json | tok)
-        mark "tg-tune$1-fold$2"
-        tg=$(ACCINF_CUDA_LT_TUNE=$1 ACCINF_CUDA_RESID_FOLD=$2 $A bench $m --device cuda $tg_args --json | tok)
-        echo "round $r tune=$1 fold=$2: prefill 2048 tok/s $pp| batch-128 decode tok/s $tg"
+    for t in 0 1 2; do
+        mark "pp-tune$t"
+        pp=$(ACCINF_CUDA_LT_TUNE=$t $A bench $m --device cuda $pp_args --json | tok)
+        mark "tg-tune$t"
+        tg=$(ACCINF_CUDA_LT_TUNE=$t $A bench $m --device cuda $tg_args --json | tok)
+        echo "round $r tune=$t: prefill 2048 tok/s $pp| batch-128 decode tok/s $tg"
     done
 done
 nsys=$(command -v nsys || ls /usr/local/cuda*/bin/nsys /opt/nvidia/nsight-systems*/bin/nsys 2>/dev/null | head -1)
 echo "nsys: ${nsys:-none}"
-for v in "0 0 base" "1 1 new"; do
+for v in "0 base" "1 new"; do
     set -- $v
     for what in pp tg; do
         args=$pp_args
         [ $what = tg ] && args="--pp 0 --tg 32 --batch 128 --ubatch 128 --reps 1 --sample"
-        mark "prof-$what-$3"
+        mark "prof-$what-$2"
         if [ -n "$nsys" ]; then
-            ACCINF_CUDA_LT_TUNE=$1 ACCINF_CUDA_RESID_FOLD=$2 timeout 120 "$nsys" profile -t cuda -o "/tmp/prof-$what-$3" -f true \
+            ACCINF_CUDA_LT_TUNE=$1 timeout 120 "$nsys" profile -t cuda -o "/tmp/prof-$what-$2" -f true \
                 $A bench $m --device cuda ${args/--reps 3/--reps 1} >/dev/null 2>&1
-            "$nsys" stats -q -r cuda_gpu_kern_sum -f csv "/tmp/prof-$what-$3.nsys-rep" 2>/dev/null \
-                >"$OUT/kern-$what-$3.csv"
-            echo "-- $what $3 (nsys, whole run: warm-up + reps): top kernels"
-            python3 - "$OUT/kern-$what-$3.csv" <<'PY'
+            "$nsys" stats -q -r cuda_gpu_kern_sum -f csv "/tmp/prof-$what-$2.nsys-rep" 2>/dev/null \
+                >"$OUT/kern-$what-$2.csv"
+            echo "-- $what $2 (nsys, whole run: warm-up + reps): top kernels"
+            python3 - "$OUT/kern-$what-$2.csv" <<'PY'
 import csv, sys
 rows = [r for r in csv.reader(open(sys.argv[1])) if r]
 hdr = next((i for i, r in enumerate(rows) if r and r[0].startswith("Time")), None)
@@ -58,9 +57,9 @@ for r in data[:18]:
     print(f"{float(r[ti])/1e6:9.2f} ms {float(r[ti])/tot*100:5.1f}% x{r[ci]:>6} {r[ni][:110]}")
 PY
         else
-            ACCINF_CUDA_PROFILE=1 ACCINF_CUDA_LT_TUNE=$1 ACCINF_CUDA_RESID_FOLD=$2 \
-                $A bench $m --device cuda $args >/dev/null 2>"$OUT/prof-$what-$3.txt"
-            echo "-- $what $3 (ACCINF_CUDA_PROFILE)"; cat "$OUT/prof-$what-$3.txt"
+            ACCINF_CUDA_PROFILE=1 ACCINF_CUDA_LT_TUNE=$1 \
+                $A bench $m --device cuda $args >/dev/null 2>"$OUT/prof-$what-$2.txt"
+            echo "-- $what $2 (ACCINF_CUDA_PROFILE)"; cat "$OUT/prof-$what-$2.txt"
         fi
     done
 done

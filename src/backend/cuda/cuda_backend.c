@@ -21,7 +21,6 @@
  */
 #include "backend/cuda/cuda_backend.h"
 #include "backend/cuda/cuda_gemm_lt.h"
-#include "backend/cuda/cuda_resid_norm.h"
 #include "backend/cuda/cuda_kernels.h"
 #include "backend/cuda/cuda_quant.h"
 #include "backend/cuda/cuda_sample.h"
@@ -71,9 +70,6 @@ typedef struct fused_mm {
     void *base;    /* NULL: not fused */
     int64_t n_out; /* rows of the fused matrix */
     int to16;      /* outputs only read by SwiGLU, or by one attention's rope_kv */
-    int resid_add; /* 1 + the ADD (alpha 1) of the next ADD_NORM operation that is this
-                      single matmul's one reader: steps of more than 8 rows fold the
-                      residual add into the GEMM (beta = 1); 0: none */
 } fused_mm;
 
 typedef struct step_graph {
@@ -117,8 +113,6 @@ typedef struct cuda_backend {
     cudaStream_t stream;
     cublasHandle_t cublas;
     acc_cuda_lt lt; /* cuBLASLt plans per GEMM shape ("cuda" only) */
-    int resid_fold;  /* ACCINF_CUDA_RESID_FOLD: fold residual adds into GEMMs (> 8 rows) */
-    int folded_add;  /* this step: the ADD node the last GEMM wrote (-1: none) */
     fused_mm *fused;     /* per schedule op */
     void *mm16;          /* fused matmuls' outputs: max_tokens x widest fused n_out */
     int64_t mm16_widest;
@@ -336,9 +330,6 @@ static acc_status cuda_create_common(const acc_backend_config *config, int exact
      * everywhere, as before, "2" times every shape */
     const char *tune = getenv("ACCINF_CUDA_LT_TUNE");
     cb->lt.tune = !tune ? 1 : strcmp(tune, "0") == 0 ? 0 : strcmp(tune, "2") == 0 ? 2 : 1;
-    const char *fold = getenv("ACCINF_CUDA_RESID_FOLD");
-    cb->resid_fold = fold && strcmp(fold, "1") == 0;
-    cb->folded_add = -1;
     acc_status status = ACC_OK;
     if ((code = cudaStreamCreateWithFlags(&cb->stream, cudaStreamNonBlocking)) != cudaSuccess)
         status = cuda_fail(err, "creating a stream", code);
@@ -626,20 +617,6 @@ static acc_status plan_fused(cuda_backend *cb, const acc_graph *g, acc_error *er
             plain &= !(cb->quant_src && cb->quant_src[mm_weight(g, next->mm[i])].data);
         if (plain)
             cb->f32_needed[node] = 0;
-    }
-    /* o and down projections: the residual add after them can be the
-     * GEMM's epilogue (D = W x + C); resid_fold_gemm decides per step */
-    for (int p = 0; p + 1 < sc->n_ops && !cb->exact; p++) {
-        const cuda_op *op = &sc->ops[p], *next = &sc->ops[p + 1];
-        if (op->kind != CUDA_OP_MATMULS || op->n_mm != 1 || op->swiglu >= 0 ||
-            next->kind != CUDA_OP_ADD_NORM)
-            continue;
-        int mm = op->mm[0];
-        const acc_node *add = &g->nodes[next->add];
-        if (g->nodes[mm].src[2] < 0 && readers[mm] == 1 && mm != g->output &&
-            add->alpha == 1.0f && (add->src[0] == mm) != (add->src[1] == mm) &&
-            add->cols == g->nodes[mm].cols)
-            cb->fused[p].resid_add = next->add + 1;
     }
     free(readers);
     free(uses);
@@ -1182,34 +1159,6 @@ static acc_status cublas_matmul(cuda_backend *cb, int mm, int64_t rows, const vo
     return ACC_OK;
 }
 
-/* Steps of more than 8 rows: the single 16-bit matmul of op written
- * straight into its reader, the residual ADD node `add` (alpha 1), as
- * D = W x + C with C the other addend (cuBLASLt beta = 1, f32): the same
- * sum as the add kernel (fma(1, acc, C) = acc + C), one f32 pass less;
- * the ADD_NORM operation then only normalises.  Not when the sum would
- * overwrite its addend in place (the algorithm timing writes D first). */
-static acc_status resid_fold_gemm(cuda_backend *cb, const cuda_op *op, int add, int64_t rows,
-                                  const void *x16, int *done, acc_error *err)
-{
-    const acc_graph *g = cb->graph;
-    const acc_node *mm = &g->nodes[op->mm[0]], *an = &g->nodes[add];
-    int other = an->src[0] == op->mm[0] ? an->src[1] : an->src[0];
-    const cuda_weight *w = &cb->weights[g->nodes[mm->src[1]].weight];
-    int64_t in = g->nodes[mm->src[0]].cols, out = mm->cols;
-    *done = 0;
-    if (w->dtype == ACC_CUDA_F32 || cb->data[add] == cb->data[other])
-        return ACC_OK;
-    cublasStatus_t st = acc_cuda_lt_matmul_add(&cb->lt, cb->cublas, cb->stream, w->data, out, rows,
-                                               in, x16, cb->data[add], cb->matrix_dtype,
-                                               ACC_CUDA_F32, out, cb->data[other], 1.0f, 1.0f);
-    if (st != CUBLAS_STATUS_SUCCESS)
-        return acc_error_set(err, ACC_ERR_RUNTIME, "cuda backend: cuBLAS matmul: %s",
-                             cublasGetStatusString(st));
-    cb->folded_add = add;
-    *done = 1;
-    return ACC_OK;
-}
-
 static int op_quantized(const cuda_backend *cb, const cuda_op *op);
 static acc_status run_matmuls_quant(cuda_backend *cb, const cuda_op *op, int64_t rows,
                                     acc_error *err);
@@ -1279,12 +1228,6 @@ static acc_status run_matmuls(cuda_backend *cb, const cuda_op *op, int64_t rows,
                                      cb->f32_needed[sw] ? cb->data[sw] : NULL,
                                      x16_for_output(cb, sw, xb), cb->stream);
             return code ? cuda_fail(err, "swiglu", (cudaError_t)code) : ACC_OK;
-        }
-        if (f->resid_add && cb->resid_fold) {
-            int done = 0;
-            acc_status st = resid_fold_gemm(cb, op, f->resid_add - 1, rows, cb->x16[xb], &done, err);
-            if (st != ACC_OK || done)
-                return st;
         }
         for (int i = 0; i < op->n_mm; i++) {
             acc_status st = cublas_matmul(cb, op->mm[i], rows, cb->x16[xb], err);
@@ -1483,15 +1426,6 @@ static acc_status run_op(cuda_backend *cb, const cuda_op *op, const acc_step *st
     case CUDA_OP_ADD_NORM: {
         const acc_node *add = &g->nodes[op->add];
         void *y16 = x16_for_output(cb, op->node, -1);
-        if (cb->folded_add == op->add) { /* > 8 rows: the GEMM wrote the sum */
-            cb->folded_add = -1;
-            code = acc_cuda_resid_norm(cb->data[op->add], cb->data[node->src[1]], node->eps,
-                                       y16 && !cb->f32_needed[op->node] ? NULL
-                                                                        : cb->data[op->node],
-                                       rows, node->cols, y16, cb->matrix_dtype, cb->stream);
-            return code ? cuda_fail(err, "rms_norm after a folded add", (cudaError_t)code)
-                        : ACC_OK;
-        }
         code = acc_cuda_add_rms_norm(cb->data[add->src[0]], cb->data[add->src[1]], add->alpha,
                                      cb->data[op->add], cb->data[node->src[1]], node->eps,
                                      y16 && !cb->f32_needed[op->node] ? NULL : cb->data[op->node],
@@ -1529,7 +1463,6 @@ static acc_status run_nodes(cuda_backend *cb, const acc_step *step, const step_l
     cb->x16_node[0] = cb->x16_node[1] = -1;
     cb->x16_next = 0;
     cb->mm16_node = -1;
-    cb->folded_add = -1;
     if (p->on && !p->events) {
         p->events = acc_calloc((size_t)n_ops + 1, sizeof *p->events, err);
         p->kind = acc_calloc((size_t)n_ops + 1, sizeof *p->kind, err);

@@ -159,17 +159,12 @@ static void lt_tune(acc_cuda_lt *lt, acc_cuda_lt_plan *lp, cudaStream_t stream, 
     cudaEventDestroy(ev[1]);
 }
 
-cublasStatus_t acc_cuda_lt_matmul_add(acc_cuda_lt *lt, cublasHandle_t fallback,
-                                      cudaStream_t stream, const void *w, int64_t m, int64_t n,
-                                      int64_t k, const void *x, void *y, acc_cuda_dtype in_type,
-                                      acc_cuda_dtype out_type, int64_t ldc, const void *c,
-                                      float alpha, float beta)
+cublasStatus_t acc_cuda_lt_matmul(acc_cuda_lt *lt, cublasHandle_t fallback, cudaStream_t stream,
+                                  const void *w, int64_t m, int64_t n, int64_t k, const void *x,
+                                  void *y, acc_cuda_dtype in_type, acc_cuda_dtype out_type,
+                                  int64_t ldc)
 {
-    if (!c) {
-        alpha = 1.0f;
-        beta = 0.0f;
-        c = y;
-    }
+    const float alpha = 1.0f, beta = 0.0f;
     acc_cuda_lt_plan *lp = lt->handle ? lt_find_plan(lt, m, n, k, ldc, in_type, out_type) : NULL;
     if (lp && !lp->tuned && (lt->tune == 2 || (lt->tune == 1 && n <= ACC_CUDA_LT_TUNE_MAX_ROWS))) {
         enum cudaStreamCaptureStatus cs = cudaStreamCaptureStatusNone;
@@ -179,21 +174,9 @@ cublasStatus_t acc_cuda_lt_matmul_add(acc_cuda_lt *lt, cublasHandle_t fallback,
             lt->untuned_captured = 1;
     }
     if (lp)
-        return cublasLtMatmul(lt->handle, lp->desc, &alpha, w, lp->a, x, lp->b, &beta, c, lp->c, y,
+        return cublasLtMatmul(lt->handle, lp->desc, &alpha, w, lp->a, x, lp->b, &beta, y, lp->c, y,
                               lp->c, &lp->algo, lt->workspace, ACC_CUDA_LT_WORKSPACE, stream);
-    if (c != y && cudaMemcpyAsync(y, c, (size_t)ldc * (size_t)n * sizeof(float),
-                                  cudaMemcpyDeviceToDevice, stream) != cudaSuccess)
-        return CUBLAS_STATUS_EXECUTION_FAILED;
     return cublasGemmEx(fallback, CUBLAS_OP_T, CUBLAS_OP_N, (int)m, (int)n, (int)k, &alpha, w,
                         lt_type(in_type), (int)k, x, lt_type(in_type), (int)k, &beta, y,
                         lt_type(out_type), (int)ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
-}
-
-cublasStatus_t acc_cuda_lt_matmul(acc_cuda_lt *lt, cublasHandle_t fallback, cudaStream_t stream,
-                                  const void *w, int64_t m, int64_t n, int64_t k, const void *x,
-                                  void *y, acc_cuda_dtype in_type, acc_cuda_dtype out_type,
-                                  int64_t ldc)
-{
-    return acc_cuda_lt_matmul_add(lt, fallback, stream, w, m, n, k, x, y, in_type, out_type, ldc,
-                                  NULL, 1.0f, 0.0f);
 }

@@ -61,13 +61,4 @@ cublasStatus_t acc_cuda_lt_matmul(acc_cuda_lt *lt, cublasHandle_t fallback, cuda
                                   void *y, acc_cuda_dtype in_type, acc_cuda_dtype out_type,
                                   int64_t ldc);
 
-/* The same with D = alpha W^T x + beta C: c (out_type f32 only, layout of
- * y, never equal to y: the timing of a new shape writes y with beta 0)
- * NULL means beta 0 and alpha 1. */
-cublasStatus_t acc_cuda_lt_matmul_add(acc_cuda_lt *lt, cublasHandle_t fallback,
-                                      cudaStream_t stream, const void *w, int64_t m, int64_t n,
-                                      int64_t k, const void *x, void *y, acc_cuda_dtype in_type,
-                                      acc_cuda_dtype out_type, int64_t ldc, const void *c,
-                                      float alpha, float beta);
-
 #endif
