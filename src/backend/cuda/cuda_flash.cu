@@ -377,6 +377,81 @@ template <int HD, int kKeys, int MT, int W> __host__ __device__ constexpr int sm
     return (W * 16 * MT + 4 * kKeys) * f16_stride<HD>() * 2;
 }
 
+/* One block of a two-m-tile kernel (flash2_kernel, flash3_kernel): its
+ * query rows, the K/V addressing of its KV group, the keys any of its
+ * rows sees, and this lane's query positions (rows lane / 4 and
+ * lane / 4 + 8 of each m-tile; -1 for padding pairs). */
+template <int MT> struct TiledBlock {
+    int row0, rows_per, head0, n_keys;
+    int warp_min, warp_max; /* over the warp's positions */
+    int64_t kv_dim, kv_off, q_cols;
+    const int32_t *table;
+    int pos[MT][2];
+};
+
+/* Sets b up for this block of W * 16 * MT (row, head) pairs and stages its
+ * Q rows in qsm: scaled by scale * log2 e (base-2 softmax), f16, padding
+ * pairs zero.  Returns false, for the whole block, when it has no row. */
+template <int HD, int MT, int W>
+__device__ __forceinline__ bool tiled_block_begin(const acc_cuda_attention_args &a, int hb,
+                                                  int chunks, int y0, __half *qsm,
+                                                  int *n_keys_sh, TiledBlock<MT> &b)
+{
+    constexpr int kPairs = W * 16 * MT, SH = f16_stride<HD>();
+    b.rows_per = kPairs / hb;
+    int tile = a.n_tiles - 1 - (int)((blockIdx.y + y0) / chunks);
+    int chunk = (int)((blockIdx.y + y0) % chunks);
+    b.row0 = a.tiles[2 * tile] + chunk * b.rows_per;
+    int n_rows = a.tiles[2 * tile + 1] - chunk * b.rows_per;
+    if (n_rows <= 0)
+        return false;
+    if (n_rows > b.rows_per)
+        n_rows = b.rows_per;
+    int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    int group = a.n_heads / a.n_kv_heads;
+    b.head0 = (int)blockIdx.x * hb;
+    b.kv_dim = (int64_t)a.n_kv_heads * HD;
+    b.kv_off = (int64_t)(b.head0 / group) * HD;
+    b.q_cols = (int64_t)a.n_heads * HD;
+    b.table = a.tables + (int64_t)a.token_seq[b.row0] * a.table_stride;
+
+    const float qscale = a.scale * 1.4426950408889634f;
+    for (int idx = threadIdx.x; idx < kPairs * (HD / 4); idx += W * 32) {
+        int v = idx / (HD / 4), c = 4 * (idx % (HD / 4));
+        int r = v % b.rows_per, head = b.head0 + v / b.rows_per;
+        float4 x = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+        if (r < n_rows)
+            x = *reinterpret_cast<const float4 *>(a.q + (int64_t)(b.row0 + r) * b.q_cols +
+                                                  (int64_t)head * HD + c);
+        *reinterpret_cast<uint2 *>(qsm + v * SH + c) = make_uint2(
+            pack_half2(x.x * qscale, x.y * qscale), pack_half2(x.z * qscale, x.w * qscale));
+    }
+    b.warp_max = -1;
+    b.warp_min = INT32_MAX;
+#pragma unroll
+    for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+        for (int h = 0; h < 2; h++) {
+            int v = warp * 16 * MT + mt * 16 + lane / 4 + 8 * h;
+            int r = v % b.rows_per;
+            b.pos[mt][h] = r < n_rows ? a.positions[b.row0 + r] : -1;
+            b.warp_max = max(b.warp_max, b.pos[mt][h]);
+            b.warp_min = min(b.warp_min, b.pos[mt][h]);
+        }
+    for (int off = 16; off > 0; off >>= 1) {
+        b.warp_max = max(b.warp_max, __shfl_xor_sync(0xffffffffu, b.warp_max, off));
+        b.warp_min = min(b.warp_min, __shfl_xor_sync(0xffffffffu, b.warp_min, off));
+    }
+    if (threadIdx.x == 0)
+        *n_keys_sh = 0;
+    __syncthreads();
+    if (lane == 0)
+        atomicMax(n_keys_sh, b.warp_max + 1);
+    __syncthreads();
+    b.n_keys = *n_keys_sh;
+    return true;
+}
+
 template <int HD, int kKeys, int MT, int W, int MINB, bool QR>
 __global__ void __launch_bounds__(W * 32, MINB)
     flash2_kernel(acc_cuda_attention_args a, int hb, int chunks, int y0)
@@ -391,60 +466,15 @@ __global__ void __launch_bounds__(W * 32, MINB)
     __half *ksm = qsm + kPairs * SH;    /* stage s: ksm + s * kKeys * SH */
     __half *vsm = ksm + 2 * kKeys * SH; /* stage s: vsm + s * kKeys * SH */
     __shared__ int n_keys_sh;
-
-    int rows_per = kPairs / hb;
-    int tile = a.n_tiles - 1 - (int)((blockIdx.y + y0) / chunks);
-    int chunk = (int)((blockIdx.y + y0) % chunks);
-    int row0 = a.tiles[2 * tile] + chunk * rows_per;
-    int n_rows = a.tiles[2 * tile + 1] - chunk * rows_per;
-    if (n_rows <= 0)
+    TiledBlock<MT> b;
+    if (!tiled_block_begin<HD, MT, W>(a, hb, chunks, y0, qsm, &n_keys_sh, b))
         return; /* block-uniform */
-    if (n_rows > rows_per)
-        n_rows = rows_per;
-    int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-    int group = a.n_heads / a.n_kv_heads;
-    int head0 = (int)blockIdx.x * hb;
-    int64_t kv_dim = (int64_t)a.n_kv_heads * HD;
-    int64_t kv_off = (int64_t)(head0 / group) * HD;
-    int64_t q_cols = (int64_t)a.n_heads * HD;
-    const int32_t *table = a.tables + (int64_t)a.token_seq[row0] * a.table_stride;
-
-    /* Q into shared memory, scaled, f16; padding pairs are zeros */
-    const float qscale = a.scale * 1.4426950408889634f;
-    for (int idx = threadIdx.x; idx < kPairs * (HD / 4); idx += kThreads2) {
-        int v = idx / (HD / 4), c = 4 * (idx % (HD / 4));
-        int r = v % rows_per, head = head0 + v / rows_per;
-        float4 x = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-        if (r < n_rows)
-            x = *reinterpret_cast<const float4 *>(a.q + (int64_t)(row0 + r) * q_cols +
-                                                  (int64_t)head * HD + c);
-        *reinterpret_cast<uint2 *>(qsm + v * SH + c) = make_uint2(
-            pack_half2(x.x * qscale, x.y * qscale), pack_half2(x.z * qscale, x.w * qscale));
-    }
-    /* this lane's pairs: rows lane / 4 and lane / 4 + 8 of each m-tile */
-    int pos[MT][2];
-    int warp_max = -1, warp_min = INT32_MAX;
-#pragma unroll
-    for (int mt = 0; mt < MT; mt++)
-#pragma unroll
-        for (int h = 0; h < 2; h++) {
-            int v = warp * 16 * MT + mt * 16 + lane / 4 + 8 * h;
-            int r = v % rows_per;
-            pos[mt][h] = r < n_rows ? a.positions[row0 + r] : -1;
-            warp_max = max(warp_max, pos[mt][h]);
-            warp_min = min(warp_min, pos[mt][h]);
-        }
-    for (int off = 16; off > 0; off >>= 1) {
-        warp_max = max(warp_max, __shfl_xor_sync(0xffffffffu, warp_max, off));
-        warp_min = min(warp_min, __shfl_xor_sync(0xffffffffu, warp_min, off));
-    }
-    if (threadIdx.x == 0)
-        n_keys_sh = 0;
-    __syncthreads();
-    if (lane == 0)
-        atomicMax(&n_keys_sh, warp_max + 1);
-    __syncthreads();
-    int n_keys = n_keys_sh;
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    const int row0 = b.row0, rows_per = b.rows_per, head0 = b.head0, n_keys = b.n_keys;
+    const int warp_min = b.warp_min, warp_max = b.warp_max;
+    const int64_t kv_dim = b.kv_dim, kv_off = b.kv_off, q_cols = b.q_cols;
+    const int32_t *table = b.table;
+    const int(&pos)[MT][2] = b.pos;
 
     auto load_tile = [&](int k0, int stage) {
         stage_kv_tile<HD, kKeys>(a, table, kv_dim, kv_off, n_keys, k0,
@@ -839,59 +869,15 @@ __global__ void __launch_bounds__(W * 32, MINB)
     __half *ksm = qsm + kPairs * SH; /* stage s: ksm + s * ST */
     __half *vsm = ksm + 3 * ST;      /* stage s: vsm + s * ST */
     __shared__ int n_keys_sh;
-
-    int rows_per = kPairs / hb;
-    int tile = a.n_tiles - 1 - (int)((blockIdx.y + y0) / chunks);
-    int chunk = (int)((blockIdx.y + y0) % chunks);
-    int row0 = a.tiles[2 * tile] + chunk * rows_per;
-    int n_rows = a.tiles[2 * tile + 1] - chunk * rows_per;
-    if (n_rows <= 0)
+    TiledBlock<MT> b;
+    if (!tiled_block_begin<HD, MT, W>(a, hb, chunks, y0, qsm, &n_keys_sh, b))
         return; /* block-uniform */
-    if (n_rows > rows_per)
-        n_rows = rows_per;
-    int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-    int group = a.n_heads / a.n_kv_heads;
-    int head0 = (int)blockIdx.x * hb;
-    int64_t kv_dim = (int64_t)a.n_kv_heads * HD;
-    int64_t kv_off = (int64_t)(head0 / group) * HD;
-    int64_t q_cols = (int64_t)a.n_heads * HD;
-    const int32_t *table = a.tables + (int64_t)a.token_seq[row0] * a.table_stride;
-
-    /* Q into shared memory, scaled (base-2 softmax), f16; padding pairs are zeros */
-    const float qscale = a.scale * 1.4426950408889634f;
-    for (int idx = threadIdx.x; idx < kPairs * (HD / 4); idx += kThreads3) {
-        int v = idx / (HD / 4), c = 4 * (idx % (HD / 4));
-        int r = v % rows_per, head = head0 + v / rows_per;
-        float4 x = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-        if (r < n_rows)
-            x = *reinterpret_cast<const float4 *>(a.q + (int64_t)(row0 + r) * q_cols +
-                                                  (int64_t)head * HD + c);
-        *reinterpret_cast<uint2 *>(qsm + v * SH + c) = make_uint2(
-            pack_half2(x.x * qscale, x.y * qscale), pack_half2(x.z * qscale, x.w * qscale));
-    }
-    int pos[MT][2];
-    int warp_max = -1, warp_min = INT32_MAX;
-#pragma unroll
-    for (int mt = 0; mt < MT; mt++)
-#pragma unroll
-        for (int h = 0; h < 2; h++) {
-            int v = warp * 16 * MT + mt * 16 + lane / 4 + 8 * h;
-            int r = v % rows_per;
-            pos[mt][h] = r < n_rows ? a.positions[row0 + r] : -1;
-            warp_max = max(warp_max, pos[mt][h]);
-            warp_min = min(warp_min, pos[mt][h]);
-        }
-    for (int off = 16; off > 0; off >>= 1) {
-        warp_max = max(warp_max, __shfl_xor_sync(0xffffffffu, warp_max, off));
-        warp_min = min(warp_min, __shfl_xor_sync(0xffffffffu, warp_min, off));
-    }
-    if (threadIdx.x == 0)
-        n_keys_sh = 0;
-    __syncthreads();
-    if (lane == 0)
-        atomicMax(&n_keys_sh, warp_max + 1);
-    __syncthreads();
-    int n_keys = n_keys_sh;
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    const int row0 = b.row0, rows_per = b.rows_per, head0 = b.head0, n_keys = b.n_keys;
+    const int warp_min = b.warp_min;
+    const int64_t kv_dim = b.kv_dim, kv_off = b.kv_off, q_cols = b.q_cols;
+    const int32_t *table = b.table;
+    const int(&pos)[MT][2] = b.pos;
     int nt = (n_keys + kKeys - 1) / kKeys; /* >= 1: every block has a real row */
 
     auto load_tile = [&](int t) {
