@@ -678,35 +678,17 @@ __global__ void __launch_bounds__(kAttnWarps * 32)
     }
 }
 
-/* PL halves of a cache row as floats: one 16-, 8-, 4- or 2-byte load
- * (p aligned to PL halves). */
-template <int PL> __device__ __forceinline__ void load_halves(const __half *p, float (&out)[PL])
+/* PL consecutive f16 values as one load (2, 4, 8 or 16 bytes), kept raw
+ * until used so that many rows' loads fit in registers at once. */
+template <int PL> struct HalfPack;
+template <> struct HalfPack<1> { using T = unsigned short; };
+template <> struct HalfPack<2> { using T = unsigned int; };
+template <> struct HalfPack<4> { using T = uint2; };
+template <> struct HalfPack<8> { using T = uint4; };
+
+template <int PL> __device__ __forceinline__ float pack_value(const typename HalfPack<PL>::T &raw, int i)
 {
-    if constexpr (PL == 1) {
-        out[0] = __half2float(*p);
-    } else if constexpr (PL == 2) {
-        float2 f = __half22float2(*reinterpret_cast<const __half2 *>(p));
-        out[0] = f.x;
-        out[1] = f.y;
-    } else if constexpr (PL == 4) {
-        uint2 raw = *reinterpret_cast<const uint2 *>(p);
-        const __half2 *h2 = reinterpret_cast<const __half2 *>(&raw);
-#pragma unroll
-        for (int i = 0; i < 2; i++) {
-            float2 f = __half22float2(h2[i]);
-            out[2 * i] = f.x;
-            out[2 * i + 1] = f.y;
-        }
-    } else {
-        uint4 raw = *reinterpret_cast<const uint4 *>(p);
-        const __half2 *h2 = reinterpret_cast<const __half2 *>(&raw);
-#pragma unroll
-        for (int i = 0; i < 4; i++) {
-            float2 f = __half22float2(h2[i]);
-            out[2 * i] = f.x;
-            out[2 * i + 1] = f.y;
-        }
-    }
+    return __half2float(reinterpret_cast<const __half *>(&raw)[i]);
 }
 
 /* Split-K without a second kernel: each block of a (token, head block)
@@ -898,33 +880,35 @@ __global__ void __launch_bounds__(kAttnWarps * 32, HG * PL >= 32 ? 2 : 4)
         }
         __syncwarp();
         int n_keys = end - base < 32 ? end - base : 32;
-        /* V rows 8 keys at a time: the 8 loads issued before their use
-         * (past n_keys a lane reloads key j0's row, unused) */
-        constexpr int kV = HG * PL >= 32 ? 4 : 8;
+        /* V rows: every row of the round in flight at once (32 keys, 16 for
+         * head_dim > 128), kept as raw f16 until used; in smaller groups
+         * the rows' loads were several dependent round trips per round */
+        constexpr int kV = PL <= 4 ? 32 : 16;
         for (int j0 = 0; j0 < n_keys; j0 += kV) {
-            float vf[kV][PL];
+            typename HalfPack<PL>::T vraw[kV] = {};
+            if (v_vec) {
 #pragma unroll
-            for (int u = 0; u < kV; u++) {
-                int jj = j0 + u < n_keys ? j0 + u : j0;
-                const __half *v = vc + (int64_t)slot_sh[warp][jj] * kv_dim + d0;
-                if (v_vec && d0 < hd) {
-                    load_halves<PL>(v, vf[u]);
-                } else {
-#pragma unroll
-                    for (int i = 0; i < PL; i++)
-                        vf[u][i] = d0 + i < hd ? __half2float(v[i]) : 0.0f;
-                }
+                for (int u = 0; u < kV; u++)
+                    if (j0 + u < n_keys && d0 < hd)
+                        vraw[u] = *reinterpret_cast<const typename HalfPack<PL>::T *>(
+                            vc + (int64_t)slot_sh[warp][j0 + u] * kv_dim + d0);
             }
 #pragma unroll
             for (int u = 0; u < kV; u++) {
                 if (j0 + u >= n_keys)
                     break;
+                float vf[PL];
+                const __half *v = vc + (int64_t)slot_sh[warp][j0 + u] * kv_dim + d0;
+#pragma unroll
+                for (int i = 0; i < PL; i++)
+                    vf[i] = v_vec ? pack_value<PL>(vraw[u], i)
+                                  : (d0 + i < hd ? __half2float(v[i]) : 0.0f);
 #pragma unroll
                 for (int h = 0; h < HG; h++) {
                     float pj = p_sh[warp][j0 + u][h];
 #pragma unroll
                     for (int i = 0; i < PL; i++)
-                        acc[h][i] += pj * vf[u][i];
+                        acc[h][i] += pj * vf[i];
                 }
             }
         }
