@@ -21,6 +21,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <algorithm>
 #include <vector>
 
@@ -202,6 +203,14 @@ static Result run_case(const Case &c, int variant, int reps, int splits)
 
 int main(int argc, char **argv)
 {
+    if (argc == 5 && strcmp(argv[1], "decode") == 0) {
+        /* flash_bench decode SEQS CONTEXT SPLITS: one 8B decode attention shape (for a profiler) */
+        Case c = {32, 8, 128, atoi(argv[2]), atoi(argv[3]) - 1, 1};
+        Result r = run_case(c, 4, 20, atoi(argv[4]));
+        printf("decode %s seqs x %s tokens, %s splits: grouped %.4f ms (rel err %.1e)\n", argv[2],
+               argv[3], argv[4], r.ms[2], r.rel_group);
+        return 0;
+    }
     if (argc == 3) { /* flash_bench TOKENS VARIANT: time one 8B shape only (for a profiler) */
         Case c = {32, 8, 128, 1, 0, atoi(argv[1])};
         Result r = run_case(c, atoi(argv[2]), 3, 1);
