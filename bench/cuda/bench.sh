@@ -7,7 +7,7 @@
 # same GPU (eager, and static cache + torch.compile for batch 1).
 # usage: bench/cuda/bench.sh ACCINF OUTDIR [PART...]   (run on the GPU machine)
 #   PART: demo 1b 8b profile1b profile8b hf1b hf8b (default: all); dec8b (8B decode,
-#   batch 1 and 128, without prefill); sweep8b (batch-1 decode per $SWEEP setting); nopdl8b (batch-1
+#   batch 1 and 128, without prefill); sweep8b (decode per $SWEEP setting); nopdl8b (batch-1
 #   decode with ACCINF_CUDA_NO_PDL); profile8b128 (batch-128 decode profile); hf1bc and
 #   hf8bc: transformers' prefill 2048, batch-1 eager and compiled decode only
 #   (profileNB: per-operation GPU times, ACCINF_CUDA_PROFILE, on stderr)
@@ -59,13 +59,13 @@ for p in $parts; do
         bench "$(model llama-3.1-8b)" cuda --pp 0 --tg 128 --batch 8,32,128 --reps 3 --sample ;;
     dec8b) # decode only: batch 1 and 128, 128 steps after a 4-token prompt
         bench "$(model llama-3.1-8b)" cuda --pp 0 --tg 128 --batch 1,128 --reps 2 --sample ;;
-    sweep8b) # batch-1 decode once per setting in $SWEEP (space-separated NAME=VALUE, "-":
-        # none), rounds interleaved, so that the settings compare within one call
+    sweep8b) # decode (batch $SWEEP_BATCH, default 1) once per setting in $SWEEP (space-separated
+        # NAME=VALUE, "-": none), rounds interleaved, so that the settings compare within one call
         for round in 1 2; do
             for s in ${SWEEP:--}; do
                 env $([ "$s" = - ] || echo "$s") "$ACCINF" bench "$(model llama-3.1-8b)" --device cuda \
-                    --pp 0 --tg 128 --batch 1 --reps 2 --sample --json |
-                    grep -o '"tg_tok_s":[0-9.]*' | sed "s/^/8b batch 1, round $round, $s: /"
+                    --pp 0 --tg 128 --batch "${SWEEP_BATCH:-1}" --reps 2 --sample --json |
+                    grep -o '"tg_tok_s":[0-9.]*' | sed "s/^/8b batch ${SWEEP_BATCH:-1}, round $round, $s: /"
             done
         done ;;
     nopdl8b) # batch-1 decode with the GEMVs' programmatic dependent launch off, beside 8b's
