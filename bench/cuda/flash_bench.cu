@@ -205,8 +205,13 @@ int main(int argc, char **argv)
 {
     if (argc == 5 && strcmp(argv[1], "decode") == 0) {
         /* flash_bench decode SEQS CONTEXT SPLITS: one 8B decode attention shape (for a profiler) */
-        Case c = {32, 8, 128, atoi(argv[2]), atoi(argv[3]) - 1, 1};
-        Result r = run_case(c, 4, 20, atoi(argv[4]));
+        int seqs = atoi(argv[2]), context = atoi(argv[3]), splits = atoi(argv[4]);
+        if (seqs < 1 || seqs > 4096 || context < 1 || context > 131072 || splits < 1 || splits > 64) {
+            fprintf(stderr, "flash_bench decode: SEQS 1..4096, CONTEXT 1..131072, SPLITS 1..64\n");
+            return 2;
+        }
+        Case c = {32, 8, 128, seqs, context - 1, 1};
+        Result r = run_case(c, 4, 20, splits);
         printf("decode %s seqs x %s tokens, %s splits: grouped %.4f ms (rel err %.1e)\n", argv[2],
                argv[3], argv[4], r.ms[2], r.rel_group);
         return 0;
