@@ -13,6 +13,9 @@
  * decode steps (one new token per sequence, batch 1 and 128).
  * Build: nvcc -O3 -arch=sm_90 -I src -I include bench/cuda/flash_bench.cu
  *   src/backend/cuda/cuda_flash.cu src/backend/cuda/cuda_kernels.cu -o flash_bench
+ * Run: flash_bench (checks + tables); flash_bench TOKENS VARIANT (one tiled
+ *   prefill shape); flash_bench decode SEQS CONTEXT SPLITS (one decode shape);
+ *   the last two are for a profiler.
  */
 #include "backend/cuda/cuda_kernels.h"
 
@@ -212,8 +215,8 @@ int main(int argc, char **argv)
         }
         Case c = {32, 8, 128, seqs, context - 1, 1};
         Result r = run_case(c, 4, 20, splits);
-        printf("decode %s seqs x %s tokens, %s splits: grouped %.4f ms (rel err %.1e)\n", argv[2],
-               argv[3], argv[4], r.ms[2], r.rel_group);
+        printf("decode %d seqs x %d tokens, %d splits: grouped %.4f ms (rel err %.1e)\n", seqs,
+               context, splits, r.ms[2], r.rel_group);
         return 0;
     }
     if (argc == 3) { /* flash_bench TOKENS VARIANT: time one 8B shape only (for a profiler) */
